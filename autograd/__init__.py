@@ -1,0 +1,19 @@
+"""chainrule's scalar autograd engine: computational graphs of Values, back-propagation
+by the chain rule, the book's MulLayer/AddLayer, and numerical gradient checks.
+
+    >>> from autograd import Value
+    >>> apple, num, tax = Value(100, label="apple"), Value(2, label="apple_num"), Value(1.1, label="tax")
+    >>> price = apple * num * tax
+    >>> price.backward()
+    >>> apple.grad, num.grad, tax.grad
+    (2.2, 110.00000000000001, 200.0)
+"""
+from . import rules
+from .engine import Node, Value, is_grad_enabled, no_grad
+from .layers import AddLayer, MulLayer
+from .numerical import (GradcheckError, GradcheckResult, central_difference, gradcheck,
+                        numerical_grad)
+
+__all__ = ["Value", "Node", "no_grad", "is_grad_enabled", "MulLayer", "AddLayer",
+           "central_difference", "numerical_grad", "gradcheck", "GradcheckResult",
+           "GradcheckError", "rules"]
