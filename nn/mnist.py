@@ -1,0 +1,329 @@
+"""MNIST loader: ``load_mnist`` from chapter 3 of the book, with verified data.
+
+The four MNIST files use the IDX format: a big-endian header, then the raw
+uint8 values in C order.
+
+    bytes 0-3   magic number 0x00000803 (2051) for images, 0x00000801 (2049)
+                for labels: two zero bytes, a type code (0x08 = uint8) and the
+                number of dimensions (3 for images, 1 for labels)
+    then        one big-endian uint32 per dimension: count (and 28, 28)
+    then        count * 28 * 28 image bytes, or count label bytes (0..9)
+
+Files are looked for, as ``NAME`` or ``NAME.gz``, in ``data_dir`` if given,
+else in ``$CHAINRULE_DATA/mnist`` and then in the per-user cache
+``$XDG_CACHE_HOME/chainrule/mnist`` (default ``~/.cache/chainrule/mnist``).
+Missing files are downloaded from a mirror unless ``CHAINRULE_OFFLINE=1``.
+The decompressed content of each file is checked against its official sha256.
+The decoded arrays are cached as ``.npy`` files in the per-user cache, so that
+every load after the first one takes a fraction of a second.
+"""
+
+import gzip
+import hashlib
+import os
+import struct
+import sys
+import tempfile
+import urllib.request
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+# Decompressed file name -> (kind, number of items, sha256 of the decompressed bytes).
+MNIST_FILES = {
+    "train-images-idx3-ubyte": (
+        "images", 60000, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+    "train-labels-idx1-ubyte": (
+        "labels", 60000, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+    "t10k-images-idx3-ubyte": (
+        "images", 10000, "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+    "t10k-labels-idx1-ubyte": (
+        "labels", 10000, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+}
+_SPLITS = (
+    ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+)
+
+# Tried in order; each serves NAME.gz. (yann.lecun.com answers 403 nowadays.)
+MIRRORS = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+]
+
+_MAGIC = {"images": 2051, "labels": 2049}
+_FIX = "Delete the file so that it is downloaded again, or replace it with a good copy."
+
+
+class MnistFormatError(ValueError):
+    """A file is not a valid MNIST IDX file (truncated, wrong header, corrupt)."""
+
+
+class MnistChecksumError(MnistFormatError):
+    """A file parses, but its decompressed content is not the official one."""
+
+
+class MnistNotFoundError(FileNotFoundError):
+    """Some MNIST files are missing and could not be downloaded."""
+
+
+class MnistDownloadError(OSError):
+    """Every mirror failed for one file."""
+
+
+def parse_idx(raw, name="<bytes>", *, kind=None, count=None):
+    """Decode the bytes of an uncompressed IDX file.
+
+    Returns a new, writable uint8 array: (N, 28, 28) for images, (N,) for
+    labels. ``kind`` ("images" or "labels") and ``count`` (N), when given,
+    must match the header. ``name`` (usually the path) is used in errors.
+    Raises MnistFormatError.
+    """
+    def fail(problem):
+        raise MnistFormatError(f"{name}: {problem}. {_FIX}")
+
+    if len(raw) < 4:
+        fail(f"file is truncated: expected an IDX header, found only {len(raw)} bytes")
+    magic = int.from_bytes(raw[:4], "big")
+    allowed = [_MAGIC[kind]] if kind else list(_MAGIC.values())
+    if magic not in allowed:
+        expected = " or ".join(f"{m} (0x{m:08x})" for m in allowed)
+        fail(f"not an MNIST {kind or 'IDX'} file: expected magic number {expected}, "
+             f"found {magic} (0x{magic:08x})")
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        fail(f"file is truncated: expected a {header}-byte header, found only {len(raw)} bytes")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    if ndim == 3 and dims[1:] != (28, 28):
+        fail(f"expected 28x28 images, found {dims[1]}x{dims[2]}")
+    if count is not None and dims[0] != count:
+        fail(f"expected {count} items, the header says {dims[0]}")
+    expected_size = int(np.prod(dims))
+    size = len(raw) - header
+    if size != expected_size:
+        what = "file is truncated" if size < expected_size else "file has trailing bytes"
+        fail(f"{what}: the header {dims} needs {expected_size} data bytes, found {size}")
+    # Copy: frombuffer over bytes is read-only, and callers own what we return.
+    array = np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()
+    if ndim == 1 and array.size and array.max() > 9:
+        fail(f"expected labels 0..9, found {array.max()}")
+    return array
+
+
+def read_idx(path, expected_sha256=None, *, kind=None, count=None):
+    """Read an IDX file, gzipped or not, and decode it with ``parse_idx``.
+
+    If ``expected_sha256`` is given, the decompressed bytes must have that
+    sha256 (MnistChecksumError otherwise). Returns a uint8 array.
+    """
+    raw = Path(path).read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # gzip magic: decide by content, not by file name
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as err:
+            raise MnistFormatError(f"{path}: cannot decompress ({err}). {_FIX}") from None
+    # Parse before hashing: a truncated file gets a precise message, not just a bad hash.
+    array = parse_idx(raw, str(path), kind=kind, count=count)
+    if expected_sha256 is not None:
+        found = hashlib.sha256(raw).hexdigest()
+        if found != expected_sha256:
+            raise MnistChecksumError(
+                f"{path}: sha256 of the decompressed content is {found}, expected "
+                f"{expected_sha256} (the official file); it is corrupt or not the "
+                f"official MNIST file. {_FIX}")
+    return array
+
+
+def cache_dir():
+    """The per-user cache: ``$XDG_CACHE_HOME/chainrule/mnist`` or ``~/.cache/chainrule/mnist``."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG spec says to ignore a relative XDG_CACHE_HOME.
+    base = Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "chainrule" / "mnist"
+
+
+def search_dirs(data_dir=None):
+    """Directories searched for the files, in order of preference.
+
+    ``[data_dir]`` if given, else ``$CHAINRULE_DATA/mnist`` (if set; a relative
+    value is taken relative to the current directory) followed by ``cache_dir()``.
+    """
+    if data_dir is not None:
+        return [Path(os.path.abspath(os.path.expanduser(data_dir)))]
+    dirs = []
+    root = os.environ.get("CHAINRULE_DATA")
+    if root:
+        dirs.append(Path(os.path.abspath(os.path.expanduser(root))) / "mnist")
+    dirs.append(cache_dir())
+    return dirs
+
+
+def find_file(name, dirs):
+    """The first existing ``DIR/NAME`` or ``DIR/NAME.gz``, ``dirs`` in order; None if none."""
+    for d in dirs:
+        for candidate in (Path(d) / name, Path(d) / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def download(name, dest_dir, mirrors=None):
+    """Download ``NAME.gz`` into ``dest_dir``, trying ``mirrors`` (default MIRRORS) in turn.
+
+    The file is written to a temporary file in ``dest_dir``, verified against
+    MNIST_FILES, then renamed into place, so a partial or corrupt download is
+    never left behind (not even on KeyboardInterrupt). Returns the final path.
+    Raises MnistDownloadError if every mirror fails.
+    """
+    kind, count, sha256 = MNIST_FILES[name]
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    final = dest_dir / f"{name}.gz"
+    failures = []
+    for mirror in MIRRORS if mirrors is None else mirrors:
+        url = mirror + f"{name}.gz"
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+                length = response.headers.get("Content-Length")
+                _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz")
+            read_idx(tmp, sha256, kind=kind, count=count)
+            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; data_dir may be shared
+            os.replace(tmp, final)
+            return final
+        except Exception as err:  # any failure: report it and try the next mirror
+            failures.append(f"  {url}: {type(err).__name__}: {err}")
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    raise MnistDownloadError(f"could not download {name}.gz:\n" + "\n".join(failures))
+
+
+def _copy_with_progress(src, dst, total, label):
+    """Copy a response to a file, with a tqdm bar if tqdm is installed, else a stderr line."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    bar = tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False) if tqdm else None
+    done = 0
+    try:
+        while chunk := src.read(1 << 16):
+            dst.write(chunk)
+            done += len(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+            elif total:
+                sys.stderr.write(f"\rdownloading {label}: {100 * done // total}% of {total} bytes")
+            else:
+                sys.stderr.write(f"\rdownloading {label}: {done} bytes")
+    finally:
+        if bar is not None:
+            bar.close()
+        else:
+            sys.stderr.write("\n")
+
+
+def _npy_path(name, sha256):
+    # The hash in the name keeps data from another source from being mistaken for this one.
+    return cache_dir() / f"{name}.{sha256[:16]}.npy"
+
+
+def _read_npy(path, kind, count):
+    """The cached uint8 array, or None if it is missing or unusable (it is then rebuilt)."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    shape = (count, 28, 28) if kind == "images" else (count,)
+    return array if array.dtype == np.uint8 and array.shape == shape else None
+
+
+def _write_npy(path, array):
+    """Save atomically; a cache that cannot be written is only a warning."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.save(f, array, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    except OSError as err:
+        warnings.warn(f"could not write the MNIST cache {path}: {err}", stacklevel=3)
+
+
+def _not_found_message(missing, dirs, data_dir, reason):
+    names = ", ".join(f"{n}.gz" for n in MNIST_FILES)
+    if data_dir is not None:
+        where = (f"Put the four files ({names}; gzipped or not) in {dirs[0]}, or leave "
+                 f"data_dir out to use CHAINRULE_DATA=DIR (files in DIR/mnist).")
+    else:
+        root = os.environ.get("CHAINRULE_DATA")
+        now = f"now {root!r}" if root else "now unset"
+        where = (f"Put the four files ({names}; gzipped or not) in DIR/mnist and set "
+                 f"CHAINRULE_DATA=DIR ({now}), or put them in {cache_dir()}, "
+                 f"or pass load_mnist(data_dir=...).")
+    searched = "\n".join(f"  {d}" for d in dirs)
+    return (f"MNIST files not found: {', '.join(missing)}.\n"
+            f"Searched (as NAME or NAME.gz):\n{searched}\n{reason}\n{where}")
+
+
+def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
+               dtype=np.float32, data_dir=None):
+    """Load MNIST as ``(x_train, t_train), (x_test, t_test)``.
+
+    Images: ``dtype`` values in [0, 1] if ``normalize``, else uint8 0..255;
+    shape (N, 784) if ``flatten``, else (N, 1, 28, 28).
+    Labels: (N, 10) one-hot rows in ``dtype`` if ``one_hot_label``, else
+    uint8 (N,). N is 60000 for train, 10000 for test.
+    ``data_dir``: folder holding the four files (``.gz`` or not); see the module
+    docstring for where they are looked for otherwise.
+    The returned arrays are new: modifying them affects no cache.
+    """
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise TypeError(f"dtype must be a floating type, got {dtype}")
+    dirs = search_dirs(data_dir)
+
+    arrays = {name: _read_npy(_npy_path(name, sha), kind, count)
+              for name, (kind, count, sha) in MNIST_FILES.items()}
+    missing = [n for n, a in arrays.items() if a is None and find_file(n, dirs) is None]
+    if missing:
+        offline = os.environ.get("CHAINRULE_OFFLINE", "")
+        if offline.strip().lower() not in ("", "0", "false", "no"):
+            raise MnistNotFoundError(_not_found_message(
+                missing, dirs, data_dir, f"Downloading is disabled (CHAINRULE_OFFLINE={offline})."))
+        for name in missing:
+            try:
+                download(name, dirs[0] if data_dir is not None else cache_dir())
+            except MnistDownloadError as err:
+                raise MnistNotFoundError(_not_found_message(missing, dirs, data_dir, str(err))) from err
+
+    sources = {}
+    for name, (kind, count, sha) in MNIST_FILES.items():
+        sources[name] = _npy_path(name, sha)
+        if arrays[name] is None:
+            sources[name] = find_file(name, dirs)
+            arrays[name] = read_idx(sources[name], sha, kind=kind, count=count)
+            _write_npy(_npy_path(name, sha), arrays[name])
+
+    result = []
+    for images_name, labels_name in _SPLITS:
+        x, t = arrays[images_name], arrays[labels_name]
+        if len(x) != len(t):
+            raise MnistFormatError(
+                f"{sources[images_name]} has {len(x)} images but {sources[labels_name]} has "
+                f"{len(t)} labels; they must agree. Replace the mismatched file.")
+        if normalize:
+            x = np.divide(x, 255, dtype=dtype)
+        x = x.reshape(-1, 784) if flatten else x.reshape(-1, 1, 28, 28)
+        if one_hot_label:
+            t = np.eye(10, dtype=dtype)[t]
+        result.append((x, t))
+    return tuple(result)

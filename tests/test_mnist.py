@@ -1,0 +1,475 @@
+"""Tests for nn.mnist: IDX parsing, checksums, search order, downloads, npy cache.
+
+Everything but the last section runs on small synthetic IDX files; the network
+is never used (mirrors are file:// URLs or a fake opener).
+"""
+
+import gzip
+import hashlib
+import os
+import struct
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from nn import mnist
+from nn.mnist import (MnistChecksumError, MnistDownloadError, MnistFormatError,
+                      MnistNotFoundError, load_mnist, parse_idx, read_idx)
+
+NAMES = list(mnist.MNIST_FILES)
+
+
+# ---------------------------------------------------------------- helpers
+
+def idx_bytes(array):
+    """The IDX encoding of a uint8 array (what the parser must read back)."""
+    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def write_idx(path, array, gz=True):
+    raw = idx_bytes(array)
+    Path(path).write_bytes(gzip.compress(raw) if gz else raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def synthetic_arrays(n_train=5, n_test=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, n_train, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, n_test, dtype=np.uint8),
+    }
+
+
+def write_set(directory, data, gz=True):
+    """Write the four files into ``directory``; return the MNIST_FILES table for them."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    table = {}
+    for name, array in data.items():
+        path = directory / (f"{name}.gz" if gz else name)
+        sha = write_idx(path, array, gz=gz)
+        table[name] = ("images" if array.ndim == 3 else "labels", len(array), sha)
+    return table
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """Isolated environment: cache under tmp_path, no CHAINRULE_DATA, offline, no mirrors."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.setenv("CHAINRULE_OFFLINE", "1")
+    monkeypatch.setattr(mnist, "MIRRORS", [])
+    return tmp_path
+
+
+@pytest.fixture
+def synthetic(env, monkeypatch):
+    """Small synthetic data set in tmp_path/src; MNIST_FILES patched to its checksums."""
+    data = synthetic_arrays()
+    table = write_set(env / "src", data)
+    monkeypatch.setattr(mnist, "MNIST_FILES", table)
+    return data
+
+
+def cache_files(env):
+    d = env / "cache" / "chainrule" / "mnist"
+    return sorted(p.name for p in d.iterdir()) if d.exists() else []
+
+
+# ---------------------------------------------------------------- parsing
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 4).flatmap(lambda n: st.tuples(
+    arrays(np.uint8, (n, 28, 28)), arrays(np.uint8, (n,), elements=st.integers(0, 9)))))
+def test_parse_round_trip(pair):
+    images, labels = pair
+    got = parse_idx(idx_bytes(images), kind="images", count=len(images))
+    np.testing.assert_array_equal(got, images)
+    assert got.dtype == np.uint8 and got.flags.writeable
+    np.testing.assert_array_equal(parse_idx(idx_bytes(labels), kind="labels"), labels)
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_read_idx_round_trip_with_checksum(tmp_path, gz):
+    images = synthetic_arrays()["train-images-idx3-ubyte"]
+    path = tmp_path / "imgs"
+    sha = write_idx(path, images, gz=gz)
+    np.testing.assert_array_equal(read_idx(path, sha), images)
+    np.testing.assert_array_equal(read_idx(path), images)
+
+
+def bad_file(tmp_path, raw, gz=False):
+    path = tmp_path / "bad-idx3-ubyte"
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path
+
+
+def test_truncated_file(tmp_path):
+    raw = idx_bytes(np.zeros((3, 28, 28), np.uint8))
+    path = bad_file(tmp_path, raw[:-100])
+    with pytest.raises(MnistFormatError, match="truncated") as info:
+        read_idx(path)
+    assert str(path) in str(info.value) and "Delete the file" in str(info.value)
+    path = bad_file(tmp_path, raw[:10])  # cut inside the header
+    with pytest.raises(MnistFormatError, match="truncated") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_truncated_gzip(tmp_path):
+    compressed = gzip.compress(idx_bytes(np.zeros((3, 28, 28), np.uint8)))
+    path = tmp_path / "cut.gz"
+    path.write_bytes(compressed[:-20])
+    with pytest.raises(MnistFormatError, match="decompress") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_wrong_magic(tmp_path):
+    raw = bytearray(idx_bytes(np.zeros((3, 28, 28), np.uint8)))
+    raw[2] = 0x0D  # float type code instead of uint8
+    path = bad_file(tmp_path, bytes(raw))
+    with pytest.raises(MnistFormatError, match="magic") as info:
+        read_idx(path)
+    assert str(path) in str(info.value) and "2051" in str(info.value)
+    # A labels file where images are expected.
+    path = bad_file(tmp_path, idx_bytes(np.zeros(3, np.uint8)))
+    with pytest.raises(MnistFormatError, match=r"expected magic number 2051 .* found 2049"):
+        read_idx(path, kind="images")
+
+
+def test_wrong_count(tmp_path):
+    path = bad_file(tmp_path, idx_bytes(np.zeros((3, 28, 28), np.uint8)))
+    with pytest.raises(MnistFormatError, match="expected 60000 items, the header says 3") as info:
+        read_idx(path, count=60000)
+    assert str(path) in str(info.value)
+
+
+def test_wrong_dimensions(tmp_path):
+    path = bad_file(tmp_path, idx_bytes(np.zeros((3, 27, 28), np.uint8)))
+    with pytest.raises(MnistFormatError, match="28x28") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_header_payload_mismatch(tmp_path):
+    raw = idx_bytes(np.zeros((3, 28, 28), np.uint8))
+    path = bad_file(tmp_path, raw + b"\0", gz=True)
+    with pytest.raises(MnistFormatError, match="trailing") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+    header_says_4 = raw[:4] + struct.pack(">I", 4) + raw[8:]
+    path = bad_file(tmp_path, header_says_4)
+    with pytest.raises(MnistFormatError, match="needs 3136 data bytes, found 2352") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_label_out_of_range(tmp_path):
+    path = bad_file(tmp_path, idx_bytes(np.array([1, 12], np.uint8)))
+    with pytest.raises(MnistFormatError, match="0..9") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_checksum_mismatch(tmp_path):
+    path = tmp_path / "x.gz"
+    found = write_idx(path, np.zeros((2, 28, 28), np.uint8))
+    expected = "0" * 64
+    with pytest.raises(MnistChecksumError) as info:
+        read_idx(path, expected)
+    message = str(info.value)
+    assert str(path) in message and found in message and expected in message
+    assert "Delete the file" in message
+    assert isinstance(info.value, ValueError)
+
+
+def test_images_labels_count_mismatch(synthetic, env, monkeypatch):
+    table = dict(mnist.MNIST_FILES)
+    labels = np.zeros(4, np.uint8)  # 5 training images
+    table["train-labels-idx1-ubyte"] = ("labels", 4, write_idx(
+        env / "src" / "train-labels-idx1-ubyte.gz", labels))
+    monkeypatch.setattr(mnist, "MNIST_FILES", table)
+    with pytest.raises(MnistFormatError, match="5 images but .* 4 labels") as info:
+        load_mnist(data_dir=env / "src")
+    assert "train-images-idx3-ubyte" in str(info.value)
+    assert "train-labels-idx1-ubyte" in str(info.value)
+
+
+# ---------------------------------------------------------------- load_mnist semantics
+
+def test_load_mnist_formats(synthetic, env):
+    (x, t), (xt, tt) = load_mnist(data_dir=env / "src")
+    assert x.shape == (5, 784) and x.dtype == np.float32 and xt.shape == (3, 784)
+    assert t.shape == (5,) and t.dtype == np.uint8
+    np.testing.assert_allclose(x, synthetic["train-images-idx3-ubyte"].reshape(5, 784) / 255,
+                               rtol=1e-6)
+    np.testing.assert_array_equal(t, synthetic["train-labels-idx1-ubyte"])
+
+    (x, t), _ = load_mnist(normalize=False, flatten=False, data_dir=env / "src")
+    assert x.shape == (5, 1, 28, 28) and x.dtype == np.uint8
+    np.testing.assert_array_equal(x[:, 0], synthetic["train-images-idx3-ubyte"])
+
+    (x, t), _ = load_mnist(one_hot_label=True, dtype=np.float64, data_dir=env / "src")
+    assert x.dtype == np.float64 and t.shape == (5, 10) and t.dtype == np.float64
+    np.testing.assert_array_equal(t.argmax(1), synthetic["train-labels-idx1-ubyte"])
+    np.testing.assert_array_equal(t.sum(1), 1)
+
+    with pytest.raises(TypeError):
+        load_mnist(dtype=np.int32, data_dir=env / "src")
+
+
+def test_npy_cache(synthetic, env):
+    load_mnist(data_dir=env / "src")
+    shas = {name: sha for name, (_, _, sha) in mnist.MNIST_FILES.items()}
+    expected = sorted(f"{name}.{sha[:16]}.npy" for name, sha in shas.items())
+    assert cache_files(env) == expected
+    assert not list((env / "src").glob("*.npy"))  # nothing written next to the sources
+
+    # The cache alone is enough, and what callers do with the result does not reach it.
+    for p in (env / "src").iterdir():
+        p.unlink()
+    (x, t), _ = load_mnist(normalize=False)
+    x[:] = 0
+    t[:] = 0
+    (x, t), _ = load_mnist(normalize=False)
+    np.testing.assert_array_equal(x.reshape(5, 28, 28), synthetic["train-images-idx3-ubyte"])
+    np.testing.assert_array_equal(t, synthetic["train-labels-idx1-ubyte"])
+
+
+def test_corrupt_npy_cache_is_rebuilt(synthetic, env):
+    load_mnist(data_dir=env / "src")
+    cached = env / "cache" / "chainrule" / "mnist" / cache_files(env)[0]
+    cached.write_bytes(cached.read_bytes()[:-10])
+    (x, t), (xt, tt) = load_mnist(normalize=False, data_dir=env / "src")
+    np.testing.assert_array_equal(xt.reshape(3, 28, 28), synthetic["t10k-images-idx3-ubyte"])
+    assert len(cached.read_bytes()) == 128 + 3 * 784  # rewritten in full
+
+
+# ---------------------------------------------------------------- where files are found
+
+def test_search_dirs_order(env, monkeypatch):
+    cache = env / "cache" / "chainrule" / "mnist"
+    assert mnist.search_dirs() == [cache]
+    monkeypatch.setenv("CHAINRULE_DATA", str(env / "shared"))
+    assert mnist.search_dirs() == [env / "shared" / "mnist", cache]
+    assert mnist.search_dirs(env / "mine") == [env / "mine"]
+
+
+def test_relative_chainrule_data_and_default_cache(env, monkeypatch):
+    monkeypatch.chdir(env)
+    monkeypatch.setenv("CHAINRULE_DATA", "../shared/data")
+    assert mnist.search_dirs()[0] == env.parent / "shared" / "data" / "mnist"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(env / "home"))
+    assert mnist.cache_dir() == env / "home" / ".cache" / "chainrule" / "mnist"
+
+
+def test_find_file_prefers_earlier_dirs(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (b / "f").write_bytes(b"")
+    assert mnist.find_file("f", [a, b]) == b / "f"
+    (a / "f.gz").write_bytes(b"")
+    assert mnist.find_file("f", [a, b]) == a / "f.gz"
+    (a / "f").write_bytes(b"")
+    assert mnist.find_file("f", [a, b]) == a / "f"
+    assert mnist.find_file("g", [a, b]) is None
+
+
+def write_garbage(directory):
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in NAMES:
+        (directory / f"{name}.gz").write_bytes(b"garbage")
+
+
+def test_argument_beats_env_var_beats_cache(env, monkeypatch):
+    data = synthetic_arrays()
+    # data_dir is used, and the (garbage) CHAINRULE_DATA copy is not looked at.
+    monkeypatch.setattr(mnist, "MNIST_FILES", write_set(env / "arg", data, gz=False))
+    write_garbage(env / "shared" / "mnist")
+    monkeypatch.setenv("CHAINRULE_DATA", str(env / "shared"))
+    load_mnist(data_dir=env / "arg")
+
+    # Without data_dir, CHAINRULE_DATA comes before the (garbage) cache copy.
+    data = synthetic_arrays(seed=1)  # new checksums, so the npy cache does not answer
+    monkeypatch.setattr(mnist, "MNIST_FILES", write_set(env / "shared" / "mnist", data))
+    write_garbage(env / "cache" / "chainrule" / "mnist")
+    (x, _), _ = load_mnist(normalize=False)
+    np.testing.assert_array_equal(x.reshape(5, 28, 28), data["train-images-idx3-ubyte"])
+
+    # Without either, the cache is used.
+    monkeypatch.delenv("CHAINRULE_DATA")
+    data = synthetic_arrays(seed=2)
+    monkeypatch.setattr(mnist, "MNIST_FILES", write_set(env / "cache" / "chainrule" / "mnist", data))
+    (x, _), _ = load_mnist(normalize=False)
+    np.testing.assert_array_equal(x.reshape(5, 28, 28), data["train-images-idx3-ubyte"])
+
+
+def test_offline_and_missing(env, monkeypatch):
+    monkeypatch.setenv("CHAINRULE_DATA", str(env / "shared"))
+    write_set(env / "shared" / "mnist", {NAMES[0]: np.zeros((1, 28, 28), np.uint8)})
+    with pytest.raises(MnistNotFoundError) as info:
+        load_mnist()
+    message = str(info.value)
+    assert isinstance(info.value, FileNotFoundError)
+    assert "CHAINRULE_DATA" in message and "CHAINRULE_OFFLINE" in message
+    for name in NAMES[1:]:
+        assert name in message
+    assert f"not found: {NAMES[0]}" not in message  # present, so not listed as missing
+    assert str(env / "shared" / "mnist") in message and str(mnist.cache_dir()) in message
+    assert not (env / "cache").exists()  # nothing created
+
+    with pytest.raises(MnistNotFoundError) as info:
+        load_mnist(data_dir=env / "mine")
+    assert str(env / "mine") in str(info.value) and "CHAINRULE_DATA" in str(info.value)
+    assert all(name in str(info.value) for name in NAMES)
+
+
+# ---------------------------------------------------------------- downloads (fake mirrors)
+
+@pytest.fixture
+def mirrors(env, monkeypatch):
+    """Online, with a broken first mirror and a good second one (both file:// URLs)."""
+    data = synthetic_arrays()
+    monkeypatch.setattr(mnist, "MNIST_FILES", write_set(env / "good", data))
+    (env / "empty").mkdir()
+    monkeypatch.setattr(mnist, "MIRRORS", [(env / "empty").as_uri() + "/",
+                                           (env / "good").as_uri() + "/"])
+    monkeypatch.delenv("CHAINRULE_OFFLINE")
+    return data
+
+
+def test_download_second_mirror(mirrors, env):
+    (x, t), (xt, tt) = load_mnist(normalize=False)
+    np.testing.assert_array_equal(tt, mirrors["t10k-labels-idx1-ubyte"])
+    cache = env / "cache" / "chainrule" / "mnist"
+    assert sorted(p.name for p in cache.glob("*.gz")) == sorted(f"{n}.gz" for n in NAMES)
+    assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temp files
+    sha = mnist.MNIST_FILES[NAMES[0]][2]
+    np.testing.assert_array_equal(read_idx(cache / f"{NAMES[0]}.gz", sha),
+                                  mirrors[NAMES[0]])
+
+
+def test_download_into_data_dir(mirrors, env):
+    load_mnist(data_dir=env / "mine")
+    assert sorted(p.name for p in (env / "mine").iterdir()) == sorted(f"{n}.gz" for n in NAMES)
+
+
+def test_corrupt_download_leaves_nothing(mirrors, env, monkeypatch):
+    (env / "bad").mkdir()
+    for name in NAMES:
+        good = (env / "good" / f"{name}.gz").read_bytes()
+        (env / "bad" / f"{name}.gz").write_bytes(good[:len(good) // 2])  # truncated
+    (env / "other").mkdir()  # valid IDX files, but not the expected content
+    write_set(env / "other", synthetic_arrays(seed=7))
+    monkeypatch.setattr(mnist, "MIRRORS", [(env / "bad").as_uri() + "/",
+                                           (env / "other").as_uri() + "/"])
+    dest = env / "dest"
+    with pytest.raises(MnistDownloadError) as info:
+        mnist.download(NAMES[0], dest)
+    assert "bad" in str(info.value) and "other" in str(info.value)
+    assert "sha256" in str(info.value)
+    assert list(dest.iterdir()) == []
+
+    with pytest.raises(MnistNotFoundError) as info:
+        load_mnist()
+    assert "CHAINRULE_DATA" in str(info.value) and "could not download" in str(info.value)
+    assert list(mnist.cache_dir().iterdir()) == []
+
+
+def test_interrupted_download_leaves_nothing(mirrors, env, monkeypatch):
+    class Interrupted:
+        headers = {"Content-Length": "1000000"}
+
+        def read(self, n):
+            raise KeyboardInterrupt
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        mnist.download(NAMES[0], env / "dest")
+    assert list((env / "dest").iterdir()) == []
+
+
+def test_progress_without_tqdm(mirrors, env, monkeypatch, capsys):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name == "tqdm":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    path = mnist.download(NAMES[1], env / "dest")
+    assert path == env / "dest" / f"{NAMES[1]}.gz"
+    assert "100%" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the real data set
+
+REAL_DATA = os.environ.get("CHAINRULE_DATA")
+
+
+@pytest.fixture(scope="module")
+def real_cache(tmp_path_factory):
+    """Load the real data once into a temporary cache; later loads read the npy cache."""
+    if not REAL_DATA:
+        pytest.skip("CHAINRULE_DATA is not set: no real MNIST files to test")
+    cache = tmp_path_factory.mktemp("xdg")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(cache))
+        mp.setenv("CHAINRULE_OFFLINE", "1")
+        raw = load_mnist(normalize=False, flatten=False)  # verifies all four checksums
+    return cache, raw
+
+
+@pytest.fixture
+def real(real_cache, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(real_cache[0]))
+    monkeypatch.setenv("CHAINRULE_OFFLINE", "1")
+    return real_cache[1]
+
+
+def test_real_default(real):
+    (x, t), (xt, tt) = load_mnist()
+    assert x.shape == (60000, 784) and xt.shape == (10000, 784)
+    assert x.dtype == xt.dtype == np.float32
+    assert t.shape == (60000,) and tt.shape == (10000,) and t.dtype == np.uint8
+    assert x.min() == 0 and x.max() == 1
+    assert set(np.unique(t)) == set(range(10)) == set(np.unique(tt))
+
+
+def test_real_options(real):
+    (x, t), (xt, tt) = load_mnist(flatten=False, one_hot_label=True, dtype=np.float64)
+    assert x.shape == (60000, 1, 28, 28) and xt.shape == (10000, 1, 28, 28)
+    assert x.dtype == np.float64 and t.shape == (60000, 10) and t.dtype == np.float64
+    np.testing.assert_array_equal(t.sum(axis=1), 1)
+    np.testing.assert_array_equal(t.argmax(axis=1), real[0][1])
+    (x, t), _ = real
+    assert x.shape == (60000, 1, 28, 28) and x.dtype == np.uint8 and x.max() == 255
+
+
+def test_real_cache_files_and_checksums(real, real_cache):
+    cache = real_cache[0] / "chainrule" / "mnist"
+    for name, (_, _, sha) in mnist.MNIST_FILES.items():
+        assert (cache / f"{name}.{sha[:16]}.npy").is_file()
+    source = Path(REAL_DATA).resolve() / "mnist"
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        kind, count, sha = mnist.MNIST_FILES[name]
+        path = mnist.find_file(name, [source])
+        assert read_idx(path, sha, kind=kind, count=count).shape[0] == 10000
