@@ -222,20 +222,25 @@ class Value:
 
     # -- seeing the graph (autograd.draw) --
 
-    def to_dot(self, rankdir="LR"):
-        """Graphviz DOT text drawn like the book's figures; see ``autograd.draw``."""
+    def to_dot(self, **options):
+        """Graphviz DOT text drawn like the book's figures; options in ``autograd.draw.to_dot``."""
         from .draw import to_dot
-        return to_dot(self, rankdir=rankdir)
+        return to_dot(self, **options)
 
-    def to_text(self):
-        """A plain-text tree of the graph, for when Graphviz is not installed."""
+    def to_text(self, **options):
+        """The graph as lines of text, for when Graphviz is not installed."""
         from .draw import to_text
-        return to_text(self)
+        return to_text(self, **options)
 
-    def draw(self, format="svg", rankdir="LR"):
+    def draw(self, **options):
         """A ``graphviz.Source`` of the graph (shows itself in Jupyter); needs the viz extra."""
         from .draw import draw
-        return draw(self, format=format, rankdir=rankdir)
+        return draw(self, **options)
+
+    def show(self, **options):
+        """The picture if Graphviz is installed, else the text view printed."""
+        from .draw import show
+        return show(self, **options)
 
 
 def _pow_const(g, x, y, out):

@@ -1,0 +1,116 @@
+"""Drawing a computational graph the way the book's figures do.
+
+Operations are circles labelled with the op (x, +, exp ...); each arrow carries
+the value flowing forward, and once ``backward()`` has run, the gradient flowing
+back (in red, below it).  Inputs are plain text with their label.
+
+``to_dot`` needs nothing; ``draw`` renders through the optional ``graphviz``
+package (``pip install 'chainrule[viz]'``) and the Graphviz ``dot`` program;
+``to_text`` is the same graph as lines of text.
+"""
+import html
+import shutil
+
+_OP_SYMBOLS = {"+": "+", "-": "−", "*": "×", "/": "÷", "**": "**", "**c": "**",
+               "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "σ", "relu": "ReLU"}
+
+
+def _number(x, precision):
+    return f"{x:.{precision}g}"
+
+
+def _name(node, precision):
+    return node.label or _number(node.data, precision)
+
+
+def _edge_label(node, show_grad, precision):
+    text = html.escape(_number(node.data, precision))
+    if show_grad:
+        text += f'<br/><font color="red">{html.escape(_number(node.grad, precision))}</font>'
+    return f"<{text}>"
+
+
+def to_dot(root, rankdir="LR", show_grad=None, precision=6):
+    """Graphviz DOT source for the graph that computed ``root``.
+
+    ``show_grad``: draw gradients under the values; by default only once some node
+    has a non-zero gradient (that is, after ``backward``).  Numbers are printed with
+    ``precision`` significant digits (220.00000000000003 shows as 220).
+    """
+    order = root.topological_order()
+    if show_grad is None:
+        show_grad = any(node.grad != 0.0 for node in order)
+    ids = {id(node): f"n{i}" for i, node in enumerate(order)}
+    lines = ["digraph computational_graph {",
+             f"  rankdir={rankdir};",
+             '  node [fontname="Helvetica"]; edge [fontname="Helvetica", fontsize=11];']
+    for node in order:
+        nid = ids[id(node)]
+        if node.parents:
+            symbol = html.escape(_OP_SYMBOLS.get(node.op, node.op))
+            lines.append(f'  {nid} [shape=circle, label="{symbol}"];')
+        else:
+            label = html.escape(_name(node, precision))
+            lines.append(f'  {nid} [shape=plaintext, label="{label}"];')
+    for node in order:
+        for parent in node.parents:
+            lines.append(f"  {ids[id(parent)]} -> {ids[id(node)]} "
+                         f"[label={_edge_label(parent, show_grad, precision)}];")
+    if root.parents:
+        # The output leaves the last op on an arrow of its own, as in the book.
+        out_label = html.escape(root.label or "out")
+        lines.append(f'  output [shape=plaintext, label="{out_label}"];')
+        lines.append(f"  {ids[id(root)]} -> output "
+                     f"[label={_edge_label(root, show_grad, precision)}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def to_text(root, precision=6, max_lines=200):
+    """One line per node, inputs first: ``name = op(inputs) = value   grad g``."""
+    order = root.topological_order()
+    names = {}
+    lines = []
+    for i, node in enumerate(order):
+        names[id(node)] = node.label or f"v{i}"
+        if len(lines) >= max_lines:
+            continue
+        value = _number(node.data, precision)
+        grad = _number(node.grad, precision)
+        if node.parents:
+            args = ", ".join(names[id(p)] for p in node.parents)
+            lines.append(f"{names[id(node)]} = {node.op}({args}) = {value}   grad {grad}")
+        else:
+            lines.append(f"{names[id(node)]} = {value}   grad {grad}")
+    if len(order) > max_lines:
+        lines.append(f"... ({len(order) - max_lines} more nodes)")
+    return "\n".join(lines)
+
+
+def draw(root, format="svg", rankdir="LR", show_grad=None, precision=6):
+    """A ``graphviz.Source`` of the graph: displays itself in Jupyter, ``.render()`` saves it."""
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError(
+            "drawing needs the graphviz package: pip install 'chainrule[viz]' "
+            "(or use value.to_text() / value.to_dot() without it)") from None
+    if shutil.which("dot") is None:
+        raise RuntimeError(
+            "drawing needs the Graphviz 'dot' program on PATH (Debian/Ubuntu: "
+            "apt-get install graphviz; macOS: brew install graphviz); "
+            "value.to_text() works without it")
+    return graphviz.Source(to_dot(root, rankdir, show_grad, precision), format=format)
+
+
+def show(root, **options):
+    """The picture where Graphviz can draw it, else the text view printed.
+
+    For notebooks and REPLs that must work with or without the viz extra: returns
+    a ``graphviz.Source`` (Jupyter displays it) or prints ``to_text`` and returns None.
+    """
+    try:
+        return draw(root, **options)
+    except (ImportError, RuntimeError):
+        print(to_text(root))
+        return None
