@@ -1,0 +1,38 @@
+"""Numerical gradient (数値微分) of a scalar function of an array, as in the book.
+
+Slow (two evaluations of ``f`` per element) but simple enough to trust: the
+gradient check compares back-propagation against it.  Use float64 arrays:
+in float32 the perturbed values are rounded and the quotient loses most digits.
+"""
+import numpy as np
+
+from autograd.numerical import central_difference
+
+
+def numerical_gradient(f, x, h=1e-4):
+    """Central-difference gradient of ``f`` at the array ``x``: df/dx, shaped like ``x``.
+
+    ``f(x)`` must return a number.  Like the book, each element of ``x`` in turn
+    is set to x_i + h and x_i - h *in place* (so ``f`` may ignore its argument
+    and read ``x`` through a layer that holds it), and is then restored to its
+    exact original value, even if ``f`` raises.  Each element's derivative is
+    ``autograd.numerical.central_difference``: (f(x+h) - f(x-h)) / 2h.
+    """
+    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"numerical_gradient: x must be a numpy array of floats (it is changed "
+                        f"in place and restored), got {type(x).__name__} of dtype "
+                        f"{getattr(x, 'dtype', None)}; convert it with np.asarray(x, float)")
+    grad = np.zeros_like(x)
+    idx = ()
+
+    def f_at(value):
+        x[idx] = value
+        return f(x)
+
+    for idx in np.ndindex(x.shape):
+        original = x[idx]  # a numpy scalar of x's dtype: restores the bits exactly
+        try:
+            grad[idx] = central_difference(f_at, float(original), h)
+        finally:
+            x[idx] = original
+    return grad

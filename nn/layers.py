@@ -1,0 +1,182 @@
+"""The book's layers (レイヤ) for back-propagation (誤差逆伝播法), vectorised with numpy.
+
+Each layer has ``forward(...)``, which keeps what its backward needs, and
+``backward(dout=1)``, which takes dL/d(output) and returns dL/d(input).  The
+derivatives themselves come from ``autograd.rules``, the one place they are
+written; a layer only stores the right arrays and reshapes.
+
+``dout=1`` (the default) means L = sum of the layer's outputs, so dL/d(output)
+is all ones; for SoftmaxWithLoss, whose output is the loss itself, it is dL/dL = 1.
+
+No layer changes an array its caller passed in: forward and backward return
+new arrays and keep references to inputs only to read them.
+"""
+import math
+
+import numpy as np
+
+from autograd import rules
+
+from . import functions
+
+
+def _upstream(dout, shape, dtype, who):
+    """``dout`` as an array of the layer output's shape; a number stands for that number everywhere."""
+    dout = np.asarray(dout)
+    if dout.ndim == 0:
+        return np.full(shape, dout, dtype=dtype)
+    if dout.shape != shape:
+        raise ValueError(f"{who}.backward: dout has shape {dout.shape}, but forward's output "
+                         f"had shape {shape}; pass dL/d(output), shaped like the output")
+    return dout
+
+
+def _forward_first(state, who):
+    if state is None:
+        raise RuntimeError(f"{who}.backward called before forward: call forward first")
+
+
+class Relu:
+    """ReLU layer: y = max(0, x) elementwise, any shape.
+
+    Keeps its output ``out`` for backward: dL/dx = dout where x > 0, else 0
+    (``rules.relu_backward``).  ``mask`` is the book's: True where x <= 0.
+    """
+
+    def __init__(self):
+        self.out = None
+
+    @property
+    def mask(self):
+        return None if self.out is None else self.out <= 0
+
+    def forward(self, x):
+        self.out = functions.relu(x)
+        return self.out
+
+    def backward(self, dout=1):
+        _forward_first(self.out, "Relu")
+        dout = _upstream(dout, self.out.shape, self.out.dtype, "Relu")
+        return rules.relu_backward(dout, self.out)
+
+
+ReLU = Relu
+
+
+class Sigmoid:
+    """Sigmoid layer: y = 1 / (1 + exp(-x)) elementwise, any shape.
+
+    Keeps its output ``out``: dL/dx = dout * y * (1 - y) (``rules.sigmoid_backward``).
+    """
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        self.out = functions.sigmoid(x)
+        return self.out
+
+    def backward(self, dout=1):
+        _forward_first(self.out, "Sigmoid")
+        dout = _upstream(dout, self.out.shape, self.out.dtype, "Sigmoid")
+        return rules.sigmoid_backward(dout, self.out)
+
+
+class Affine:
+    """Affine layer (アフィン変換): Y = X W + b.
+
+    ``W`` (D, M) and ``b`` (M,) are kept by reference, not copied: updating
+    them in place (``W -= lr * dW``) updates the layer.  The input is a batch
+    of any shape (N, ...) whose samples flatten to D values, e.g. images
+    (N, 1, 28, 28) with D = 784, or a single sample (D,).  Inputs are computed
+    in W's dtype (converted if they differ).  The output is (N, M), or (M,)
+    for a single sample.
+
+    backward(dout) stores dW = X^T dY (D, M) and db = sum_n dY (M,) and
+    returns dX = dY W^T in the input's shape (``rules.affine_backward``).
+    With ``input_grad=False`` it skips dX and returns None: the first layer of
+    a network never needs it, and it is the largest product of the backward pass.
+    """
+
+    def __init__(self, W, b, input_grad=True):
+        if not isinstance(W, np.ndarray) or W.ndim != 2:
+            raise ValueError(f"Affine: W must be a 2-D numpy array (D, M), got "
+                             f"{type(W).__name__} of shape {np.shape(W)}")
+        if not isinstance(b, np.ndarray) or b.shape != W.shape[1:]:
+            raise ValueError(f"Affine: b must be a numpy array of shape {W.shape[1:]} to match "
+                             f"W of shape {W.shape}, got {type(b).__name__} of shape {np.shape(b)}")
+        self.W = W
+        self.b = b
+        self.input_grad = input_grad
+        self.x = None  # the input as (N, D)
+        self.original_x_shape = None
+        self.dW = None
+        self.db = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.dtype != self.W.dtype:
+            x = x.astype(self.W.dtype)
+        d = self.W.shape[0]
+        if x.ndim == 1 and x.shape[0] == d:
+            x2 = x.reshape(1, d)
+        elif x.ndim >= 2 and math.prod(x.shape[1:]) == d:
+            x2 = x.reshape(x.shape[0], d)
+        else:
+            per_sample = x.shape[0] if x.ndim == 1 else math.prod(x.shape[1:])
+            raise ValueError(
+                f"Affine: input of shape {x.shape} has {per_sample} values per sample, but W has "
+                f"shape {self.W.shape}, so each sample must have W.shape[0] = {d}; give a batch "
+                f"of shape (N, {d}) (or (N, ...) flattening to {d}), or a W with {per_sample} rows")
+        self.x = x2
+        self.original_x_shape = x.shape
+        out = x2 @ self.W
+        out += self.b
+        return out[0] if x.ndim == 1 else out
+
+    def backward(self, dout=1):
+        _forward_first(self.x, "Affine")
+        n, m = self.x.shape[0], self.W.shape[1]
+        out_shape = (m,) if len(self.original_x_shape) == 1 else (n, m)
+        dout = _upstream(dout, out_shape, self.W.dtype, "Affine").reshape(n, m)
+        dx, self.dW, self.db = rules.affine_backward(dout, self.x, self.W, self.input_grad)
+        return None if dx is None else dx.reshape(self.original_x_shape)
+
+
+class SoftmaxWithLoss:
+    """Softmax-with-Loss layer: softmax of the scores, then the mean cross-entropy error.
+
+    forward(x, t): ``x`` scores (N, C), or (C,) for one sample; ``t`` one-hot
+    rows shaped like ``x``, or class indices (N,) (a scalar for one sample).
+    Returns the loss L = -(1/N) sum_n log y[n, t_n], computed from
+    log_softmax(x) = x - max - log(sum(exp(x - max))): stable, and exact, so
+    that backward's (y - t) / N is its true derivative
+    (``rules.softmax_cross_entropy_backward``).  Index targets are used as
+    they are; no one-hot matrix is built.
+
+    Keeps ``loss``, ``y`` = softmax(x) (N, C) and ``t`` (indices (N,) or one-hot (N, C)).
+    """
+
+    def __init__(self):
+        self.loss = None
+        self.y = None
+        self.t = None
+        self.x_shape = None
+
+    def forward(self, x, t):
+        x2, self.t = functions.batch_targets(x, t, "SoftmaxWithLoss")
+        logp = functions.log_softmax(x2)
+        self.loss = functions.mean_nll(logp, self.t)
+        self.y = np.exp(logp, out=logp)  # logp is ours: reuse it for softmax
+        self.x_shape = np.shape(x)
+        return self.loss
+
+    def backward(self, dout=1):
+        _forward_first(self.y, "SoftmaxWithLoss")
+        if np.ndim(dout) != 0:
+            raise ValueError(f"SoftmaxWithLoss.backward: dout must be a number (dL/dloss, the "
+                             f"loss is a scalar), got an array of shape {np.shape(dout)}")
+        dx = rules.softmax_cross_entropy_backward(self.y, self.t)
+        if dout != 1:
+            dx *= dout
+        return dx.reshape(self.x_shape)
