@@ -87,7 +87,7 @@ class TwoLayerNet:
         correct = 0
         for start in range(0, n, batch_size):
             scores = self.predict(x[start:start + batch_size])
-            correct += np.count_nonzero(scores.argmax(axis=1) == t[start:start + batch_size])
+            correct += int(np.count_nonzero(scores.argmax(axis=1) == t[start:start + batch_size]))
         return correct / n if n else float("nan")
 
     def numerical_gradient(self, x, t):

@@ -23,3 +23,19 @@ def mnist_data():
         return cache[key]
 
     return load
+
+
+@pytest.fixture
+def one_blas_thread():
+    """BLAS on one thread (if threadpoolctl is installed), as ``python -m nn.train`` runs.
+
+    These matrices are small; on a shared 2-core machine two BLAS threads can be
+    ten times slower than one.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -1,0 +1,273 @@
+"""Training by back-propagation (誤差逆伝播法を使った学習): the book's ch05/train_neuralnet.py.
+
+    python -m nn.train                      # the book's run: 784-50-10, 10,000 iterations
+    python -m nn.train --seed 0 --plot curves.png --save weights.npz
+
+The loop is ``train(...)``, importable for tests and notebooks::
+
+    from nn import TwoLayerNet, load_mnist
+    from nn.train import train
+    (x_train, t_train), (x_test, t_test) = load_mnist(dtype=np.float32)
+    network = TwoLayerNet(784, 50, 10, dtype=np.float32, rng=0)
+    history = train(network, x_train, t_train, x_test, t_test, iters_num=1200, rng=0)
+    history.test_acc_list[-1]
+"""
+import argparse
+import contextlib
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class History:
+    """What ``train`` recorded, with the book's list names."""
+
+    iter_per_epoch: int
+    train_loss_list: list = field(default_factory=list)  # each mini-batch's loss, before its update
+    train_acc_list: list = field(default_factory=list)
+    test_acc_list: list = field(default_factory=list)
+    eval_iters: list = field(default_factory=list)  # updates done when each accuracy was measured
+    elapsed: float = 0.0  # seconds in train(), evaluation included
+    eval_seconds: float = 0.0  # of which spent measuring accuracy
+
+
+def _progress_bar(total):
+    """A tqdm bar on stderr, or None if tqdm is not installed (training then shows no bar)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="training", unit="it", mininterval=0.2, dynamic_ncols=True)
+
+
+def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
+          learning_rate=0.1, rng=None, progress=True, verbose=True):
+    """Stochastic gradient descent on mini-batches, as the book's training loop.
+
+    Each iteration draws ``batch_size`` training samples at random (with
+    replacement, like ``np.random.choice``), computes the gradient by
+    back-propagation and updates ``network.params[key] -= learning_rate * grad[key]``.
+    Train and test accuracy are measured once per epoch (train_size / batch_size
+    iterations; the book's 600), after the first iteration as in the book, and
+    after the last one.
+
+    ``network``: a TwoLayerNet (or anything with ``params``, ``gradient``,
+    ``accuracy`` and ``lastLayer.loss``); data in its dtype, labels one-hot or
+    indices (indices are faster).  ``rng``: seed or np.random.Generator for the
+    mini-batches.  ``progress``: a tqdm bar on stderr (if tqdm is installed);
+    ``verbose``: print the accuracies.
+
+    Returns a History.  Raises FloatingPointError, before updating, if the loss
+    becomes nan or inf.
+    """
+    rng = np.random.default_rng(rng)
+    learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
+    train_size = len(x_train)
+    history = History(iter_per_epoch=max(train_size // batch_size, 1))
+    bar = _progress_bar(iters_num) if progress else None
+    say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
+    shown = 0  # iterations already counted by the bar
+    start = time.perf_counter()
+    try:
+        for i in range(iters_num):
+            batch_mask = rng.integers(train_size, size=batch_size)
+            grad = network.gradient(x_train[batch_mask], t_train[batch_mask])
+            loss = float(network.lastLayer.loss)
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"the loss became {loss} at iteration {i + 1} of {iters_num}: training "
+                    f"diverged; try a smaller learning rate than {learning_rate:g}")
+            for key in grad:
+                network.params[key] -= learning_rate * grad[key]
+            history.train_loss_list.append(loss)
+
+            if i % history.iter_per_epoch == 0 or i == iters_num - 1:
+                eval_start = time.perf_counter()
+                train_acc = network.accuracy(x_train, t_train)
+                test_acc = network.accuracy(x_test, t_test)
+                history.eval_seconds += time.perf_counter() - eval_start
+                history.train_acc_list.append(train_acc)
+                history.test_acc_list.append(test_acc)
+                history.eval_iters.append(i + 1)
+                say(f"epoch {(i + 1) / history.iter_per_epoch:5.2f} (iter {i + 1:>6}): "
+                    f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
+            if bar is not None and (i % 100 == 99 or i == iters_num - 1):
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                bar.update(i + 1 - shown)
+                shown = i + 1
+    finally:
+        if bar is not None:
+            bar.close()
+    history.elapsed = time.perf_counter() - start
+    return history
+
+
+def save_params(path, params):
+    """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
+
+    The arrays go to a temporary file beside ``path`` that then replaces it
+    (``os.replace``), so ``path`` is never left half-written.
+    """
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "xb") as f:  # a file object: np.savez adds no suffix
+            np.savez(f, **params)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def load_params(path):
+    """Read weights saved by ``save_params``: a dict name -> array (no pickle allowed)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def plot_history(history, path):
+    """Save the book's figure: accuracy per epoch (train, test), beside the loss per iteration.
+
+    Needs matplotlib (the ``train`` extra).
+    """
+    from matplotlib.figure import Figure  # no pyplot: works without a display
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    ax_loss.plot(np.arange(1, len(history.train_loss_list) + 1), history.train_loss_list, lw=0.5)
+    ax_loss.set(xlabel="iteration", ylabel="loss", title="mini-batch loss")
+    epochs = np.asarray(history.eval_iters) / history.iter_per_epoch
+    ax_acc.plot(epochs, history.train_acc_list, marker="o", markersize=3, label="train acc")
+    ax_acc.plot(epochs, history.test_acc_list, marker="s", markersize=3, linestyle="--",
+                label="test acc")
+    ax_acc.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0), title="accuracy")
+    ax_acc.legend(loc="lower right")
+    fig.savefig(path)
+
+
+def _blas_threads(n):
+    """Limit BLAS to ``n`` threads with threadpoolctl; no-op if n == 0 or it is not installed."""
+    if n == 0:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def _check_output(parser, option, path, suffix=None):
+    directory = os.path.dirname(os.path.abspath(path))
+    if suffix and not path.endswith(suffix):
+        parser.error(f"{option} {path}: the file name must end with {suffix}")
+    if not os.path.isdir(directory):
+        parser.error(f"{option} {path}: the folder {directory} does not exist")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m nn.train",
+        description="Train the book's two-layer network (784-50-10, ReLU, softmax "
+                    "cross-entropy) on MNIST by back-propagation and SGD, printing train and "
+                    "test accuracy once per epoch.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--hidden-size", type=int, default=50, help="hidden units")
+    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size")
+    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=0.1,
+                        help="learning rate")
+    parser.add_argument("--iters", type=int, default=10000, help="iterations (mini-batches)")
+    parser.add_argument("--weight-init-std", type=float, default=0.01,
+                        help="standard deviation of the initial weights")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the initial weights and the mini-batches (default: a "
+                             "random one, printed, so the run can be repeated)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="float32 is this script's default because it is the speed path "
+                             "(about twice as fast); the library's default is float64, as in "
+                             "the book (TwoLayerNet(..., dtype=np.float64))")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
+                             "then the per-user cache)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (needs threadpoolctl, else ignored); 0 leaves BLAS's "
+                             "own default. 1 is fastest for these small matrices on a shared "
+                             "machine")
+    parser.add_argument("--plot", metavar="FILE.png", default=None,
+                        help="save loss and accuracy curves (needs matplotlib: the train extra)")
+    parser.add_argument("--save", metavar="FILE.npz", default=None,
+                        help="save the trained weights (W1, b1, W2, b2) to an .npz file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
+                          ("--iters", args.iters)):
+        if value < 1:
+            parser.error(f"{option} must be >= 1, got {value}")
+    if not args.learning_rate > 0:
+        parser.error(f"--lr must be > 0, got {args.learning_rate}")
+    if args.threads < 0:
+        parser.error(f"--threads must be >= 0, got {args.threads}")
+    # Everything that could fail after training is checked before it starts.
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib, which is not installed; install the train "
+                         "extra: pip install 'chainrule[train]' (or pip install matplotlib)")
+        _check_output(parser, "--plot", args.plot)
+    if args.save:
+        _check_output(parser, "--save", args.save, suffix=".npz")
+
+    from .mnist import load_mnist
+    from .two_layer_net import TwoLayerNet
+
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+    rng = np.random.default_rng(seed)
+    dtype = np.dtype(args.dtype)
+    start = time.perf_counter()
+    with _blas_threads(args.threads):
+        try:
+            (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
+                                                              data_dir=args.data_dir)
+        except FileNotFoundError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        load_seconds = time.perf_counter() - start
+        network = TwoLayerNet(x_train.shape[1], args.hidden_size, 10, args.weight_init_std,
+                              dtype=dtype, rng=rng)
+        print(f"TwoLayerNet({x_train.shape[1]}, {args.hidden_size}, 10), {dtype}, seed {seed}, "
+              f"{args.iters} iterations of {args.batch_size}, lr {args.learning_rate:g}")
+        try:
+            history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
+                            batch_size=args.batch_size, learning_rate=args.learning_rate,
+                            rng=rng, progress=not args.no_progress)
+        except FloatingPointError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+    if args.save:
+        save_params(args.save, network.params)
+        print(f"weights saved to {args.save}")
+    if args.plot:
+        plot_history(history, args.plot)
+        print(f"curves saved to {args.plot}")
+    training = history.elapsed - history.eval_seconds
+    print(f"final: train acc {history.train_acc_list[-1]:.4f}, test acc {history.test_acc_list[-1]:.4f}")
+    print(f"elapsed {time.perf_counter() - start:.2f} s: loading data {load_seconds:.2f} s, "
+          f"training {training:.2f} s ({args.iters / training:,.0f} it/s), "
+          f"accuracy {history.eval_seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

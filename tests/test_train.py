@@ -1,0 +1,191 @@
+"""nn.train: the training loop, divergence, saving weights, the command line, and a short real run."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import nn.train
+from nn import TwoLayerNet
+from nn.train import History, load_params, main, save_params, train
+
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+
+def blobs(n, seed, classes=3, d=8):
+    """Well separated Gaussian clusters (the same for every seed): a few hundred SGD steps solve it."""
+    centers = 3 * np.random.default_rng(0).standard_normal((classes, d))
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, classes, n)
+    return (centers[t] + rng.standard_normal((n, d))).astype(np.float32), t.astype(np.uint8)
+
+
+def synthetic_run(seed=0, **kwargs):
+    (x, t), (xt, tt) = blobs(600, 1), blobs(200, 2)
+    net = TwoLayerNet(8, 10, 3, 0.1, dtype=np.float32, rng=seed)
+    options = dict(iters_num=250, batch_size=20, rng=seed, progress=False, verbose=False)
+    return net, train(net, x, t, xt, tt, **{**options, **kwargs})
+
+
+def test_train_learns_and_records_like_the_book():
+    net, history = synthetic_run()
+    assert isinstance(history, History)
+    assert history.iter_per_epoch == 30  # 600 / 20
+    assert len(history.train_loss_list) == 250
+    # once per epoch from the first iteration (as the book), and after the last
+    assert history.eval_iters == [1, 31, 61, 91, 121, 151, 181, 211, 241, 250]
+    assert len(history.train_acc_list) == len(history.test_acc_list) == 10
+    assert history.test_acc_list[-1] > 0.95 and history.train_acc_list[-1] > 0.95
+    assert np.mean(history.train_loss_list[-20:]) < 0.5 * np.mean(history.train_loss_list[:20])
+    assert all(net.params[k].dtype == np.float32 for k in net.params)
+    assert 0 <= history.eval_seconds <= history.elapsed
+
+
+def test_train_is_reproducible_with_a_seed():
+    _, a = synthetic_run(seed=5)
+    _, b = synthetic_run(seed=5)
+    _, c = synthetic_run(seed=6)
+    assert a.train_loss_list == b.train_loss_list and a.test_acc_list == b.test_acc_list
+    assert a.train_loss_list != c.train_loss_list
+
+
+def test_train_accepts_one_hot_labels():
+    (x, t), (xt, tt) = blobs(600, 1), blobs(200, 2)
+    net = TwoLayerNet(8, 10, 3, 0.1, dtype=np.float32, rng=0)
+    history = train(net, x, np.eye(3, dtype=np.float32)[t], xt, np.eye(3, dtype=np.float32)[tt],
+                    iters_num=200, batch_size=20, rng=0, progress=False, verbose=False)
+    assert history.test_acc_list[-1] > 0.95
+
+
+def test_train_prints_accuracies_and_runs_without_tqdm(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    synthetic_run(iters_num=40, verbose=True, progress=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all("train acc, test acc |" in line for line in lines)
+
+
+def test_nan_loss_stops_training_naming_the_iteration():
+    (x, t), (xt, tt) = blobs(100, 1), blobs(50, 2)
+    net = TwoLayerNet(8, 10, 3, dtype=np.float32, rng=0)
+    net.params["W1"][0, 0] = np.nan
+    before = {k: v.copy() for k, v in net.params.items()}
+    with pytest.raises(FloatingPointError, match=r"nan at iteration 1 of 10.*smaller learning rate"):
+        train(net, x, t, xt, tt, iters_num=10, batch_size=10, progress=False, verbose=False)
+    for key in before:  # stopped before updating with the bad gradient
+        np.testing.assert_array_equal(net.params[key], before[key])
+
+
+def test_a_diverging_learning_rate_is_reported():
+    (x, t), (xt, tt) = blobs(100, 1), blobs(50, 2)
+    net = TwoLayerNet(8, 10, 3, 1.0, dtype=np.float32, rng=0)
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError,
+                                                  match=r"iteration \d+ of 50.*than 1e\+30"):
+        train(net, x, t, xt, tt, iters_num=50, batch_size=10, learning_rate=1e30,
+              progress=False, verbose=False)
+
+
+def test_learning_rate_as_numpy_float64_does_not_promote():
+    net, _ = synthetic_run(iters_num=5, learning_rate=np.float64(0.1))
+    assert all(v.dtype == np.float32 for v in net.params.values())
+
+
+# ---------------------------------------------------------------- saving weights
+
+def test_save_and_load_params(tmp_path):
+    net = TwoLayerNet(4, 3, 2, dtype=np.float32, rng=0)
+    path = tmp_path / "w.npz"
+    path.write_bytes(b"old")
+    save_params(path, net.params)
+    loaded = load_params(path)
+    assert sorted(loaded) == sorted(net.params)
+    for key in net.params:
+        np.testing.assert_array_equal(loaded[key], net.params[key])
+        assert loaded[key].dtype == np.float32
+    assert os.listdir(tmp_path) == ["w.npz"]  # no temporary file left
+    other = TwoLayerNet(4, 3, 2, dtype=np.float32, rng=1)
+    other.set_params(loaded)
+    np.testing.assert_array_equal(other.predict(np.ones((1, 4))), net.predict(np.ones((1, 4))))
+
+
+def test_a_failed_save_leaves_the_old_file_alone(tmp_path, monkeypatch):
+    path = tmp_path / "w.npz"
+    save_params(path, {"W1": np.ones(2)})
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_params(path, {"W1": np.zeros(2)})
+    assert os.listdir(tmp_path) == ["w.npz"]
+    np.testing.assert_array_equal(load_params(path)["W1"], np.ones(2))
+
+
+def test_save_refuses_other_formats_and_load_refuses_pickles(tmp_path):
+    with pytest.raises(ValueError, match=r"\.npz"):
+        save_params(tmp_path / "w.pkl", {"W1": np.ones(2)})
+    np.savez(tmp_path / "p.npz", W1=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        load_params(tmp_path / "p.npz")
+
+
+# ---------------------------------------------------------------- the command line
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail if the command gets as far as loading data."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started although the options are invalid")
+
+    monkeypatch.setattr("nn.mnist.load_mnist", refuse)
+    monkeypatch.setattr(nn.train, "train", refuse)
+
+
+def test_plot_without_matplotlib_fails_before_training(monkeypatch, capsys, tmp_path, no_training):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--plot", str(tmp_path / "curves.png")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--plot needs matplotlib" in err and "chainrule[train]" in err
+
+
+def test_bad_output_paths_fail_before_training(capsys, tmp_path, no_training):
+    for argv in (["--save", str(tmp_path / "w.pkl")],
+                 ["--save", str(tmp_path / "missing" / "w.npz")],
+                 ["--plot", str(tmp_path / "missing" / "c.png")]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert f"{argv[0]} {argv[1]}" in capsys.readouterr().err
+
+
+def test_help_says_float32_is_the_scripts_speed_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "float32 is this script's default because it is the speed path" in help_text
+    assert "library's default is float64" in help_text
+
+
+def test_command_trains_saves_and_plots(mnist_data, tmp_path, capsys):
+    mnist_data()  # skips without data
+    weights, curves = tmp_path / "w.npz", tmp_path / "c.png"
+    assert main(["--iters", "60", "--seed", "0", "--no-progress", "--save", str(weights),
+                 "--plot", str(curves)]) == 0
+    out = capsys.readouterr().out
+    assert "final: train acc" in out and "elapsed" in out
+    assert out.count("train acc, test acc |") == 2
+    params = load_params(weights)
+    assert {k: v.dtype for k, v in params.items()} == dict.fromkeys(["W1", "b1", "W2", "b2"], np.float32)
+    assert params["W1"].shape == (784, 50)
+    assert curves.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_short_real_training_run(mnist_data):
+    (x_train, t_train), (x_test, t_test) = mnist_data(dtype=np.float32)
+    network = TwoLayerNet(784, 50, 10, dtype=np.float32, rng=0)
+    history = train(network, x_train, t_train, x_test, t_test, iters_num=1200, rng=0,
+                    progress=False, verbose=False)
+    assert history.test_acc_list[-1] > 0.90
+    assert history.train_acc_list[-1] > 0.90
