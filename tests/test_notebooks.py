@@ -22,11 +22,15 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
 NOTEBOOKS = [
     "01_computational_graph.ipynb",
     "02_activation_layers.ipynb",
+    "03_affine_softmax.ipynb",
+    "04_gradient_check.ipynb",
+    "05_training_mnist.ipynb",
 ]
 
 # These load MNIST through load_mnist, from $CHAINRULE_DATA/mnist (CI never downloads).
@@ -41,6 +45,8 @@ BOOK_NUMBERS = {
         "220.00000000000003", "715.0000000000001",
         "2.2", "110.00000000000001", "3.3000000000000003", "165.0", "650.0",
     ],
+    # Softmax-with-Loss's y - t for the book's two cases: (0.3, -0.8, 0.5), (0.01, -0.01, 0).
+    "03_affine_softmax.ipynb": ["0.3", "-0.8", "0.5", "0.01", "-0.01"],
 }
 
 # Notebooks whose printed text is pure Python float arithmetic, hence the same on every
@@ -88,6 +94,9 @@ def test_notebook_executes(name, monkeypatch):
         monkeypatch.setenv("CHAINRULE_DATA", os.path.abspath(data))
     # Plots go inline, as in Jupyter; a non-interactive MPLBACKEND (CI's Agg) would hide them.
     monkeypatch.delenv("MPLBACKEND", raising=False)
+    # The kernel imports this checkout's autograd and nn, whatever an older install maps them to.
+    pythonpath = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT) + (os.pathsep + pythonpath if pythonpath else ""))
 
     nb = _read(name)
     client = nbclient.NotebookClient(
