@@ -194,7 +194,7 @@ def main(argv=None):
                              "random one, printed, so the run can be repeated)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                         help="float32 is this script's default because it is the speed path "
-                             "(about twice as fast); the library's default is float64, as in "
+                             "(nearly twice as fast); the library's default is float64, as in "
                              "the book (TwoLayerNet(..., dtype=np.float64))")
     parser.add_argument("--data-dir", default=None,
                         help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
@@ -226,6 +226,12 @@ def main(argv=None):
             parser.error("--plot needs matplotlib, which is not installed; install the train "
                          "extra: pip install 'chainrule[train]' (or pip install matplotlib)")
         _check_output(parser, "--plot", args.plot)
+        from matplotlib.figure import Figure
+
+        formats = Figure().canvas.get_supported_filetypes()
+        if os.path.splitext(args.plot)[1].lstrip(".").lower() not in formats:
+            parser.error(f"--plot {args.plot}: matplotlib cannot write this file type; use one "
+                         f"of {', '.join('.' + f for f in sorted(formats))}")
     if args.save:
         _check_output(parser, "--save", args.save, suffix=".npz")
 

@@ -36,7 +36,7 @@ class TwoLayerNet:
     times standard normal draws, biases at 0.
 
     ``dtype``: float64 (default, as the book; what gradient checks need) or
-    float32 (about twice as fast); everything stays in it: params, gradients,
+    float32 (nearly twice as fast); everything stays in it: params, gradients,
     loss.  Feed data in the same dtype (``load_mnist(dtype=...)``); other input
     is converted batch by batch.
     ``rng``: None draws the weights from numpy's global generator, as the book

@@ -45,7 +45,7 @@ def close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data(), one_hot=st.booleans())
 def test_layers_match_the_scalar_engine(data, one_hot):
     n, d, h1, h2, c = (data.draw(st.integers(lo, 4)) for lo in (1, 1, 1, 1, 2))

@@ -153,7 +153,8 @@ def test_plot_without_matplotlib_fails_before_training(monkeypatch, capsys, tmp_
 def test_bad_output_paths_fail_before_training(capsys, tmp_path, no_training):
     for argv in (["--save", str(tmp_path / "w.pkl")],
                  ["--save", str(tmp_path / "missing" / "w.npz")],
-                 ["--plot", str(tmp_path / "missing" / "c.png")]):
+                 ["--plot", str(tmp_path / "missing" / "c.png")],
+                 ["--plot", str(tmp_path / "c.xyz")]):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
