@@ -77,7 +77,9 @@ def mean_nll(logp, t):
     n = logp.shape[0]
     if t.ndim == 1:
         return -logp[np.arange(n), t].sum() / n
-    return -(t * logp).sum() / n
+    # Only where t != 0: a class with probability 0 (logp = -inf) and t = 0 adds 0, not 0 * -inf = nan.
+    used = t != 0
+    return -(t[used] * logp[used]).sum() / n
 
 
 def batch_targets(x, t, who):

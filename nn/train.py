@@ -46,7 +46,7 @@ def _progress_bar(total):
 
 
 def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
-          learning_rate=0.1, rng=None, progress=True, verbose=True):
+          learning_rate=0.1, rng=None, threads=1, progress=True, verbose=True):
     """Stochastic gradient descent on mini-batches, as the book's training loop.
 
     Each iteration draws ``batch_size`` training samples at random (with
@@ -59,8 +59,10 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     ``network``: a TwoLayerNet (or anything with ``params``, ``gradient``,
     ``accuracy`` and ``lastLayer.loss``); data in its dtype, labels one-hot or
     indices (indices are faster).  ``rng``: seed or np.random.Generator for the
-    mini-batches.  ``progress``: a tqdm bar on stderr (if tqdm is installed);
-    ``verbose``: print the accuracies.
+    mini-batches.  ``threads``: BLAS threads while training (threadpoolctl, if
+    installed; 0 leaves BLAS's default): one is fastest for these small matrices
+    and does not collapse when another process shares the cores.  ``progress``:
+    a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
     becomes nan or inf.
@@ -71,35 +73,36 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     history = History(iter_per_epoch=max(train_size // batch_size, 1))
     bar = _progress_bar(iters_num) if progress else None
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
-    shown = 0  # iterations already counted by the bar
     start = time.perf_counter()
+    shown = 0  # iterations already counted by the bar
     try:
-        for i in range(iters_num):
-            batch_mask = rng.integers(train_size, size=batch_size)
-            grad = network.gradient(x_train[batch_mask], t_train[batch_mask])
-            loss = float(network.lastLayer.loss)
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"the loss became {loss} at iteration {i + 1} of {iters_num}: training "
-                    f"diverged; try a smaller learning rate than {learning_rate:g}")
-            for key in grad:
-                network.params[key] -= learning_rate * grad[key]
-            history.train_loss_list.append(loss)
+        with _blas_threads(threads):
+            for i in range(iters_num):
+                batch_mask = rng.integers(train_size, size=batch_size)
+                grad = network.gradient(x_train[batch_mask], t_train[batch_mask])
+                loss = float(network.lastLayer.loss)
+                if not math.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the loss became {loss} at iteration {i + 1} of {iters_num}: training "
+                        f"diverged; try a smaller learning rate than {learning_rate:g}")
+                for key in grad:
+                    network.params[key] -= learning_rate * grad[key]
+                history.train_loss_list.append(loss)
 
-            if i % history.iter_per_epoch == 0 or i == iters_num - 1:
-                eval_start = time.perf_counter()
-                train_acc = network.accuracy(x_train, t_train)
-                test_acc = network.accuracy(x_test, t_test)
-                history.eval_seconds += time.perf_counter() - eval_start
-                history.train_acc_list.append(train_acc)
-                history.test_acc_list.append(test_acc)
-                history.eval_iters.append(i + 1)
-                say(f"epoch {(i + 1) / history.iter_per_epoch:5.2f} (iter {i + 1:>6}): "
-                    f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
-            if bar is not None and (i % 100 == 99 or i == iters_num - 1):
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                bar.update(i + 1 - shown)
-                shown = i + 1
+                if i % history.iter_per_epoch == 0 or i == iters_num - 1:
+                    eval_start = time.perf_counter()
+                    train_acc = network.accuracy(x_train, t_train)
+                    test_acc = network.accuracy(x_test, t_test)
+                    history.eval_seconds += time.perf_counter() - eval_start
+                    history.train_acc_list.append(train_acc)
+                    history.test_acc_list.append(test_acc)
+                    history.eval_iters.append(i + 1)
+                    say(f"epoch {(i + 1) / history.iter_per_epoch:5.2f} (iter {i + 1:>6}): "
+                        f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
+                if bar is not None and (i % 100 == 99 or i == iters_num - 1):
+                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                    bar.update(i + 1 - shown)
+                    shown = i + 1
     finally:
         if bar is not None:
             bar.close()
@@ -242,25 +245,24 @@ def main(argv=None):
     rng = np.random.default_rng(seed)
     dtype = np.dtype(args.dtype)
     start = time.perf_counter()
-    with _blas_threads(args.threads):
-        try:
-            (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
-                                                              data_dir=args.data_dir)
-        except FileNotFoundError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        load_seconds = time.perf_counter() - start
-        network = TwoLayerNet(x_train.shape[1], args.hidden_size, 10, args.weight_init_std,
-                              dtype=dtype, rng=rng)
-        print(f"TwoLayerNet({x_train.shape[1]}, {args.hidden_size}, 10), {dtype}, seed {seed}, "
-              f"{args.iters} iterations of {args.batch_size}, lr {args.learning_rate:g}")
-        try:
-            history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
-                            batch_size=args.batch_size, learning_rate=args.learning_rate,
-                            rng=rng, progress=not args.no_progress)
-        except FloatingPointError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
+    try:
+        (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
+                                                          data_dir=args.data_dir)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    load_seconds = time.perf_counter() - start
+    network = TwoLayerNet(x_train.shape[1], args.hidden_size, 10, args.weight_init_std,
+                          dtype=dtype, rng=rng)
+    print(f"TwoLayerNet({x_train.shape[1]}, {args.hidden_size}, 10), {dtype}, seed {seed}, "
+          f"{args.iters} iterations of {args.batch_size}, lr {args.learning_rate:g}")
+    try:
+        history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
+                        batch_size=args.batch_size, learning_rate=args.learning_rate,
+                        rng=rng, threads=args.threads, progress=not args.no_progress)
+    except FloatingPointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     if args.save:
         save_params(args.save, network.params)
         print(f"weights saved to {args.save}")

@@ -406,3 +406,13 @@ def test_backward_before_forward_says_so():
     for layer in (Relu(), Sigmoid(), Affine(np.zeros((2, 2)), np.zeros(2)), SoftmaxWithLoss()):
         with pytest.raises(RuntimeError, match="before forward"):
             layer.backward()
+
+
+def test_a_zero_probability_class_with_one_hot_target_gives_a_finite_loss():
+    # Scores of -inf (probability exactly 0) for a class the target does not pick.
+    x = np.array([[-np.inf, 2.0, 0.5]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0 * -inf = nan, not even as a warning
+        one_hot = SoftmaxWithLoss().forward(x, np.array([[0.0, 1.0, 0.0]]))
+    index = SoftmaxWithLoss().forward(x, np.array([1]))
+    assert math.isfinite(one_hot) and one_hot == index

@@ -190,3 +190,20 @@ def test_a_short_real_training_run(mnist_data):
                     progress=False, verbose=False)
     assert history.test_acc_list[-1] > 0.90
     assert history.train_acc_list[-1] > 0.90
+
+
+def test_train_limits_blas_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((8, 4)), rng.integers(0, 2, 8)
+    network = TwoLayerNet(4, 3, 2, rng=0)
+    seen, gradient = [], network.gradient
+
+    def spying_gradient(x, t):
+        blas = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        seen.extend(blas)
+        return gradient(x, t)
+
+    network.gradient = spying_gradient
+    train(network, x, t, x, t, iters_num=2, batch_size=4, threads=1, progress=False, verbose=False)
+    assert seen and set(seen) == {1}
