@@ -6,7 +6,7 @@ back (in red, below it).  Inputs are plain text with their label.
 
 ``to_dot`` needs nothing; ``draw`` renders through the optional ``graphviz``
 package (``pip install 'chainrule[viz]'``) and the Graphviz ``dot`` program;
-``to_text`` is the same graph as lines of text.
+``to_text`` is the same graph as lines of text; ``show`` picks what fits.
 """
 import html
 import shutil
@@ -23,8 +23,10 @@ def _name(node, precision):
     return node.label or _number(node.data, precision)
 
 
-def _edge_label(node, show_grad, precision):
+def _edge_label(node, show_grad, precision, named=True):
     text = html.escape(_number(node.data, precision))
+    if named and node.parents and node.label:  # a named intermediate result, like the book's t
+        text = f"{html.escape(node.label)} = {text}"
     if show_grad:
         text += f'<br/><font color="red">{html.escape(_number(node.grad, precision))}</font>'
     return f"<{text}>"
@@ -61,7 +63,7 @@ def to_dot(root, rankdir="LR", show_grad=None, precision=6):
         out_label = html.escape(root.label or "out")
         lines.append(f'  output [shape=plaintext, label="{out_label}"];')
         lines.append(f"  {ids[id(root)]} -> output "
-                     f"[label={_edge_label(root, show_grad, precision)}];")
+                     f"[label={_edge_label(root, show_grad, precision, named=False)}];")
     lines.append("}")
     return "\n".join(lines)
 
@@ -104,13 +106,23 @@ def draw(root, format="svg", rankdir="LR", show_grad=None, precision=6):
 
 
 def show(root, **options):
-    """The picture where Graphviz can draw it, else the text view printed.
+    """Look at the graph: the picture in Jupyter, else the text view.
 
-    For notebooks and REPLs that must work with or without the viz extra: returns
-    a ``graphviz.Source`` (Jupyter displays it) or prints ``to_text`` and returns None.
+    In a Jupyter kernel with Graphviz available, displays the graph as SVG; in a
+    plain terminal, or without the viz extra, prints ``to_text``.  Returns None,
+    so a notebook stores the picture and nothing that changes from run to run.
     """
     try:
-        return draw(root, **options)
-    except (ImportError, RuntimeError):
-        print(to_text(root))
-        return None
+        from IPython import get_ipython
+        from IPython.display import SVG, display
+        in_kernel = get_ipython() is not None and hasattr(get_ipython(), "kernel")
+    except ImportError:
+        in_kernel = False
+    if in_kernel:
+        try:
+            display(SVG(draw(root, **options).pipe(format="svg")))
+            return None
+        except (ImportError, RuntimeError):
+            pass
+    print(to_text(root))
+    return None

@@ -104,8 +104,15 @@ def test_numerical_grad_restores_inputs():
     assert a.data == 1.5
 
 
-def test_show_falls_back_to_text_without_graphviz(monkeypatch, capsys):
-    monkeypatch.setattr("shutil.which", lambda name: None)
+def test_show_prints_text_outside_jupyter(capsys):
     price, _ = apple_price()
     assert price.show() is None
     assert "price = *(v2, tax) = 220" in capsys.readouterr().out
+
+
+def test_intermediate_labels_are_drawn():
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
+    t = x + y
+    t.label = "t"
+    z = t ** 2
+    assert "<t = 5>" in z.to_dot()
