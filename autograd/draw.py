@@ -32,16 +32,50 @@ def _edge_label(node, show_grad, precision, named=True):
     return f"<{text}>"
 
 
-def to_dot(root, rankdir="LR", show_grad=None, precision=6):
+def _constants(order):
+    """Ids of the leaves drawn inside their op's circle: unlabelled, used exactly once."""
+    uses = {}
+    for node in order:
+        for parent in node.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    folded = set()
+    for node in order:
+        x, y = (node.parents + (None, None))[:2]
+        # At most one operand per op is folded, so the circle keeps an input arrow.
+        for const, other in ((y, x), (x, y)):
+            if (const is not None and other is not None and not const.parents
+                    and not const.label and uses[id(const)] == 1):
+                folded.add(id(const))
+                break
+    return folded
+
+
+def _op_label(node, folded, precision):
+    symbol = _OP_SYMBOLS.get(node.op, node.op)
+    x, y = (node.parents + (None, None))[:2]
+    if y is not None and id(y) in folded:  # x * 2 drawn as "×2", the book's style
+        symbol = f"{symbol}{_number(y.data, precision)}"
+    elif y is not None and id(x) in folded:
+        const = _number(x.data, precision)
+        # 1 + x reads as "+1" like the book; order matters only for 1 / x ("1÷") and 3 - x.
+        symbol = f"{symbol}{const}" if node.op in ("+", "*") else f"{const}{symbol}"
+    return html.escape(symbol)
+
+
+def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
     """Graphviz DOT source for the graph that computed ``root``.
 
     ``show_grad``: draw gradients under the values; by default only once some node
     has a non-zero gradient (that is, after ``backward``).  Numbers are printed with
     ``precision`` significant digits (220.00000000000003 shows as 220).
+    ``fold_constants``: an unlabelled leaf used once (a plain number in the
+    expression, like the 2 of ``x * 2``) is written inside its op's circle, as
+    the book draws "×2" or "+1"; give a leaf a label to draw it as an input.
     """
     order = root.topological_order()
     if show_grad is None:
         show_grad = any(node.grad != 0.0 for node in order)
+    folded = _constants(order) if fold_constants else set()
     ids = {id(node): f"n{i}" for i, node in enumerate(order)}
     lines = ["digraph computational_graph {",
              f"  rankdir={rankdir};",
@@ -49,15 +83,15 @@ def to_dot(root, rankdir="LR", show_grad=None, precision=6):
     for node in order:
         nid = ids[id(node)]
         if node.parents:
-            symbol = html.escape(_OP_SYMBOLS.get(node.op, node.op))
-            lines.append(f'  {nid} [shape=circle, label="{symbol}"];')
-        else:
+            lines.append(f'  {nid} [shape=circle, label="{_op_label(node, folded, precision)}"];')
+        elif id(node) not in folded:
             label = html.escape(_name(node, precision))
             lines.append(f'  {nid} [shape=plaintext, label="{label}"];')
     for node in order:
         for parent in node.parents:
-            lines.append(f"  {ids[id(parent)]} -> {ids[id(node)]} "
-                         f"[label={_edge_label(parent, show_grad, precision)}];")
+            if id(parent) not in folded:
+                lines.append(f"  {ids[id(parent)]} -> {ids[id(node)]} "
+                             f"[label={_edge_label(parent, show_grad, precision)}];")
     if root.parents:
         # The output leaves the last op on an arrow of its own, as in the book.
         out_label = html.escape(root.label or "out")
@@ -89,8 +123,11 @@ def to_text(root, precision=6, max_lines=200):
     return "\n".join(lines)
 
 
-def draw(root, format="svg", rankdir="LR", show_grad=None, precision=6):
-    """A ``graphviz.Source`` of the graph: displays itself in Jupyter, ``.render()`` saves it."""
+def draw(root, format="svg", **options):
+    """A ``graphviz.Source`` of the graph: displays itself in Jupyter, ``.render()`` saves it.
+
+    ``options`` are those of ``to_dot``.
+    """
     try:
         import graphviz
     except ImportError:
@@ -102,7 +139,7 @@ def draw(root, format="svg", rankdir="LR", show_grad=None, precision=6):
             "drawing needs the Graphviz 'dot' program on PATH (Debian/Ubuntu: "
             "apt-get install graphviz; macOS: brew install graphviz); "
             "value.to_text() works without it")
-    return graphviz.Source(to_dot(root, rankdir, show_grad, precision), format=format)
+    return graphviz.Source(to_dot(root, **options), format=format)
 
 
 def show(root, **options):

@@ -116,3 +116,22 @@ def test_intermediate_labels_are_drawn():
     t.label = "t"
     z = t ** 2
     assert "<t = 5>" in z.to_dot()
+
+
+def test_constants_are_drawn_inside_their_op_like_the_book():
+    x = Value(0.5, label="x")
+    y = 1 / (1 + (x * -1).exp())
+    dot = y.to_dot()
+    for circle in ('label="×-1"', 'label="exp"', 'label="+1"', 'label="1÷"'):
+        assert circle in dot
+    assert dot.count("shape=plaintext") == 2  # only x and the output: no constant inputs
+    unfolded = y.to_dot(fold_constants=False)
+    assert unfolded.count("shape=plaintext") == 5 and 'label="×"' in unfolded
+
+
+def test_labelled_or_shared_leaves_stay_inputs():
+    a, two = Value(3.0, label="a"), Value(2.0, label="two")
+    assert 'label="two"' in (a * two).to_dot()  # labelled: an input with its gradient
+    b = Value(3.0)
+    dot = (b * b).to_dot()  # an unlabelled leaf used twice is a variable, not a constant
+    assert 'label="×"' in dot and dot.count("-> n") == 2
