@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_nn import (BATCH, HIDDEN, INPUT, OUTPUT, REPO, OtherLoad, header,  # noqa: E402
-                      table, threadpool_limits, try_torch, yes_no)
+from bench_nn import (BATCH, HIDDEN, INPUT, OUTPUT, REPO, SETTLE_SECONDS,  # noqa: E402
+                      OtherLoad, header, table, threadpool_limits, try_torch, yes_no)
 
 MB = 1e6
 
@@ -165,15 +165,21 @@ def bench_eval(evals, threads_list, rounds, torch):
                 fns[0]()
                 fns[1]()
             gc.collect()
+            last_lib = None
             for _ in range(rounds):
                 for name, _, fns in evals:
+                    lib = "torch" if name.startswith("PyTorch") else "numpy"
+                    if n > 1 and last_lib is not None and lib != last_lib:
+                        time.sleep(SETTLE_SECONDS)  # let the other library's threads stop spinning
+                    last_lib = lib
                     for split in (0, 1):
                         t0 = time.perf_counter()
                         fns[split]()
                         times[(name, split)].append(time.perf_counter() - t0)
             results[n] = times
     print(f"\n-- 3. Evaluation: accuracy() on all images, median / min ms over {rounds} "
-          f"interleaved rounds --")
+          f"interleaved rounds (with 2 threads, a {SETTLE_SECONDS} s pause when the library "
+          f"changes, as in bench_nn.py) --")
     heads = ["evaluation"]
     for n in threads_list:
         heads += [f"60k ms {n}t", "min", f"10k ms {n}t", "min"]
