@@ -5,8 +5,8 @@ not a test.
 
 Run from the repository root, with the MNIST files in ``$CHAINRULE_DATA/mnist``::
 
-    CHAINRULE_DATA=../shared/data python benchmarks/bench_data.py           # ~1.5 min
-    CHAINRULE_DATA=../shared/data python benchmarks/bench_data.py --quick   # ~20 s
+    CHAINRULE_DATA=../shared/data python benchmarks/bench_data.py           # ~40 s
+    CHAINRULE_DATA=../shared/data python benchmarks/bench_data.py --quick   # ~15 s
 
 1. ``load_mnist`` cold (an empty ``XDG_CACHE_HOME``, so the .gz files are decoded and
    checked and the .npy cache written; the .gz files themselves are in the OS page

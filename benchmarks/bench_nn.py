@@ -5,8 +5,8 @@ not a test.
 
 Run from the repository root, with the MNIST files in ``$CHAINRULE_DATA/mnist``::
 
-    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py           # all of it, ~4 min
-    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py --quick   # smoke run, ~40 s
+    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py           # all of it, ~2 min idle
+    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py --quick   # smoke run, ~20 s
 
 PyTorch is in the optional ``bench`` extra (``pip install -e ".[bench]"``); without it
 the PyTorch rows are skipped with a note.  Everything compared is measured in the same
