@@ -22,6 +22,8 @@ from . import functions
 
 def _upstream(dout, shape, dtype, who):
     """``dout`` as an array of the layer output's shape; a number stands for that number everywhere."""
+    if type(dout) is np.ndarray and dout.shape == shape:  # the usual case: nothing to do
+        return dout
     dout = np.asarray(dout)
     if dout.ndim == 0:
         return np.full(shape, dout, dtype=dtype)
@@ -114,33 +116,46 @@ class Affine:
         self.db = None
 
     def forward(self, x):
+        W = self.W
+        if type(x) is np.ndarray and x.ndim == 2 and x.dtype == W.dtype and x.shape[1] == W.shape[0]:
+            # The usual case, a batch (N, D) in W's dtype: nothing to convert or reshape.
+            x2 = x
+        else:
+            self.x = None  # let the previous input go before converting this one (memory peak)
+            x, x2 = self._as_batch(x)
+        self.x = x2
+        self.original_x_shape = x.shape
+        out = x2 @ W
+        out += self.b
+        return out[0] if x.ndim == 1 else out
+
+    def _as_batch(self, x):
+        """``x`` as an array in W's dtype, and that array as a batch (N, D)."""
         x = np.asarray(x)
         if x.dtype != self.W.dtype:
             x = x.astype(self.W.dtype)
         d = self.W.shape[0]
         if x.ndim == 1 and x.shape[0] == d:
-            x2 = x.reshape(1, d)
-        elif x.ndim >= 2 and math.prod(x.shape[1:]) == d:
-            x2 = x.reshape(x.shape[0], d)
-        else:
-            per_sample = x.shape[0] if x.ndim == 1 else math.prod(x.shape[1:])
-            raise ValueError(
-                f"Affine: input of shape {x.shape} has {per_sample} values per sample, but W has "
-                f"shape {self.W.shape}, so each sample must have W.shape[0] = {d}; give a batch "
-                f"of shape (N, {d}) (or (N, ...) flattening to {d}), or a W with {per_sample} rows")
-        self.x = x2
-        self.original_x_shape = x.shape
-        out = x2 @ self.W
-        out += self.b
-        return out[0] if x.ndim == 1 else out
+            return x, x.reshape(1, d)
+        if x.ndim >= 2 and math.prod(x.shape[1:]) == d:
+            return x, x.reshape(x.shape[0], d)
+        per_sample = x.shape[0] if x.ndim == 1 else math.prod(x.shape[1:])
+        raise ValueError(
+            f"Affine: input of shape {x.shape} has {per_sample} values per sample, but W has "
+            f"shape {self.W.shape}, so each sample must have W.shape[0] = {d}; give a batch "
+            f"of shape (N, {d}) (or (N, ...) flattening to {d}), or a W with {per_sample} rows")
 
     def backward(self, dout=1):
         _forward_first(self.x, "Affine")
         n, m = self.x.shape[0], self.W.shape[1]
-        out_shape = (m,) if len(self.original_x_shape) == 1 else (n, m)
-        dout = _upstream(dout, out_shape, self.W.dtype, "Affine").reshape(n, m)
+        single = len(self.original_x_shape) == 1
+        dout = _upstream(dout, (m,) if single else (n, m), self.W.dtype, "Affine")
+        if single:
+            dout = dout.reshape(1, m)
         dx, self.dW, self.db = rules.affine_backward(dout, self.x, self.W, self.input_grad)
-        return None if dx is None else dx.reshape(self.original_x_shape)
+        if dx is None or dx.shape == self.original_x_shape:
+            return dx
+        return dx.reshape(self.original_x_shape)
 
 
 class SoftmaxWithLoss:
@@ -164,6 +179,13 @@ class SoftmaxWithLoss:
         self.x_shape = None
 
     def forward(self, x, t):
+        if functions.is_label_batch(x, t):
+            # The training case, scores (N, C) and valid class indices (N,): the same
+            # formulas, fused, without batch_targets' conversions (softmax_nll).
+            self.t = t
+            self.loss, self.y = functions.softmax_nll(x, t)
+            self.x_shape = x.shape
+            return self.loss
         x2, self.t = functions.batch_targets(x, t, "SoftmaxWithLoss")
         logp = functions.log_softmax(x2)
         self.loss = functions.mean_nll(logp, self.t)
@@ -173,10 +195,10 @@ class SoftmaxWithLoss:
 
     def backward(self, dout=1):
         _forward_first(self.y, "SoftmaxWithLoss")
-        if np.ndim(dout) != 0:
+        if not isinstance(dout, (int, float)) and np.ndim(dout) != 0:  # np.ndim(1) is slow
             raise ValueError(f"SoftmaxWithLoss.backward: dout must be a number (dL/dloss, the "
                              f"loss is a scalar), got an array of shape {np.shape(dout)}")
         dx = rules.softmax_cross_entropy_backward(self.y, self.t)
         if dout != 1:
             dx *= dout
-        return dx.reshape(self.x_shape)
+        return dx if dx.shape == self.x_shape else dx.reshape(self.x_shape)
