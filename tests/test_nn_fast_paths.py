@@ -129,7 +129,7 @@ def test_fast_path_keeps_the_dtype(dtype):
     loss, dx = loss_and_grad(x, np.array([0, 3, 1, 1, 2], np.uint8))
     assert loss.dtype == dtype and dx.dtype == dtype
     ref_loss, ref_grad = reference(x.astype(np.float64), np.array([0, 3, 1, 1, 2]))
-    eps = np.finfo(dtype).eps
+    eps = float(np.finfo(dtype).eps)  # pytest.approx wants a Python number
     assert loss == pytest.approx(ref_loss, rel=20 * eps)
     np.testing.assert_allclose(dx, ref_grad, rtol=20 * eps, atol=eps / 5)
 
