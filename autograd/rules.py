@@ -99,10 +99,6 @@ def softmax_cross_entropy_backward(y, t):
     n = y.shape[0]
     if t.ndim == y.ndim:
         return (y - t) / n
-    c = y.shape[1]
-    dx = np.divide(y, n, order="C")  # C order: dx.ravel() below is a view, not a copy
-    # Sample i's target is at i * C + t_i in dx.ravel(): flat indexing is ~1.5x faster than
-    # dx[np.arange(n), t].  (dtype=intp: uint64 + int64 would give floats; `c or 1`: no
-    # zero step when there are no classes.)
-    dx.ravel()[np.add(t, np.arange(0, n * c, c or 1), dtype=np.intp)] -= 1.0 / n
+    dx = y / n
+    dx[np.arange(n), t] -= 1.0 / n
     return dx

@@ -179,17 +179,8 @@ class SoftmaxWithLoss:
         self.x_shape = None
 
     def forward(self, x, t):
-        if functions.is_label_batch(x, t):
-            # The training case, scores (N, C) and valid class indices (N,): the same
-            # formulas, fused, without batch_targets' conversions (softmax_nll).
-            self.t = t
-            self.loss, self.y = functions.softmax_nll(x, t)
-            self.x_shape = x.shape
-            return self.loss
         x2, self.t = functions.batch_targets(x, t, "SoftmaxWithLoss")
-        logp = functions.log_softmax(x2)
-        self.loss = functions.mean_nll(logp, self.t)
-        self.y = np.exp(logp, out=logp)  # logp is ours: reuse it for softmax
+        self.loss, self.y = functions.softmax_cross_entropy(x2, self.t)
         self.x_shape = np.shape(x)
         return self.loss
 

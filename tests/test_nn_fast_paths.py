@@ -1,10 +1,9 @@
-"""The layers' fast paths against their general paths and an independent float64 reference.
+"""The training step's hot spots against an independent float64 reference.
 
-Fast paths: SoftmaxWithLoss with float scores (N, C) and integer class indices (N,)
-(``functions.is_label_batch`` / ``functions.softmax_nll``, and the index branch of
-``rules.softmax_cross_entropy_backward``); Affine with a batch (N, D) already in W's dtype;
-``relu`` of a float array.  The same numbers given as Python lists (or with one-hot
-targets) take the general paths.
+SoftmaxWithLoss (``functions.softmax_cross_entropy`` and the index branch of
+``rules.softmax_cross_entropy_backward``) on numpy arrays, Python lists and one-hot
+targets alike; Affine's fast path for a batch (N, D) already in W's dtype against its
+general path; ``relu`` of a float array.
 
 The reference is written per sample with Python's ``math`` (no numpy): for scores x and
 target t, loss = log(fsum_k exp(x_k - m)) - (x_t - m) with m = max_k x_k, and
@@ -68,8 +67,6 @@ def loss_and_grad(x, t, dout=1.0):
 def test_softmax_with_loss_fast_path_is_stable_and_exact(data, dout):
     x, t = data
     x_before, t_before = x.copy(), t.copy()
-    assert functions.is_label_batch(x, t)  # the fast path
-    assert not functions.is_label_batch(x.tolist(), t.tolist())  # the general path
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow, no log(0), no inf - inf
         fast = loss_and_grad(x, t, dout)
@@ -91,9 +88,9 @@ def test_softmax_with_loss_fast_path_is_stable_and_exact(data, dout):
 
 @settings(max_examples=50, deadline=None)
 @given(data=scores_and_labels())
-def test_softmax_nll_matches_log_softmax_and_softmax(data):
+def test_softmax_cross_entropy_matches_log_softmax_and_softmax(data):
     x, t = data
-    loss, y = functions.softmax_nll(x, t)
+    loss, y = functions.softmax_cross_entropy(x, t)
     assert loss == pytest.approx(functions.mean_nll(functions.log_softmax(x), t.astype(np.intp)),
                                  rel=1e-14, abs=1e-12)
     np.testing.assert_allclose(y, functions.softmax(x), rtol=1e-14, atol=1e-300)
