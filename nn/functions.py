@@ -109,7 +109,7 @@ def batch_targets(x, t, who):
     """Check scores ``x`` against targets ``t`` and return both as a batch.
 
     Returns ``(x2, t2)``: ``x2`` is ``x`` as (N, C) (a view, no copy); ``t2`` is
-    (N,) integer class indices, or (N, C) one-hot rows in ``x``'s dtype.
+    (N,) class indices as ``np.intp``, or (N, C) one-hot rows in ``x``'s dtype.
     Raises ValueError naming ``who`` and the shapes, or the bad label and the range.
     """
     x = _floats(x)
@@ -139,6 +139,9 @@ def batch_targets(x, t, who):
             bad = t[(t < 0) | (t >= classes)][0]
             raise ValueError(f"{who}: label {bad} is outside the range [0, {classes}) "
                              f"of the {classes} classes (scores of shape {x.shape})")
+        # As intp, numpy's index type: other integer types (load_mnist's uint8 labels)
+        # would be converted again at every fancy index, in the loss and in the gradient.
+        t = t.astype(np.intp, copy=False)
     else:
         raise ValueError(
             f"{who}: targets of shape {t.shape} do not fit scores of shape {x.shape}: give "
