@@ -175,31 +175,41 @@ def download(name, dest_dir, mirrors=None):
 
     The file is written to a temporary file in ``dest_dir``, verified against
     MNIST_FILES, then renamed into place, so a partial or corrupt download is
-    never left behind (not even on KeyboardInterrupt). Returns the final path.
+    never left behind (not even on KeyboardInterrupt), nor are folders it made for it.
+    Returns the final path.
     Raises MnistDownloadError if every mirror fails.
     """
     kind, count, sha256 = MNIST_FILES[name]
     dest_dir = Path(dest_dir)
+    created = [d for d in (dest_dir, *dest_dir.parents) if not d.exists()]  # innermost first
     dest_dir.mkdir(parents=True, exist_ok=True)
     final = dest_dir / f"{name}.gz"
     failures = []
-    for mirror in MIRRORS if mirrors is None else mirrors:
-        url = mirror + f"{name}.gz"
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-                length = response.headers.get("Content-Length")
-                _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz")
-            read_idx(tmp, sha256, kind=kind, count=count)
-            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; data_dir may be shared
-            os.replace(tmp, final)
-            return final
-        except Exception as err:  # any failure: report it and try the next mirror
-            failures.append(f"  {url}: {type(err).__name__}: {err}")
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-    raise MnistDownloadError(f"could not download {name}.gz:\n" + "\n".join(failures))
+    try:
+        for mirror in MIRRORS if mirrors is None else mirrors:
+            url = mirror + f"{name}.gz"
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
+            try:
+                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+                    length = response.headers.get("Content-Length")
+                    _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz")
+                read_idx(tmp, sha256, kind=kind, count=count)
+                os.chmod(tmp, 0o644)  # mkstemp makes it 0600; data_dir may be shared
+                os.replace(tmp, final)
+                return final
+            except Exception as err:  # any failure: report it and try the next mirror
+                failures.append(f"  {url}: {type(err).__name__}: {err}")
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+        raise MnistDownloadError(f"could not download {name}.gz:\n" + "\n".join(failures))
+    finally:
+        if not final.exists():  # failed or interrupted: take back the folders made for it
+            for folder in created:
+                try:
+                    folder.rmdir()
+                except OSError:  # not empty (another file landed there): keep it and its parents
+                    break
 
 
 def _copy_with_progress(src, dst, total, label):

@@ -378,12 +378,25 @@ def test_corrupt_download_leaves_nothing(mirrors, env, monkeypatch):
         mnist.download(NAMES[0], dest)
     assert "bad" in str(info.value) and "other" in str(info.value)
     assert "sha256" in str(info.value)
-    assert list(dest.iterdir()) == []
+    assert not dest.exists()  # the folder made for the download is taken back too
 
     with pytest.raises(MnistNotFoundError) as info:
         load_mnist()
     assert "CHAINRULE_DATA" in str(info.value) and "could not download" in str(info.value)
-    assert list(mnist.cache_dir().iterdir()) == []
+    assert not mnist.cache_dir().exists()
+
+
+def test_failed_download_keeps_folders_it_did_not_make(mirrors, env, monkeypatch):
+    monkeypatch.setattr(mnist, "MIRRORS", [(env / "empty").as_uri() + "/"])
+    (env / "mine").mkdir()
+    with pytest.raises(MnistDownloadError):
+        mnist.download(NAMES[0], env / "mine" / "a" / "b")
+    assert list((env / "mine").iterdir()) == []  # a/b made and removed; mine kept
+    (env / "mine" / "a").mkdir()
+    (env / "mine" / "a" / "notes.txt").write_text("the user's")
+    with pytest.raises(MnistDownloadError):
+        mnist.download(NAMES[0], env / "mine" / "a" / "b")
+    assert [p.name for p in (env / "mine" / "a").iterdir()] == ["notes.txt"]
 
 
 def test_interrupted_download_leaves_nothing(mirrors, env, monkeypatch):
@@ -402,7 +415,7 @@ def test_interrupted_download_leaves_nothing(mirrors, env, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: Interrupted())
     with pytest.raises(KeyboardInterrupt):
         mnist.download(NAMES[0], env / "dest")
-    assert list((env / "dest").iterdir()) == []
+    assert not (env / "dest").exists()
 
 
 def test_progress_without_tqdm(mirrors, env, monkeypatch, capsys):
