@@ -319,6 +319,18 @@ def make_gemm_floor(dtype, xs, seed):
 SETTLE_SECONDS = 0.15
 
 
+def rotated(configs, r):
+    """``configs`` for round ``r``: libraries in their given order (one switch each way per
+    round), and within each library its configs rotated by ``r``, so that no config always
+    runs first, on the batches and caches the previous round's last config left behind."""
+    order = []
+    for lib in dict.fromkeys(lib for _, _, lib in configs):
+        group = [c for c in configs if c[2] == lib]
+        k = r % len(group)
+        order += group[k:] + group[:k]
+    return order
+
+
 def interleaved(configs, nbatches, rounds, block, warm, settle=0.0):
     """Run ``block`` timed calls of each config per round, configs interleaved, ``warm``
     untimed calls before each block.  ``configs``: (name, fn, library); when the library
@@ -329,8 +341,8 @@ def interleaved(configs, nbatches, rounds, block, warm, settle=0.0):
     pos = {name: 0 for name, _, _ in configs}
     clock = time.perf_counter_ns
     last_lib = None
-    for _ in range(rounds):
-        for name, fn, lib in configs:
+    for r in range(rounds):
+        for name, fn, lib in rotated(configs, r):
             if settle and last_lib is not None and lib != last_lib:
                 time.sleep(settle)
             last_lib = lib
