@@ -131,6 +131,16 @@ def test_fast_path_keeps_the_dtype(dtype):
     np.testing.assert_allclose(dx, ref_grad, rtol=20 * eps, atol=eps / 5)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.intp])
+def test_index_targets_are_kept_as_intp(dtype):
+    # intp is what fancy indexing uses: other types would be converted at every use.
+    labels = np.array([0, 3, 1], dtype)
+    layer = SoftmaxWithLoss()
+    layer.forward(np.zeros((3, 4), np.float32), labels)
+    assert layer.t.dtype == np.intp and layer.t.tolist() == [0, 3, 1]
+    assert labels.dtype == dtype and labels.tolist() == [0, 3, 1]
+
+
 @pytest.mark.parametrize("labels", [np.array([1, 10, 2], np.uint8), np.array([1, 10, 2], np.uint64),
                                     np.array([1, -1, 2], np.int8), np.array([1, -1, 2], np.int64)])
 def test_fast_path_refuses_bad_labels_with_the_general_message(labels):
@@ -143,7 +153,7 @@ def test_fast_path_refuses_bad_labels_with_the_general_message(labels):
 
 
 def test_index_rule_with_a_fortran_ordered_y():
-    # dx.ravel() must be a view for the flat update: y in Fortran order must still work.
+    # y in Fortran order (e.g. a transposed array) gets the right gradient and is left as it was.
     rng = np.random.default_rng(2)
     y = np.asfortranarray(functions.softmax(rng.standard_normal((4, 3))))
     y_before, t = y.copy(), np.array([2, 0, 1, 2])
