@@ -46,7 +46,7 @@ def _progress_bar(total):
 
 
 def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
-          learning_rate=0.1, rng=None, threads=1, progress=True, verbose=True):
+          learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True):
     """Stochastic gradient descent on mini-batches, as the book's training loop.
 
     Each iteration draws ``batch_size`` training samples at random (with
@@ -59,9 +59,13 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     ``network``: a TwoLayerNet (or anything with ``params``, ``gradient``,
     ``accuracy`` and ``lastLayer.loss``); data in its dtype, labels one-hot or
     indices (indices are faster).  ``rng``: seed or np.random.Generator for the
-    mini-batches.  ``threads``: BLAS threads while training (threadpoolctl, if
-    installed; 0 leaves BLAS's default): one is fastest for these small matrices
-    and does not collapse when another process shares the cores.  ``progress``:
+    mini-batches.  ``threads``: BLAS threads for the training steps (threadpoolctl,
+    if installed; 0 leaves BLAS's default): one is fastest for these small products
+    and does not collapse when another process shares the cores.  ``eval_threads``:
+    BLAS threads while measuring accuracy, whose products are 100 times larger: there
+    two threads take ~0.55x the time of one and little more than one when the cores are
+    shared (``benchmarks/bench_nn.py``, section 4).  Neither exceeds the CPUs this
+    process may use.  ``progress``:
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
@@ -91,8 +95,9 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
 
                 if i % history.iter_per_epoch == 0 or i == iters_num - 1:
                     eval_start = time.perf_counter()
-                    train_acc = network.accuracy(x_train, t_train)
-                    test_acc = network.accuracy(x_test, t_test)
+                    with _blas_threads(eval_threads):
+                        train_acc = network.accuracy(x_train, t_train)
+                        test_acc = network.accuracy(x_test, t_test)
                     history.eval_seconds += time.perf_counter() - eval_start
                     history.train_acc_list.append(train_acc)
                     history.test_acc_list.append(test_acc)
@@ -160,14 +165,16 @@ def plot_history(history, path):
 
 
 def _blas_threads(n):
-    """Limit BLAS to ``n`` threads with threadpoolctl; no-op if n == 0 or it is not installed."""
+    """Set BLAS to ``n`` threads (at most the usable CPUs) with threadpoolctl, restoring the
+    previous number on exit; no-op if n == 0 or threadpoolctl is not installed."""
     if n == 0:
         return contextlib.nullcontext()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return threadpool_limits(limits=min(n, cpus or 1), user_api="blas")
 
 
 def _check_output(parser, option, path, suffix=None):
@@ -183,15 +190,14 @@ def main(argv=None):
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
                     "cross-entropy) on MNIST by back-propagation and SGD, printing train and "
-                    "test accuracy once per epoch.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--hidden-size", type=int, default=50, help="hidden units")
-    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size")
+                    "test accuracy once per epoch.")
+    parser.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
     parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=0.1,
-                        help="learning rate")
-    parser.add_argument("--iters", type=int, default=10000, help="iterations (mini-batches)")
+                        help="learning rate (default: %(default)s)")
+    parser.add_argument("--iters", type=int, default=10000, help="iterations (mini-batches) (default: %(default)s)")
     parser.add_argument("--weight-init-std", type=float, default=0.01,
-                        help="standard deviation of the initial weights")
+                        help="standard deviation of the initial weights (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the initial weights and the mini-batches (default: a "
                              "random one, printed, so the run can be repeated)")
@@ -203,9 +209,14 @@ def main(argv=None):
                         help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
                              "then the per-user cache)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (needs threadpoolctl, else ignored); 0 leaves BLAS's "
-                             "own default. 1 is fastest for these small matrices on a shared "
-                             "machine")
+                        help="BLAS threads for the training steps (needs threadpoolctl, else "
+                             "ignored); 0 leaves BLAS's own default. Default 1: on an idle "
+                             "2-core machine 2 threads make a step ~30%% faster, but with "
+                             "another process on the cores several times slower (see "
+                             "BENCHMARKS.md)")
+    parser.add_argument("--eval-threads", type=int, default=2,
+                        help="BLAS threads while measuring accuracy, whose products are much "
+                             "larger; at most the number of CPUs (default: %(default)s)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="save loss and accuracy curves (needs matplotlib: the train extra)")
     parser.add_argument("--save", metavar="FILE.npz", default=None,
@@ -219,8 +230,9 @@ def main(argv=None):
             parser.error(f"{option} must be >= 1, got {value}")
     if not args.learning_rate > 0:
         parser.error(f"--lr must be > 0, got {args.learning_rate}")
-    if args.threads < 0:
-        parser.error(f"--threads must be >= 0, got {args.threads}")
+    for option, value in (("--threads", args.threads), ("--eval-threads", args.eval_threads)):
+        if value < 0:
+            parser.error(f"{option} must be >= 0, got {value}")
     # Everything that could fail after training is checked before it starts.
     if args.plot:
         try:
@@ -259,7 +271,8 @@ def main(argv=None):
     try:
         history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
                         batch_size=args.batch_size, learning_rate=args.learning_rate,
-                        rng=rng, threads=args.threads, progress=not args.no_progress)
+                        rng=rng, threads=args.threads, eval_threads=args.eval_threads,
+                        progress=not args.no_progress)
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

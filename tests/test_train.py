@@ -207,3 +207,34 @@ def test_train_limits_blas_threads():
     network.gradient = spying_gradient
     train(network, x, t, x, t, iters_num=2, batch_size=4, threads=1, progress=False, verbose=False)
     assert seen and set(seen) == {1}
+
+
+def test_train_evaluates_with_eval_threads_and_then_steps_with_threads_again():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cpus < 2:
+        pytest.skip("one CPU: eval_threads=2 is capped to 1, so nothing tells the two apart")
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((8, 4)), rng.integers(0, 2, 8)
+    network = TwoLayerNet(4, 3, 2, rng=0)
+    seen, gradient, accuracy = [], network.gradient, network.accuracy
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+    def spying_gradient(x, t):
+        seen.append(("step", blas_threads()))
+        return gradient(x, t)
+
+    def spying_accuracy(x, t):
+        seen.append(("eval", blas_threads()))
+        return accuracy(x, t)
+
+    network.gradient, network.accuracy = spying_gradient, spying_accuracy
+    train(network, x, t, x, t, iters_num=3, batch_size=4, threads=1, eval_threads=2,
+          progress=False, verbose=False)
+    # an epoch is 8 // 4 = 2 iterations: train and test accuracy after iterations 1 and 3
+    assert [kind for kind, _ in seen] == ["step", "eval", "eval", "step", "step", "eval", "eval"]
+    assert all(n == ({1} if kind == "step" else {2}) for kind, n in seen), seen
+    with nn.train._blas_threads(cpus + 8):
+        assert blas_threads() == {cpus}  # capped at the usable CPUs
