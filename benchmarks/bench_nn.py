@@ -5,8 +5,8 @@ not a test.
 
 Run from the repository root, with the MNIST files in ``$CHAINRULE_DATA/mnist``::
 
-    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py           # all of it, ~2 min idle
-    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py --quick   # smoke run, ~20 s
+    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py           # all of it, ~2.5 min idle
+    CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py --quick   # smoke run, ~30 s
 
 PyTorch is in the optional ``bench`` extra (``pip install -e ".[bench]"``); without it
 the PyTorch rows are skipped with a note.  Everything compared is measured in the same
@@ -17,7 +17,8 @@ A *step* is forward + backward + the SGD update (the book's loop
 ``params[k] -= lr * grad[k]``) on a batch of 100 images that is already sliced out:
 batch selection belongs to a training loop but not to a step.  Every implementation
 cycles through the same pre-drawn batches.  The full run (section 3) includes batch
-selection, evaluation and everything else.
+selection, evaluation and everything else.  Section 4 times the step again while other
+processes keep the cores busy: why ``nn.train`` uses one BLAS thread by default.
 """
 import argparse
 import datetime
@@ -537,14 +538,70 @@ def bench_breakdown(batches, threads, rounds, block):
     return med, gmed
 
 
+# ----------------------------------------------------------------------------- shared machine
+
+BUSY_LOOP = "while True: pass"
+
+
+def bench_shared(batches, x_eval, t_eval, rounds, block):
+    """The thread policy when the machine is shared: nn float32 steps and one accuracy() on
+    ``x_eval`` at 1 and 2 BLAS threads, while 0, 1 or all-cores other processes each keep
+    a core busy (a Python busy loop).  Per-step mean, median and 99th percentile: a
+    collapse shows in the mean and the tail, not always in the median."""
+    from nn.two_layer_net import TwoLayerNet
+    xs, ts = batches["x32"], batches["t"]
+    net = TwoLayerNet(INPUT, HIDDEN, OUTPUT, dtype=np.float32, rng=1)
+    clock = time.perf_counter_ns
+    k = 0
+    rows = []
+    for busy in sorted({0, 1, os.cpu_count() or 1}):
+        procs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(busy)]
+        try:
+            time.sleep(0.3)  # let them get going
+            steps, evals = {1: [], 2: []}, {1: [], 2: []}
+            for r in range(rounds):
+                for n in (1, 2) if r % 2 == 0 else (2, 1):
+                    with threadpool_limits(n):
+                        for _ in range(block):
+                            x, t = xs[k % len(xs)], ts[k % len(xs)]
+                            k += 1
+                            t0 = clock()
+                            grad = net.gradient(x, t)
+                            for key in KEYS:
+                                net.params[key] -= LR * grad[key]
+                            steps[n].append((clock() - t0) / 1e3)
+                        t0 = clock()
+                        net.accuracy(x_eval, t_eval)
+                        evals[n].append((clock() - t0) / 1e6)
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+        for n in (1, 2):
+            st = np.array(steps[n])
+            rows.append([busy, n, f"{st.mean():.0f}", f"{np.median(st):.0f}",
+                         f"{np.percentile(st, 99):.0f}",
+                         f"{st.mean() / np.mean(steps[1]):.2f}x",
+                         f"{statistics.median(evals[n]):.1f}"])
+    print(f"\n-- 4. The thread policy on a shared machine: nn float32 at 1 and 2 BLAS threads "
+          f"while other processes each keep a core busy ({rounds} rounds of {block} steps and "
+          f"one accuracy() on {len(x_eval):,} images per thread count, alternating) --")
+    print("   " + table(["busy processes", "threads", "step mean us", "median us", "p99 us",
+                         "mean vs 1 thread", f"accuracy() {len(x_eval) // 1000}k ms (median)"],
+                        rows).replace("\n", "\n   "))
+
+
 # ----------------------------------------------------------------------------- full run
 
-def torch_train(iters, batch_size, lr, hidden, seed, threads, weight_init_std=0.01):
+def torch_train(iters, batch_size, lr, hidden, seed, threads, eval_threads=None,
+                weight_init_std=0.01):
     """nn.train's loop in PyTorch eager float32: the same data (load_mnist, shared with
     torch.from_numpy), the same initial weights and mini-batches for the same seed (one
     numpy Generator draws W1, W2, then the batch indices, as nn.train does), the loss
     read and checked every iteration, train and test accuracy on all 70,000 images at
-    i % 600 == 0 and after the last iteration, in chunks of 10,000.  Prints one JSON line;
+    i % 600 == 0 and after the last iteration, in chunks of 10,000.  ``threads``: torch
+    threads (None: its default); ``eval_threads``: threads while evaluating, as nn.train's
+    --eval-threads (None: the same as for the steps).  Prints one JSON line;
     ``loop`` excludes interpreter start, imports and data loading, like nn.train's
     training + accuracy times."""
     t_start = time.perf_counter()
@@ -591,7 +648,11 @@ def torch_train(iters, batch_size, lr, hidden, seed, threads, weight_init_std=0.
         losses.append(value)
         if i % iter_per_epoch == 0 or i == iters - 1:
             e0 = time.perf_counter()
+            step_threads = torch.get_num_threads()
+            if eval_threads:
+                torch.set_num_threads(eval_threads)
             evals.append((accuracy(X, T), accuracy(Xt, Tt)))
+            torch.set_num_threads(step_threads)
             eval_seconds += time.perf_counter() - e0
     loop = time.perf_counter() - t0
     print("BENCH_RESULT " + json.dumps({
@@ -643,23 +704,25 @@ def run_timed(cmd, env):
 
 def bench_full(repeats, iters, threads, torch):
     """Interleaved subprocess runs: nn.train (and, for reference, nn.train with all cores),
-    then the PyTorch loop at nn.train's thread count and at PyTorch's own default; the same
-    seed for all of them in each repeat.  The first entry is the one the targets judge."""
+    then the PyTorch loop with nn.train's threads (per step and for evaluation) and with
+    PyTorch's own default; the same seed for all of them in each repeat.  The first entry
+    is the one the targets judge."""
     env = dict(os.environ)
     env.setdefault("CHAINRULE_OFFLINE", "1")
     me = str(Path(__file__).resolve())
+    cpus = os.cpu_count()
     nn_threads = threads or 1  # nn.train's default --threads is 1
+    nn_eval = min(2, cpus)  # and its --eval-threads 2, capped at the CPUs
     base = [sys.executable, "-m", "nn.train"] + (["--iters", str(iters)] if iters != 10000 else [])
     cmds = {"nn (python -m nn.train)": base + (["--threads", str(threads)] if threads else [])}
-    if nn_threads != os.cpu_count():
-        cmds[f"nn, --threads {os.cpu_count()} (reference)"] = base + ["--threads",
-                                                                      str(os.cpu_count())]
+    if nn_threads != cpus:
+        cmds[f"nn, --threads {cpus} (reference)"] = base + ["--threads", str(cpus)]
     if torch:
-        cmds[f"PyTorch eager, {nn_threads} thread(s)"] = [
+        cmds[f"PyTorch eager, nn.train's threads ({nn_threads} per step, {nn_eval} to evaluate)"] = [
             sys.executable, me, "--torch-train", "--iters", str(iters),
-            "--torch-threads", str(nn_threads)]
-        if nn_threads != os.cpu_count():
-            cmds[f"PyTorch eager, {os.cpu_count()} threads (its default)"] = [
+            "--torch-threads", str(nn_threads), "--torch-eval-threads", str(nn_eval)]
+        if nn_threads != cpus:
+            cmds[f"PyTorch eager, {cpus} threads (its default)"] = [
                 sys.executable, me, "--torch-train", "--iters", str(iters)]
     load_data()  # warm the page cache and the .npy cache (not timed)
     runs = {name: [] for name in cmds}
@@ -720,19 +783,22 @@ def main():
     ap.add_argument("--rounds", type=int, help="interleaved rounds per config (default 60; quick 8)")
     ap.add_argument("--skip-step", action="store_true", help="skip sections 1 and 2")
     ap.add_argument("--skip-full", action="store_true", help="skip section 3")
+    ap.add_argument("--skip-shared", action="store_true", help="skip section 4")
     ap.add_argument("--full-repeats", type=int, help="training runs of each (default 3; quick 1)")
     ap.add_argument("--full-threads", type=int, default=None,
                     help="give --threads N to nn.train (default: its own default, 1) and N "
-                         "threads to the PyTorch run")
+                         "threads per step to the PyTorch run that mirrors it")
     # Internal: the PyTorch training loop, run in a subprocess.
     ap.add_argument("--torch-train", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--iters", type=int, default=10000, help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--torch-threads", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--torch-eval-threads", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.torch_train:
-        torch_train(args.iters, BATCH, LR, HIDDEN, args.seed, args.torch_threads)
+        torch_train(args.iters, BATCH, LR, HIDDEN, args.seed, args.torch_threads,
+                    args.torch_eval_threads)
         return
 
     torch, torch_note = try_torch()
@@ -753,11 +819,16 @@ def main():
         repeats = args.full_repeats or (1 if args.quick else 3)
         label = (f" ({iters} iterations: QUICK, not the default run)" if args.quick else
                  " (nn.train defaults: 10,000 iterations, batch 100, lr 0.1, float32, 18 evaluations, "
-                 f"{args.full_threads or 1} BLAS thread(s))")
+                 f"{args.full_threads or 1} BLAS thread(s) per step, 2 to evaluate)")
         cmds, runs, load = bench_full(repeats, iters, args.full_threads, torch)
         full = print_full(cmds, runs, load, label, torch_note)
 
-    print("\n-- 4. Targets (nn float32) --")
+    if not args.skip_shared:
+        batches = make_batches(x_train, t_train, 200, seed=1)
+        bench_shared(batches, x_train[:10000], t_train[:10000], 4 if args.quick else 10,
+                     100 if args.quick else 200)
+
+    print("\n-- 5. Targets (nn float32) --")
     rows = []
     for n, (m, rt, rf, ok_t, ok_f) in summary.items():
         rows.append([f"step, {n} thread(s): <= {TARGET_STEP_VS_TORCH}x PyTorch eager",
