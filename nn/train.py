@@ -173,8 +173,14 @@ def _blas_threads(n):
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext()
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return threadpool_limits(limits=min(n, cpus or 1), user_api="blas")
+    return threadpool_limits(limits=min(n, _usable_cpus()), user_api="blas")
+
+
+def _usable_cpus():
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _check_output(parser, option, path, suffix=None):

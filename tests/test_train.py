@@ -211,7 +211,7 @@ def test_train_limits_blas_threads():
 
 def test_train_evaluates_with_eval_threads_and_then_steps_with_threads_again():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = nn.train._usable_cpus()
     if cpus < 2:
         pytest.skip("one CPU: eval_threads=2 is capped to 1, so nothing tells the two apart")
     rng = np.random.default_rng(0)
