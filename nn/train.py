@@ -64,8 +64,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     and does not collapse when another process shares the cores.  ``eval_threads``:
     BLAS threads while measuring accuracy, whose products are 100 times larger: there
     two threads take ~0.55x the time of one and little more than one when the cores are
-    shared (``benchmarks/bench_nn.py``, section 4).  Neither exceeds the CPUs this
-    process may use.  ``progress``:
+    shared (``benchmarks/bench_nn.py``, section 4); 0 keeps the steps' setting.  Neither
+    exceeds the CPUs this process may use.  ``progress``:
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
@@ -222,7 +222,8 @@ def main(argv=None):
                              "BENCHMARKS.md)")
     parser.add_argument("--eval-threads", type=int, default=2,
                         help="BLAS threads while measuring accuracy, whose products are much "
-                             "larger; at most the number of CPUs (default: %(default)s)")
+                             "larger; 0 keeps the steps' setting; at most the number of CPUs "
+                             "(default: %(default)s)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="save loss and accuracy curves (needs matplotlib: the train extra)")
     parser.add_argument("--save", metavar="FILE.npz", default=None,
