@@ -179,7 +179,9 @@ def download(name, dest_dir, mirrors=None):
     Returns the final path.
     Raises MnistDownloadError if every mirror fails.
     """
-    kind, count, sha256 = MNIST_FILES[name]
+    if name not in MNIST_FILES:
+        raise ValueError(f"download: {name!r} is not an MNIST file; expected one of "
+                         f"{', '.join(MNIST_FILES)}")
     dest_dir = Path(dest_dir)
     created = [d for d in (dest_dir, *dest_dir.parents) if not d.exists()]  # innermost first
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -188,20 +190,11 @@ def download(name, dest_dir, mirrors=None):
     try:
         for mirror in MIRRORS if mirrors is None else mirrors:
             url = mirror + f"{name}.gz"
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=dest_dir)
             try:
-                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-                    length = response.headers.get("Content-Length")
-                    _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz")
-                read_idx(tmp, sha256, kind=kind, count=count)
-                os.chmod(tmp, 0o644)  # mkstemp makes it 0600; data_dir may be shared
-                os.replace(tmp, final)
+                _fetch_verified(url, name, final)
                 return final
             except Exception as err:  # any failure: report it and try the next mirror
                 failures.append(f"  {url}: {type(err).__name__}: {err}")
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
         raise MnistDownloadError(f"could not download {name}.gz:\n" + "\n".join(failures))
     finally:
         if not final.exists():  # failed or interrupted: take back the folders made for it
@@ -210,6 +203,23 @@ def download(name, dest_dir, mirrors=None):
                     folder.rmdir()
                 except OSError:  # not empty (another file landed there): keep it and its parents
                     break
+
+
+def _fetch_verified(url, name, final):
+    """Download ``url`` to a temporary file beside ``final``, check it against MNIST_FILES[name],
+    then rename it to ``final``; the temporary file is removed whatever happens."""
+    kind, count, sha256 = MNIST_FILES[name]
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=final.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            length = response.headers.get("Content-Length")
+            _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz")
+        read_idx(tmp, sha256, kind=kind, count=count)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; data_dir may be shared
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _copy_with_progress(src, dst, total, label):

@@ -386,6 +386,12 @@ def test_corrupt_download_leaves_nothing(mirrors, env, monkeypatch):
     assert not mnist.cache_dir().exists()
 
 
+def test_download_refuses_an_unknown_name_before_making_anything(env):
+    with pytest.raises(ValueError, match="'train-images' is not an MNIST file"):
+        mnist.download("train-images", env / "dest")
+    assert not (env / "dest").exists()
+
+
 def test_failed_download_keeps_folders_it_did_not_make(mirrors, env, monkeypatch):
     monkeypatch.setattr(mnist, "MIRRORS", [(env / "empty").as_uri() + "/"])
     (env / "mine").mkdir()
