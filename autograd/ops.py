@@ -259,7 +259,7 @@ def _pow_dx(g, out, x, y):
     """d(x**y)/dx = y * x**(y-1); 0 for a constant y == 0 (x**0 is 1, even at x = 0)."""
     if (_is_float(y) or getattr(y, "is_constant", False)) and float(y) == 0.0:
         return 0.0 * g
-    return g * y * x ** (y - 1)
+    return g * y * pow_(x, y - 1)  # the row, not **: a float 0 ** -0.5 gets a named error
 
 
 pow_ = declare_op("**", symbol="**", forward=elementwise(_pow_float, np.power),
