@@ -52,8 +52,11 @@ class Op:
     ``forward``   ``forward(*inputs, **params)`` on floats and/or numpy arrays
     ``backward``  one ``vjp(g, out, *inputs, **params)`` per input (None: no gradient)
     ``arity``     the number of inputs
-    ``kinks``     points where the op is not differentiable (relu: 0.0), for checks
-    ``domain``    (low, high) bounds of the inputs where the op is defined, for checks
+    ``kinks``     points where the op is not differentiable (relu: 0.0), for checks: a
+                  tuple of points for every input, or one tuple per input
+    ``domain``    where the op is defined, for checks: (low, high) for every input, or one
+                  entry per input (None: all reals; (low, high); or a tuple of intervals,
+                  e.g. ((-inf, 0.0), (0.0, inf)) for a denominator); see autograd.testing
     ``scalar``    True when the row works on Values (False: numpy arrays only)
     """
 
@@ -111,7 +114,8 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
     ``log``, ``step`` ...) so that they also run on Values: then the op
     differentiates to any order.  ``symbol`` is drawn in the op's circle (the name
     by default).  ``kinks`` lists the inputs where the op has no derivative and
-    ``domain`` the (low, high) bounds where it is defined; the checks use both.
+    ``domain`` where it is defined, (low, high) or one entry per input (the forms are
+    in ``Op``'s docstring); ``autograd.testing`` uses both.
     ``scalar=False`` declares an op on numpy arrays only.  ``register=False`` keeps
     the op out of ``OPS`` (a private op, e.g. a deliberately wrong rule in a test).
     """
@@ -252,6 +256,7 @@ div = declare_op("/", symbol="÷", forward=elementwise(_div_float, np.divide),
                  backward=(lambda g, out, x, y: g / y,
                            # -x/y**2 written as -(out / y): y**2 could overflow where out does not
                            lambda g, out, x, y: -g * out / y),
+                 domain=(None, ((-math.inf, 0.0), (0.0, math.inf))),  # a pole at y = 0
                  doc="z = x / y; dz/dx = 1/y, dz/dy = -x/y**2 = -z/y.")
 
 
@@ -267,6 +272,7 @@ pow_ = declare_op("**", symbol="**", forward=elementwise(_pow_float, np.power),
                             # d(x**y)/dy = x**y * ln(x), for x > 0 only (the engine refuses a
                             # Value exponent on a base <= 0)
                             lambda g, out, x, y: g * out * log(x)),
+                  domain=((0.0, math.inf), None),  # x**y for any real y needs x > 0
                   doc="z = x ** y; dz/dx = y * x**(y-1), dz/dy = z * ln(x).")
 
 exp = declare_op("exp", forward=elementwise(_exp_float, np.exp),
