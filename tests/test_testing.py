@@ -32,7 +32,11 @@ def test_random_graphs_of_correct_rows_pass_to_second_order(graph):
 @pytest.mark.parametrize("at", [0.0, 1e-9, -1e-9, 3e-4, -7e-4])
 def test_relu_at_and_near_its_kink_is_left_out_not_reported(at):
     result = check_grads(lambda x: x.relu() * 3 + x, Value(at), order=2)
-    assert result.left_out >= 1 and result.checked + result.left_out == 2
+    assert result.checked + result.left_out == 2
+    if abs(at) < 1e-6:  # within every step of the stencil (h down to 1e-5)
+        assert result.left_out == 2 and "declared kink" in result.reasons[0]
+    else:  # a smaller step no longer reaches the kink: checked there
+        assert result.checked == 2
     x = np.array([at, 1.0, -2.0])
     result = check_grads(Relu(), x)  # no declared kinks for a layer: detected from f itself
     assert result.checked + result.left_out == 1
