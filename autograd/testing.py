@@ -77,11 +77,12 @@ RTOL = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-3, np.dtype(np.floa
 _EPS = float(np.finfo(np.float64).eps)
 
 
-def close(actual, expected, tol=None, dtype=np.float64):
-    """Assert ``actual`` ~ ``expected`` elementwise: |a - e| <= tol + tol * |e|, with ``tol``
-    by default ``RTOL[dtype]``, the tolerance of a value computed once in ``dtype``."""
+def close(actual, expected, tol=None, dtype=np.float64, atol=None):
+    """Assert ``actual`` ~ ``expected`` elementwise: |a - e| <= atol + tol * |e|, with ``tol``
+    by default ``RTOL[dtype]``, the tolerance of a value computed once in ``dtype``, and
+    ``atol`` by default ``tol``."""
     tol = RTOL[np.dtype(dtype)] if tol is None else tol
-    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol)
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol if atol is None else atol)
 
 
 # -- domains and kinks, read from the rows --------------------------------------------
@@ -573,6 +574,7 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
       ``forward`` and ``vjp`` (``params``: its keyword settings, e.g. ``t=labels``);
     * a pair ``(forward, vjp)`` of array functions, ``forward(*inputs, **params)`` and
       ``vjp(g, out, *inputs, **params)`` -> one gradient per input (the rows' signature);
+      both must compute in their inputs' dtype (the numerical side passes float64 copies);
     * a layer object: ``forward(*inputs, **params)`` then ``backward(dout)`` -> dx, or a
       tuple (one per input); the gradients of its parameters are checked too: ``wrt``
       names them, by default every float array attribute ``name`` with a gradient

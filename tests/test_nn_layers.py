@@ -1,8 +1,7 @@
-"""nn.layers, nn.functions and nn.gradient: derivatives against central differences in
-float64 on hypothesis-drawn shapes and values, stability, dtypes, no mutation, errors.
-
-Each layer's backward is compared with ``numerical_gradient`` of a scalar built from its
-forward: L = sum(forward(x) * G) for a random G, whose gradient is backward(G).
+"""nn.layers, nn.functions and nn.gradient: derivatives through ``autograd.testing``
+(back-propagation against differences in float64, along random directions, float32 and
+float64, to the second order) on hypothesis-drawn shapes and values; stability, dtypes,
+no mutation, errors.
 """
 import math
 import warnings
@@ -15,106 +14,82 @@ from hypothesis.extra import numpy as hnp
 
 import autograd.numerical
 import nn
+from autograd import ops
+from autograd.testing import arrays_for, check_grads, close, safe_floats
 from nn import (Affine, ReLU, Relu, Sigmoid, SoftmaxWithLoss, cross_entropy_error, log_softmax,
                 numerical_gradient, relu, sigmoid, softmax)
 
-H = 1e-5  # central-difference step: truncation ~1e-10, rounding ~1e-10 at these magnitudes
-
-
-def close(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-8)
-
-
-def floats(lo=-5.0, hi=5.0):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-
-
-def away_from_zero(lo=1e-2, hi=5.0):
-    """|x| in [lo, hi]: keeps ReLU's kink at 0 more than the step H away."""
-    return st.tuples(st.floats(lo, hi), st.booleans()).map(lambda p: p[0] if p[1] else -p[0])
-
-
 def arrays(elements, min_dims=1, max_dims=3):
-    return hnp.arrays(np.float64, hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, max_side=4),
-                      elements=elements)
+    """Float64 arrays of small hypothesis-drawn shapes (for the functions' own tests)."""
+    return hnp.arrays(np.float64, hnp.array_shapes(min_dims=min_dims, max_dims=max_dims,
+                                                   max_side=4), elements=elements)
 
 
-def numerical(f, x):
-    return numerical_gradient(f, x, H)
+def floats(lo, hi):
+    return safe_floats(((lo, hi),), margin=0.0, bound=max(abs(lo), abs(hi)))
+
+
+SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, max_side=4)
+DTYPES = st.sampled_from([np.float64, np.float32])
 
 
 # ---------------------------------------------------------------- layers vs central differences
+# check_grads: back-propagation against differences of the forward in float64, along random
+# directions, to the second order; float32 layers included (the numerical side on a float64
+# copy); inputs, dout and outputs not mutated, gradients new arrays of the inputs' dtype.
 
 @settings(max_examples=40, deadline=None)
-@given(data=st.data())
-def test_relu_backward_matches_central_differences(data):
-    x = data.draw(arrays(away_from_zero()))
-    g = data.draw(hnp.arrays(np.float64, x.shape, elements=floats()))
-    layer = Relu()
-    layer.forward(x)
-    dx = layer.backward(g)
-    close(dx, numerical(lambda v: np.sum(Relu().forward(v) * g), x.copy()))
-
-
-@settings(max_examples=40, deadline=None)
-@given(data=st.data())
-def test_sigmoid_backward_matches_central_differences(data):
-    x = data.draw(arrays(floats(-10, 10)))
-    g = data.draw(hnp.arrays(np.float64, x.shape, elements=floats()))
-    layer = Sigmoid()
-    layer.forward(x)
-    close(layer.backward(g), numerical(lambda v: np.sum(Sigmoid().forward(v) * g), x.copy()))
+@given(data=st.data(), dtype=DTYPES)
+def test_relu_backward_matches_central_differences(data, dtype):
+    x = data.draw(arrays_for(ops.relu, 0, data.draw(SHAPES), dtype, bound=5.0))  # 0.1 from 0
+    assert check_grads(Relu(), x, order=2, rng=data.draw(st.integers(0, 99))).left_out == 0
 
 
 @settings(max_examples=40, deadline=None)
-@given(data=st.data())
-def test_affine_backward_matches_central_differences(data):
+@given(data=st.data(), dtype=DTYPES)
+def test_sigmoid_backward_matches_central_differences(data, dtype):
+    x = data.draw(arrays_for(ops.sigmoid, 0, data.draw(SHAPES), dtype, bound=10.0))
+    check_grads(Sigmoid(), x, order=2, rng=data.draw(st.integers(0, 99)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), dtype=DTYPES)
+def test_affine_backward_matches_central_differences(data, dtype):
     # A batch of any sample shape, e.g. images (N, 1, h, w): D is the flattened size.
     n = data.draw(st.integers(1, 4))
     sample_shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
     m = data.draw(st.integers(1, 4))
     d = math.prod(sample_shape)
-    x = data.draw(hnp.arrays(np.float64, (n, *sample_shape), elements=floats()))
-    W = data.draw(hnp.arrays(np.float64, (d, m), elements=floats()))
-    b = data.draw(hnp.arrays(np.float64, (m,), elements=floats()))
-    g = data.draw(hnp.arrays(np.float64, (n, m), elements=floats()))
-
+    x, W, b = (data.draw(arrays_for(ops.affine, i, s, dtype, bound=5.0)) for i, s in
+               enumerate(((n, *sample_shape), (d, m), (m,))))
     layer = Affine(W, b)
-    out = layer.forward(x)
-    assert out.shape == (n, m)
-    dx = layer.backward(g)
-    assert dx.shape == x.shape
-
-    def loss(W_, b_, x_):
-        return np.sum(Affine(W_, b_).forward(x_) * g)
-
-    close(dx, numerical(lambda v: loss(W, b, v), x.copy()))
-    close(layer.dW, numerical(lambda v: loss(v, b, x), W.copy()))
-    close(layer.db, numerical(lambda v: loss(W, v, x), b.copy()))
+    result = check_grads(layer, x, order=2, rng=data.draw(st.integers(0, 99)))
+    assert result.checked == 2  # dx, dW and db along one direction, to the second order
+    assert layer.forward(x).shape == (n, m)
 
     # input_grad=False: the same dW and db, no dx.
+    g = np.ones((n, m), dtype)
+    layer.forward(x)
+    layer.backward(g)
     first = Affine(W, b, input_grad=False)
     first.forward(x)
     assert first.backward(g) is None
     np.testing.assert_array_equal(first.dW, layer.dW)
     np.testing.assert_array_equal(first.db, layer.db)
+    check_grads(first, x)  # dW and db alone
 
 
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
 def test_affine_single_sample(data):
     d, m = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
-    x = data.draw(hnp.arrays(np.float64, (d,), elements=floats()))
-    W = data.draw(hnp.arrays(np.float64, (d, m), elements=floats()))
-    b = data.draw(hnp.arrays(np.float64, (m,), elements=floats()))
-    g = data.draw(hnp.arrays(np.float64, (m,), elements=floats()))
+    x, W, b = (data.draw(arrays_for(ops.affine, i, s, bound=5.0))
+               for i, s in enumerate(((d,), (d, m), (m,))))
     layer = Affine(W, b)
     out = layer.forward(x)
     assert out.shape == (m,)
     close(out, x @ W + b)
-    dx = layer.backward(g)
-    assert dx.shape == (d,)
-    close(dx, numerical(lambda v: np.sum(Affine(W, b).forward(v) * g), x.copy()))
+    check_grads(Affine(W, b), x, order=2)
 
 
 def targets(data, n, c, one_hot):
@@ -123,31 +98,28 @@ def targets(data, n, c, one_hot):
 
 
 @settings(max_examples=50, deadline=None)
-@given(data=st.data(), one_hot=st.booleans(), dout=st.sampled_from([1, 2.5]))
-def test_softmax_with_loss_backward_matches_central_differences(data, one_hot, dout):
+@given(data=st.data(), one_hot=st.booleans(), dout=st.sampled_from([1, 2.5]), dtype=DTYPES)
+def test_softmax_with_loss_backward_matches_central_differences(data, one_hot, dout, dtype):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
-    x = data.draw(hnp.arrays(np.float64, (n, c), elements=floats(-10, 10)))
+    x = data.draw(arrays_for(ops.softmax_cross_entropy, 0, (n, c), dtype, bound=10.0))
     t = targets(data, n, c, one_hot)
-    layer = SoftmaxWithLoss()
-    loss = layer.forward(x, t)
-    assert np.ndim(loss) == 0
-    close(layer.backward(dout), numerical(lambda v: dout * SoftmaxWithLoss().forward(v, t), x.copy()))
+    assert np.ndim(SoftmaxWithLoss().forward(x, t)) == 0
+    check_grads(SoftmaxWithLoss(), x, params={"t": t}, upstream=dout, order=2)
 
 
 @settings(max_examples=30, deadline=None)
 @given(data=st.data(), one_hot=st.booleans())
 def test_softmax_with_loss_single_sample(data, one_hot):
     c = data.draw(st.integers(1, 5))
-    x = data.draw(hnp.arrays(np.float64, (c,), elements=floats(-10, 10)))
+    x = data.draw(arrays_for(ops.softmax_cross_entropy, 0, (c,), bound=10.0))
     label = data.draw(st.integers(0, c - 1))
     t = np.eye(c)[label] if one_hot else label
     layer = SoftmaxWithLoss()
     loss = layer.forward(x, t)
     # Independent formula: -log of the label's softmax probability.
     assert loss == pytest.approx(-math.log(math.exp(x[label]) / np.exp(x).sum()), rel=1e-12)
-    dx = layer.backward()
-    assert dx.shape == (c,)
-    close(dx, numerical(lambda v: SoftmaxWithLoss().forward(v, t), x.copy()))
+    assert layer.backward().shape == (c,)
+    check_grads(SoftmaxWithLoss(), x, params={"t": t}, order=2)
 
 
 @settings(max_examples=40, deadline=None)

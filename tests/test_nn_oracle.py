@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograd import Value
+from autograd import Value, testing
 from nn import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
 
@@ -42,7 +42,7 @@ def value_loss(x, params, labels):
 
 
 def close(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-12)
+    testing.close(actual, expected, 1e-10, atol=1e-12)
 
 
 @settings(max_examples=40, deadline=None)
