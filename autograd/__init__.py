@@ -1,5 +1,6 @@
 """chainrule's scalar autograd engine: computational graphs of Values, back-propagation
-by the chain rule, the book's MulLayer/AddLayer, and numerical gradient checks.
+by the chain rule, the book's MulLayer/AddLayer, and numerical gradient checks
+(``autograd.testing``: property tests for any derivative, yours included).
 
     >>> from autograd import Value
     >>> apple, num, tax = Value(100, label="apple"), Value(2, label="apple_num"), Value(1.1, label="tax")

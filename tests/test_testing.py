@@ -266,7 +266,12 @@ def test_a_layer_with_random_state_checks_with_the_same_mask():
 
     np.random.seed(0)
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
-    assert check_grads(Dropout(), x, order=2).checked == 2
+    assert check_grads(Dropout(), x, params={"train_flg": True}, order=2).checked == 2
+    state = np.random.get_state()[1].copy()
+    Dropout().forward(x)
+    np.random.seed(0)
+    check_grads(Dropout(), x)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # as if forward ran once
 
 
 def test_a_layer_that_zeroes_dout_in_place_is_caught():
@@ -283,6 +288,17 @@ def test_a_layer_that_zeroes_dout_in_place_is_caught():
 
     with pytest.raises(GradcheckError, match="upstream gradient"):
         check_grads(BookRelu(), np.array([1.0, -2.0, 3.0]))
+
+
+def test_rule_test_takes_drawn_inputs_and_fixed_params():
+    pairs = st.integers(1, 3).flatmap(lambda n: st.tuples(
+        hnp.arrays(np.float64, (n, 2), elements=st.floats(-2, 2)),
+        hnp.arrays(np.float64, (2, 3), elements=st.floats(-2, 2)),
+        hnp.arrays(np.float64, (3,), elements=st.floats(-2, 2))))
+    rule_test(ops.affine, inputs=pairs, max_examples=20)()
+    scores = hnp.arrays(np.float64, (2, 3), elements=st.floats(-5, 5)).map(lambda x: (x,))
+    rule_test(ops.softmax_cross_entropy, inputs=scores, params={"t": np.array([2, 0])},
+              max_examples=20)()
 
 
 def test_bad_calls_say_what_to_give():
