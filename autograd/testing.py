@@ -1035,7 +1035,7 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
     of the drawn (float64) inputs returning such a strategy (labels ``t`` for a loss);
     float arrays among them (one-hot targets) are cast to each dtype with the inputs.
     """
-    from hypothesis import given, settings
+    from hypothesis import Phase, given, settings
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 
@@ -1068,8 +1068,10 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
         return tuple(data.draw(arrays_for(op, i, s, domain=domain, kinks=kinks, margin=margin),
                                label=f"input {i}") for i, s in enumerate(shape_tuple))
 
-    # One failure, shrunk: the message is the counterexample's.
-    @settings(max_examples=max_examples, deadline=None, report_multiple_bugs=False)
+    # One failure, shrunk: the message is the counterexample's (without hypothesis's
+    # "explain" phase, which lists lines of this module rather than of the rule).
+    @settings(max_examples=max_examples, deadline=None, report_multiple_bugs=False,
+              phases=[p for p in Phase if p is not Phase.explain])
     @given(data=st.data())
     def test(data):
         seed = data.draw(st.integers(0, 2 ** 32 - 1), label="seed")
