@@ -53,8 +53,8 @@ def test_an_undeclared_kink_is_detected():
     assert check_grads(absolute, 0.5).checked == 1
 
 
-def test_the_books_failing_seeds_pass():
-    # TwoLayerNet-like: affine -> relu -> affine -> loss, with kinks all around; 200 seeds.
+def test_layers_on_many_seeds_with_kinks_around_never_false_alarm():
+    # The first layers of TwoLayerNet on 200 seeds: ReLU inputs anywhere, kinks included.
     for seed in range(200):
         rng = np.random.default_rng(seed)
         W1, b1 = rng.standard_normal((6, 4)), rng.standard_normal(4)
