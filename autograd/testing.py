@@ -285,6 +285,13 @@ class _Values:
         return self.out.data
 
     def backprop(self, v):
+        # The sizes of the terms the forward and the backward pass add up: their rounding
+        # (eps times these) is what cancellation leaves, e.g. in x / relu(x) = 1.
+        _, out = self.output(self.point)
+        out.backward(float(v))
+        nodes = out.topological_order()
+        self.forward_size = abs(float(v)) * sum(abs(n.data) for n in nodes)
+        self.backward_size = sum(abs(float(n.grad)) for n in nodes)
         return [np.float64(d) for d in grad(self.out, self.vals, grad_output=float(v))]
 
     def phi(self, shifts, v):
@@ -296,11 +303,15 @@ class _Values:
         return [np.float64(d) for d in grad(out, vals, grad_output=float(v))], _kink_signature(out)
 
     def second(self, v, u, w):
-        """w . H u for H the Hessian of v * f, by differentiating the backward pass."""
+        """w . H u for H the Hessian of v * f, by differentiating the backward pass; and
+        the rounding bound of that, 16 eps times the sizes of the derivative graph's terms."""
         vals, out = self.output(self.point)
         d1 = grad(out, vals, grad_output=float(v), create_graph=True)
         r = sum((d * float(ui) for d, ui in zip(d1, u)), Value(0.0))
-        return float(sum(float(h) * float(wi) for h, wi in zip(grad(r, vals), w)))
+        r.backward()
+        size = sum(abs(n.data) + abs(float(n.grad)) for n in r.topological_order())
+        value = float(sum(float(h) * float(wi) for h, wi in zip(grad(r, vals), w)))
+        return value, 16 * _EPS * size
 
     def text(self, v=1.0):
         """The graph at the point, after back-propagating ``v`` with the rules under test."""
@@ -368,6 +379,7 @@ class _Arrays:
         missing = [self.input_names[i] for i in self.slots if grads[i] is None]
         if missing:
             raise _Failure(f"{self.who}: no gradient for {', '.join(missing)}")
+        self.forward_size = self.backward_size = _size(v, self.inputs, _primary(self.out))
         return [np.asarray(grads[i], np.float64) for i in self.slots]
 
     def _at(self, shifts):
@@ -449,6 +461,7 @@ class _Layer:
                       + [np.asarray(a, np.float64) for a in keep])
         self.dtype = _dtype_of(self.inputs[self.slots[0]] if self.slots else keep[0])
         np.random.set_state(self.rng_after)
+        self.forward_size = self.backward_size = _size(v, self.inputs + keep, _primary(self.out))
         return [np.asarray(dxs[i], np.float64) for i in self.slots] + [
             np.asarray(g, np.float64) for g in pgrads]
 
@@ -486,6 +499,16 @@ class _Layer:
                 + [np.asarray(getattr(twin, "d" + n), np.float64) for n in self.param_names]), ()
 
 
+def _size(v, arrays, out):
+    """The size of the terms an array function and its vjp add up, unseen from outside:
+    |v| times the largest input, parameter or output (at least 1).  Where a gradient is far
+    smaller than that (softmax's y - t where y ~ t), rounding of the rule's dtype is all
+    that is left of it."""
+    big = max([1.0] + [float(np.max(np.abs(a))) for a in list(arrays) + [out]
+                       if _float_array(np.asarray(a)) and np.size(a)])
+    return _norm([np.asarray(v, np.float64)]) * big
+
+
 def _problem(f, inputs, params, wrt):
     arrays = any(isinstance(x, np.ndarray) for x in inputs)
     if isinstance(f, Op):
@@ -515,10 +538,11 @@ def _problem(f, inputs, params, wrt):
 
 # -- the numerical side: the stencil ------------------------------------------------------
 
-def _stencil(phi, h):
+def _stencil(phi, h, noise=0.0):
     """phi at 0, +-h/4, +-h/2, +-h: Richardson's derivative R1, its error estimate |R1 - R2|,
-    the kink statistic of the one-sided differences at h/4, a rounding bound, and the
-    signatures of known kinks seen (several: a kink was crossed)."""
+    the kink statistic of the one-sided differences at h/4, a rounding bound, whether a
+    declared kink was crossed or touched (the signatures), and whether the values are
+    resolved (four different values on each side)."""
     ts = (-h, -h / 2, -h / 4, 0.0, h / 4, h / 2, h)
     p, mag, sigs = {}, 0.0, set()
     for t in ts:
@@ -531,9 +555,11 @@ def _stencil(phi, h):
     one_sided = (p[q] - 2 * p[0.0] + p[-q]) / q  # forward minus backward difference
     curvature = (p[h / 2] - 2 * p[0.0] + p[-h / 2]) / (h / 2) ** 2
     kink = abs(one_sided - q * curvature)
-    rounding = 64 * _EPS * mag / h
+    rounding = 64 * (_EPS * mag + noise) / h
     on_kink = len(sigs) > 1 or any(s == 0.0 for sig in sigs for _, s in sig)
-    return r1, abs(r1 - r2), kink, rounding, on_kink
+    resolved = all(len({p[t] for t in side}) == 4
+                   for side in ((0.0, q, h / 2, h), (0.0, -q, -h / 2, -h)))
+    return r1, abs(r1 - r2), kink, rounding, on_kink, resolved
 
 
 def unit_direction(rng, shapes):
@@ -649,35 +675,59 @@ class _Kink(Exception):
     pass
 
 
-def _smooth_derivative(phi, h, floor):
+def _smooth_derivative(phi, h, floor, noise=0.0):
     """phi'(0) from the stencil at step h, or h/10, or h/100: the first at which phi looks
     smooth.  A smooth function's kink statistics shrink like h**3 with the step, a kink's
-    do not until the step no longer reaches it.  ``floor``: the tolerance's part that does
-    not come from the numerics.  Returns (estimate, its error, rounding bound, step);
-    raises _Kink when every step straddles a kink, _OutOfDomain when f is undefined."""
+    stay or vanish once the step no longer reaches it, and rounding noise's grow (a
+    difference quotient divides it by the step).  So a smaller step is tried only while
+    the statistics do not grow, and trusted if the rougher step crossed a declared kink,
+    or else if its values are resolved (no two equal on either side: a saturated function,
+    tanh far out, has a derivative quantised in float64 that looks perfectly flat at a
+    step below its quantum) and its estimate agrees with the rougher one within that one's
+    statistics.  ``floor``: the tolerance's part that does not come from the numerics;
+    ``noise``: the rounding error of one value of phi beyond eps * |phi| (cancellation).
+    Returns (estimate, its error, rounding bound, step); raises _Kink when no step can be
+    trusted, _OutOfDomain when f is undefined."""
+    too_flat = ("the difference quotient changes with the step (rounding noise: too flat "
+                "to resolve in float64 here)")
+    previous = None  # (estimate, how far off it may be) at the last step that looked rough
     for k in range(3):
         step = h / 10 ** k
-        r1, err, kink, rounding, on_kink = _stencil(phi, step)
-        threshold = floor / 4 + rounding
-        if not on_kink and kink <= threshold and err <= threshold:
-            return r1, err, rounding, step
+        r1, err, kink, rounding, on_kink, resolved = _stencil(phi, step, noise)
+        stat = max(kink, err)
+        if not on_kink and stat <= floor / 4 + rounding:
+            if previous is None or previous[1] is None:  # smooth at once, or past a declared kink
+                return r1, err, rounding, step
+            if resolved and abs(r1 - previous[0]) <= previous[1] + floor + rounding + err:
+                return r1, err, rounding, step
+            raise _Kink(too_flat)
+        if previous is not None and previous[1] is not None and not on_kink \
+                and 2 * stat > 3 * previous[1]:
+            raise _Kink(too_flat)
+        previous = (r1, None if on_kink else 2 * stat)
     raise _Kink("a declared kink within the step" if on_kink else
                 "one-sided differences disagree (a kink within the step)")
+
+
+def _left_out(result, why, suffix=""):
+    result.left_out += 1
+    result.reasons.append((str(why) if isinstance(why, _Kink) else
+                           f"f is not defined within the step: {why}") + suffix)
 
 
 def _first_order(problem, grads, u, v64, h, rtol, atol, result):
     backprop = _dot(grads, u)
     scale = _norm(grads)
-    floor = rtol * max(scale, abs(backprop)) + atol
+    # The rule's own rounding where its terms cancel: eps of its dtype times their size.
+    cancel = 16 * float(np.finfo(problem.dtype).eps) * problem.backward_size
+    floor = rtol * max(scale, abs(backprop)) + atol + cancel
     try:
-        numerical, err, rounding, step = _smooth_derivative(_shifted_phi(problem, u, v64), h,
-                                                            floor)
+        numerical, err, rounding, step = _smooth_derivative(
+            _shifted_phi(problem, u, v64), h, floor, _EPS * problem.forward_size)
     except (_Kink, _OutOfDomain) as why:
-        result.left_out += 1
-        result.reasons.append(str(why) if isinstance(why, _Kink) else
-                              f"f is not defined within the step: {why}")
+        _left_out(result, why)
         return
-    allowed = rtol * max(scale, abs(numerical)) + atol + rounding + err
+    allowed = rtol * max(scale, abs(numerical)) + atol + cancel + rounding + err
     result.checked += 1
     excess = _ratio(abs(backprop - numerical), allowed)
     result.worst = max(result.worst, excess)
@@ -688,6 +738,7 @@ def _first_order(problem, grads, u, v64, h, rtol, atol, result):
 
 def _second_order(problem, u, w, v64, h, atol, result):
     rtol = 1e-6  # all in float64: differences of a float64 backward pass
+    noise = _EPS * problem.backward_size  # one float64 gradient's rounding (cancellation)
 
     def along(a, b):
         """t -> a . grad(x + t b), by the rule under test in float64."""
@@ -697,27 +748,35 @@ def _second_order(problem, u, w, v64, h, atol, result):
             except (ArithmeticError, ValueError) as error:
                 raise _OutOfDomain(str(error)) from None
             value = _dot(g, a)
-            # Rounding scales with the gradient's size, not with a . grad (which may cancel).
-            return value, _norm(g) + sum(float(np.sum(np.abs(gi * ai)))
-                                         for gi, ai in zip(g, a)), sig
+            return value, sum(float(np.sum(np.abs(gi * ai))) for gi, ai in zip(g, a)), sig
         return psi
 
     try:
         if problem.kind == "values":
-            analytic = problem.second(float(v64), u, w)
+            analytic, cancel = problem.second(float(v64), u, w)
             what = "w.H.u by autograd.grad(create_graph)"
             err2 = rounding2 = 0.0
         else:
-            analytic, err2, rounding2, _ = _smooth_derivative(along(w, u), h, atol)
+            cancel = 0.0
+            analytic, err2, rounding2, _ = _smooth_derivative(along(w, u), h, atol, noise)
             what = "u.D_w(grad).w: the other order, by differences of the vjp"
         numerical, err, rounding, step = _smooth_derivative(
-            along(u, w), h, rtol * abs(analytic) + atol)
+            along(u, w), h, rtol * abs(analytic) + atol + cancel, noise)
     except (_Kink, _OutOfDomain) as why:
-        result.left_out += 1
-        result.reasons.append((str(why) if isinstance(why, _Kink) else
-                               f"f is not defined within the step: {why}") + " (second order)")
+        _left_out(result, why, " (second order)")
         return
-    allowed = rtol * max(abs(analytic), abs(numerical)) + atol + rounding + err + rounding2 + err2
+    allowed = (rtol * max(abs(analytic), abs(numerical)) + atol + cancel + rounding + err
+               + rounding2 + err2)
+    if problem.kind == "values":
+        # A Hessian is symmetric: u.H.w must be w.H.u (a rule for the wrong input breaks it
+        # even where the differences of that same rule agree with its own derivative).
+        other, cancel2 = problem.second(float(v64), w, u)
+        room = rtol * max(abs(other), abs(analytic)) + atol + cancel + cancel2
+        if not abs(other - analytic) <= room:
+            raise GradcheckError(_message(
+                problem, 2, analytic, other, room, w, v64, None, rtol, atol, step, u=u,
+                what="w.H.u by autograd.grad(create_graph)",
+                other_what="u.H.w, the other order, by autograd.grad(create_graph)"))
     result.checked += 1
     excess = _ratio(abs(analytic - numerical), allowed)
     result.worst = max(result.worst, excess)
@@ -727,7 +786,7 @@ def _second_order(problem, u, w, v64, h, atol, result):
 
 
 def _message(problem, order, analytic, numerical, allowed, direction, v64, grads, rtol, atol, h,
-             what=None, u=None):
+             what=None, u=None, other_what="w.D_u(grad).u by differences of the first derivative"):
     kind = {1: "first", 2: "second"}[order]
     lines = [f"check_grads: the {kind} derivative disagrees with numerical differentiation "
              f"(rule run in {problem.dtype}, numerical side in float64)"]
@@ -743,7 +802,7 @@ def _message(problem, order, analytic, numerical, allowed, direction, v64, grads
     if order == 2:
         lines.append("  first direction u = " + ", ".join(f"{n}: {_fmt(d)}" for n, d in zip(names, u)))
         lines.append(f"  {what}: {analytic!r}")
-        lines.append(f"  w.D_u(grad).u by differences of the first derivative: {numerical!r}")
+        lines.append(f"  {other_what}: {numerical!r}")
     else:
         lines.append(f"  backprop v.J.u = {analytic!r}")
         lines.append(f"  numerical      = {numerical!r}  (central differences, h = {h:g}, "
@@ -770,7 +829,7 @@ def _per_input(problem, grads, u, v64, h, rtol, atol):
             continue
         part = [p / norm for p in part]
         try:
-            numerical, err, _, rounding, _ = _stencil(_shifted_phi(problem, part, v64), h)
+            numerical, err, _, rounding, _, _ = _stencil(_shifted_phi(problem, part, v64), h)
         except _OutOfDomain:
             continue
         tol = rtol * max(_norm(grads), abs(numerical)) + atol + rounding + err
@@ -804,6 +863,10 @@ def _node_culprit(row, xs, constant, order):
     h = STEP
     if any(abs(x - k) < 2 * h for i, x in enumerate(xs) for k in kinks[i]):
         return None
+    if order == 2:
+        found = _asymmetric(row, xs, constant)
+        if found:
+            return found
     for i in range(len(xs)):
         if constant[i] or row.backward[i] is None:
             continue
@@ -826,7 +889,7 @@ def _node_culprit(row, xs, constant, order):
                     d1 = grad(row(*vals), vals[i], create_graph=True)
                     rule = float(grad(d1, vals[j]))
                     fn = lambda t: float(row.backward[i](1.0, row.on_floats(*moved(t)), *moved(t)))  # noqa: E731
-                numerical, err, kink, rounding, _ = _stencil(lambda t: (fn(t), abs(fn(t)), ()), h)
+                numerical, err, kink, rounding, _, _ = _stencil(lambda t: (fn(t), abs(fn(t)), ()), h)
             except (ArithmeticError, ValueError, TypeError):
                 continue
             if kink > 1e-6 * (abs(numerical) + 1):
@@ -837,6 +900,29 @@ def _node_culprit(row, xs, constant, order):
                 args = ", ".join(repr(x) for x in xs)
                 return (f"op {row.name!r} at inputs ({args}): its rule gives {which} = {rule!r}, "
                         f"central differences of its forward give {numerical!r}")
+    return None
+
+
+def _asymmetric(row, xs, constant):
+    """A binary row whose second derivatives d2/dx dy and d2/dy dx differ: the rule for one
+    of its inputs is not the derivative of the forward."""
+    live = [i for i in range(len(xs)) if not constant[i] and row.backward[i] is not None]
+    if len(live) < 2:
+        return None
+    try:
+        vals = [Value(x) for x in xs]
+        out = row(*vals)
+        first = grad(out, [vals[i] for i in live], create_graph=True)
+        hess = [[float(grad(d, vals[j])) for j in live] for d in first]
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    a, b = hess[0][1], hess[1][0]
+    if not abs(a - b) <= 1e-6 * max(abs(a), abs(b)) + 1e-12:
+        i, j = live[0], live[1]
+        return (f"op {row.name!r} at inputs ({', '.join(map(repr, xs))}): its second "
+                f"derivatives are not symmetric: d/d(input {j}) of its rule for input {i} is "
+                f"{a!r}, d/d(input {i}) of its rule for input {j} is {b!r}; one of the two "
+                f"rules is not a derivative of the forward")
     return None
 
 
@@ -879,7 +965,7 @@ def check_kink(op, *inputs, upstream=1.0, h=1e-7):
 
 # -- random expression graphs ---------------------------------------------------------------
 
-_HUGE = 10.0  # inputs beyond this are squashed with tanh first, so no chain of exps overflows
+_HUGE = 10.0  # inputs beyond this are squashed first, so no chain of exps overflows
 
 
 @dataclass(frozen=True)
@@ -888,8 +974,9 @@ class Graph:
     into the pool of the inputs and earlier results); the output is the last result.
 
     Arguments outside an op's safe domain are mapped into it with a smooth adaptor
-    decided once, at ``inputs`` (log(a) becomes log(a*a + 0.6) ...), so the function is
-    the same expression at every point near ``inputs``.  Call it on Values.
+    decided once, at ``inputs`` (log(a) becomes log(a*a + 0.6) ..., and an argument beyond
+    +-10 becomes log(a*a + 1)), so the function is the same expression at every point near
+    ``inputs``.  Call it on Values.
     """
 
     inputs: tuple
@@ -915,8 +1002,8 @@ def _adapt(a, how):
     if how is None:
         return a
     squash, interval = how
-    if squash:
-        a = a.tanh() * 3.0
+    if squash:  # log(a*a + 1) grows slowly but never saturates (tanh(16) would be flat)
+        a = (a * a + 1.0).log()
     if interval is None:
         return a
     lo, hi = interval
@@ -943,7 +1030,7 @@ def _plan(inputs, steps):
             x = pool[a].data
             squash = abs(x) > _HUGE
             if squash:
-                x = math.tanh(x) * 3.0
+                x = math.log(x * x + 1.0)
             interval = None
             if not _inside(x, domains[i], MARGIN):
                 interval = next((iv for iv in domains[i] if not (math.isinf(iv[0]) and

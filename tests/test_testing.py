@@ -140,18 +140,18 @@ SCE_SHAPES = st.tuples(st.integers(1, 5), st.integers(2, 5)).map(lambda s: (s,))
 MUTANTS = [
     ("sign flipped", declare_op("tanh_sign", register=False, forward=ops.tanh.forward,
                                 backward=(lambda g, out, x: -g * (1 - out * out),)),
-     {}, "first derivative"),
+     {}, "derivative"),
     ("factor missing", declare_op("sigmoid_factor", register=False, forward=ops.sigmoid.forward,
                                   backward=(lambda g, out, x: g * out,)),
-     {}, "first derivative"),
+     {}, "derivative"),
     ("wrong input swapped", declare_op("mul_swapped", register=False, forward=ops.mul.forward,
                                        backward=(lambda g, out, x, y: g * y,
                                                  lambda g, out, x, y: g * y)),
-     {}, r"d/d\(input 1\)"),
+     {}, r"input 1"),
     ("exponent minus one missing", declare_op(
         "pow_exponent", register=False, forward=ops.pow_.forward, domain=ops.pow_.domain,
         backward=(lambda g, out, x, y: g * y * ops.pow_(x, y), ops.pow_.backward[1])),
-     {}, "first derivative"),
+     {}, "derivative"),
     ("quotient rule missing x", declare_op(
         "div_dy", register=False, forward=ops.div.forward, domain=ops.div.domain,
         backward=(ops.div.backward[0], lambda g, out, x, y: -g / y)),
@@ -185,7 +185,7 @@ MUTANTS = [
     ("mean missing", declare_op(
         "sce_sum", register=False, scalar=False, forward=ops.softmax_cross_entropy.forward,
         backward=(_sce_without_mean,)),
-     {"shapes": SCE_SHAPES, "params": _labels}, "first derivative"),
+     {"shapes": SCE_SHAPES, "params": _labels}, "derivative"),
 ]
 
 
