@@ -29,12 +29,16 @@ the estimate is Richardson's R1 = (4 D(h/2) - D(h)) / 3 (error ~h**4) and
 R2 = (4 D(h/4) - D(h/2)) / 3 beside it; |R1 - R2| estimates R1's error and is allowed
 for.  Where phi does not look smooth at step h (below), the stencil is tried again at
 h/10 and h/100: a smooth function's statistics shrink like h**3, a kink's only once the
-step no longer reaches it.  Backprop passes when
+step no longer reaches it, and rounding noise's grow (then the point is left out as
+too flat to resolve in float64, e.g. a saturated tanh).  Backprop passes when
 
-    |v.J.u - R1| <= rtol * |J^T v| + atol + |R1 - R2| + 64 eps |v . f| / h
+    |v.J.u - R1| <= rtol * |J^T v| + atol + |R1 - R2| + rounding
 
 with ``rtol`` fitted to the dtype the rule ran in (``RTOL``: 1e-7 for float64, 1e-3
-for float32, 3e-2 for float16).
+for float32, 3e-2 for float16).  ``rounding`` bounds what rounding can do: on the
+numerical side eps |v . f| / h, on both sides eps (of the dtype) times the size of the
+terms that cancel (of the graph's nodes for Values, else |v| times the largest input or
+output): x / relu(x) = 1 and softmax's y - t where y ~ t are differences of big terms.
 
 Kinks (折れ点): a kink within h of the point spoils any difference quotient (the
 book's check fails for ~13% of seeds because of ReLU).  Such a point is left out and
