@@ -1,6 +1,5 @@
 """The scalar engine: the book's numbers to the last digit, graph mechanics, errors."""
 import gc
-import math
 import threading
 
 import pytest

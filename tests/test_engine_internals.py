@@ -1,6 +1,5 @@
 """The scalar engine's traversal: orders, leaves, no recursion, and backprop on random DAGs."""
 import gc
-import math
 import sys
 
 from hypothesis import given, settings

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograd import OPS, Value, declare_op, ops
+from autograd import Value, declare_op, ops
 from autograd.ops import elementwise
 from autograd.testing import (GradcheckError, check_grads, check_kink, graphs, input_domains,
                               input_kinks, rule_test, safe_floats)

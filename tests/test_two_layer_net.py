@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 from autograd.testing import check_grads
 from nn import TwoLayerNet
