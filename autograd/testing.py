@@ -15,7 +15,8 @@ any pair ``(forward, vjp)`` and any layer object with ``forward``/``backward``:
     At a point where a row is not differentiable, its rule must pick a subgradient:
     a number between the one-sided derivatives.
 Hypothesis strategies
-    ``floats_for``/``inputs_for``/``arrays_for`` draw inputs in an op's safe domain;
+    ``floats_for``/``inputs_for``/``arrays_for`` draw inputs in an op's safe domain,
+    ``float_arrays`` and ``class_labels`` arrays and targets for layers and losses;
     ``graphs()`` draws random expression graphs from the op table (yours included).
 ``rule_test(op)``
     A ready pytest test for one row: first and second derivatives, the scalar engine
@@ -71,6 +72,7 @@ from .ops import OPS, Op
 
 __all__ = ["check_grads", "check_kink", "CheckResult", "GradcheckError", "rule_test",
            "graphs", "Graph", "floats_for", "inputs_for", "arrays_for", "safe_floats",
+           "float_arrays", "class_labels",
            "input_domains", "input_kinks", "unit_direction", "close", "RTOL", "BOUND",
            "MARGIN", "STEP"]
 
@@ -176,6 +178,25 @@ def arrays_for(op, i, shape, dtype=np.float64, domain=None, kinks=None, margin=M
     from hypothesis.extra import numpy as hnp
     return hnp.arrays(np.float64, shape, elements=floats_for(op, i, domain, kinks, margin, bound)
                       ).map(lambda a: a.astype(dtype))
+
+
+def float_arrays(shape=None, dtype=np.float64, bound=BOUND, kinks=(), margin=0.0,
+                 min_dims=1, max_dims=3, max_side=4):
+    """Strategy: float arrays of ``shape`` (default: drawn, ``min_dims``..``max_dims``
+    sides of 1..``max_side``) with values in [-bound, bound], ``margin`` from ``kinks``."""
+    from hypothesis.extra import numpy as hnp
+    if shape is None:
+        shape = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, max_side=max_side)
+    elements = safe_floats(((-math.inf, math.inf),), kinks, margin, bound)
+    return hnp.arrays(np.float64, shape, elements=elements).map(lambda a: a.astype(dtype))
+
+
+def class_labels(n, classes, one_hot=False, dtype=np.float64):
+    """Strategy: ``n`` class indices in [0, classes) as intp (N,), or one-hot rows (N, C)."""
+    from hypothesis import strategies as st
+    labels = st.lists(st.integers(0, classes - 1), min_size=n, max_size=n).map(
+        lambda t: np.array(t, np.intp))
+    return labels.map(lambda t: np.eye(classes, dtype=dtype)[t]) if one_hot else labels
 
 
 # -- the result --------------------------------------------------------------------------

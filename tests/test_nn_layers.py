@@ -15,19 +15,9 @@ from hypothesis.extra import numpy as hnp
 import autograd.numerical
 import nn
 from autograd import ops
-from autograd.testing import arrays_for, check_grads, close, safe_floats
+from autograd.testing import arrays_for, check_grads, class_labels, close, float_arrays
 from nn import (Affine, ReLU, Relu, Sigmoid, SoftmaxWithLoss, cross_entropy_error, log_softmax,
                 numerical_gradient, relu, sigmoid, softmax)
-
-def arrays(elements, min_dims=1, max_dims=3):
-    """Float64 arrays of small hypothesis-drawn shapes (for the functions' own tests)."""
-    return hnp.arrays(np.float64, hnp.array_shapes(min_dims=min_dims, max_dims=max_dims,
-                                                   max_side=4), elements=elements)
-
-
-def floats(lo, hi):
-    return safe_floats(((lo, hi),), margin=0.0, bound=max(abs(lo), abs(hi)))
-
 
 SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, max_side=4)
 DTYPES = st.sampled_from([np.float64, np.float32])
@@ -92,17 +82,12 @@ def test_affine_single_sample(data):
     check_grads(Affine(W, b), x, order=2)
 
 
-def targets(data, n, c, one_hot):
-    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
-    return np.eye(c)[labels] if one_hot else labels
-
-
 @settings(max_examples=50, deadline=None)
 @given(data=st.data(), one_hot=st.booleans(), dout=st.sampled_from([1, 2.5]), dtype=DTYPES)
 def test_softmax_with_loss_backward_matches_central_differences(data, one_hot, dout, dtype):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
     x = data.draw(arrays_for(ops.softmax_cross_entropy, 0, (n, c), dtype, bound=10.0))
-    t = targets(data, n, c, one_hot)
+    t = data.draw(class_labels(n, c, one_hot))
     assert np.ndim(SoftmaxWithLoss().forward(x, t)) == 0
     check_grads(SoftmaxWithLoss(), x, params={"t": t}, upstream=dout, order=2)
 
@@ -126,8 +111,8 @@ def test_softmax_with_loss_single_sample(data, one_hot):
 @given(data=st.data())
 def test_one_hot_and_index_targets_give_the_same_loss_and_gradient(data):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(2, 5))
-    x = data.draw(hnp.arrays(np.float64, (n, c), elements=floats(-10, 10)))
-    labels = targets(data, n, c, one_hot=False)
+    x = data.draw(float_arrays((n, c), bound=10))
+    labels = data.draw(class_labels(n, c))
     a, b = SoftmaxWithLoss(), SoftmaxWithLoss()
     assert a.forward(x, labels) == pytest.approx(b.forward(x, np.eye(c)[labels]), rel=1e-14)
     np.testing.assert_allclose(a.backward(), b.backward(), rtol=1e-14, atol=1e-16)
@@ -136,7 +121,7 @@ def test_one_hot_and_index_targets_give_the_same_loss_and_gradient(data):
 # ---------------------------------------------------------------- functions
 
 @settings(max_examples=40, deadline=None)
-@given(x=arrays(floats(-30, 30)))
+@given(x=float_arrays(bound=30))
 def test_softmax_and_log_softmax_against_the_definition(x):
     y = softmax(x)
     expected = np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
@@ -146,7 +131,7 @@ def test_softmax_and_log_softmax_against_the_definition(x):
 
 
 @settings(max_examples=40, deadline=None)
-@given(x=arrays(floats(-30, 30)), shift=floats(-1000, 1000))
+@given(x=float_arrays(bound=30), shift=st.floats(-1000, 1000))
 def test_softmax_is_shift_invariant_and_never_overflows(x, shift):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an overflow warning fails the test
@@ -155,7 +140,7 @@ def test_softmax_is_shift_invariant_and_never_overflows(x, shift):
 
 
 @settings(max_examples=40, deadline=None)
-@given(x=arrays(floats(-30, 30)))
+@given(x=float_arrays(bound=30))
 def test_sigmoid_and_relu_against_the_definitions(x):
     np.testing.assert_allclose(sigmoid(x), 1 / (1 + np.exp(-x)), rtol=1e-14)
     np.testing.assert_allclose(sigmoid(-x), 1 - sigmoid(x), rtol=1e-9, atol=1e-15)
@@ -185,8 +170,8 @@ def test_loss_is_exact_far_from_the_answer():
 @given(data=st.data(), one_hot=st.booleans())
 def test_cross_entropy_error_against_the_definition(data, one_hot):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
-    y = softmax(data.draw(hnp.arrays(np.float64, (n, c), elements=floats(-10, 10))))
-    labels = targets(data, n, c, one_hot=False)
+    y = softmax(data.draw(float_arrays((n, c), bound=10)))
+    labels = data.draw(class_labels(n, c))
     t = np.eye(c)[labels] if one_hot else labels
     expected = -np.mean(np.log(y[np.arange(n), labels]))
     assert cross_entropy_error(y, t) == pytest.approx(expected, rel=1e-12)
@@ -204,7 +189,7 @@ def test_cross_entropy_error_never_takes_log_of_zero():
 # ---------------------------------------------------------------- numerical_gradient
 
 @settings(max_examples=40, deadline=None)
-@given(x=arrays(floats(-3, 3), min_dims=0, max_dims=4))
+@given(x=float_arrays(min_dims=0, max_dims=4))
 def test_numerical_gradient_of_a_known_function(x):
     c = np.linspace(-1, 1, x.size).reshape(x.shape)
     grad = numerical_gradient(lambda v: np.sum(c * np.sin(v)), x)

@@ -15,18 +15,14 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograd import OPS, Value, declare_op, grad, gradcheck, graph_size, ops
-from autograd.testing import arrays_for, check_grads, close, rule_test
+from autograd.testing import arrays_for, check_grads, class_labels, close, rule_test
 
 
-def class_labels(xs):
-    """Strategy of params {"t": class indices} for scores xs[0] of shape (N, C)."""
+def targets(xs):
+    """Strategy of params {"t": class indices or one-hot rows} for scores xs[0] (N, C)."""
     n, c = xs[0].shape
-    return st.lists(st.integers(0, c - 1), min_size=n, max_size=n).map(
-        lambda labels: {"t": np.array(labels, np.intp)})
-
-
-def one_hot_labels(xs):
-    return class_labels(xs).map(lambda p: {"t": np.eye(xs[0].shape[1])[p["t"]]})
+    return st.one_of(class_labels(n, c), class_labels(n, c, one_hot=True)).map(
+        lambda t: {"t": t})
 
 
 # The array rows: the shapes of their inputs (one tuple per draw) and their settings.
@@ -35,7 +31,7 @@ ARRAY_ROWS = {
         lambda s: ((s[0], s[1]), (s[1], s[2]), (s[2],)))),
     "softmax_cross_entropy": dict(
         shapes=st.tuples(st.integers(1, 5), st.integers(2, 6)).map(lambda s: (s,)),
-        params=lambda xs: st.one_of(class_labels(xs), one_hot_labels(xs))),
+        params=targets),
 }
 SCALAR = sorted(name for name, op in OPS.items() if op.scalar)
 

@@ -12,8 +12,8 @@ from hypothesis.extra import numpy as hnp
 
 from autograd import Value, declare_op, ops
 from autograd.ops import elementwise
-from autograd.testing import (GradcheckError, check_grads, check_kink, graphs, input_domains,
-                              input_kinks, rule_test, safe_floats)
+from autograd.testing import (GradcheckError, check_grads, check_kink, class_labels, graphs,
+                              input_domains, input_kinks, rule_test, safe_floats)
 from nn import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
 SHAPES = hnp.array_shapes(min_dims=1, max_dims=2, max_side=4).map(lambda s: (s,))
@@ -127,9 +127,7 @@ def _sce_without_mean(g, out, x, *, t):
 
 
 def _labels(xs):
-    n, c = xs[0].shape
-    return st.lists(st.integers(0, c - 1), min_size=n, max_size=n).map(
-        lambda labels: {"t": np.array(labels, np.intp)})
+    return class_labels(*xs[0].shape).map(lambda t: {"t": t})
 
 
 AFFINE_SHAPES = st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)).map(
