@@ -640,7 +640,8 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
     create_graph=True)`` against differences of the first derivative along w; for arrays
     and layers (no second derivative to compare), the Hessian of v . f from differences of
     the vjp must be symmetric, w . D_u grad = u . D_w grad: a vjp that is not the gradient
-    of anything (a rule for the wrong input, say) breaks the symmetry.  ``rtol`` defaults to ``RTOL`` of the dtype the rule runs in.
+    of anything (a rule for the wrong input, say) breaks the symmetry.  ``rtol`` defaults
+    to ``RTOL`` of the dtype the rule runs in.
 
     Besides the values, for arrays and layers: inputs, ``dout`` and the output are not
     mutated, the gradients are new arrays (no alias of an input or the output), shaped
@@ -825,7 +826,8 @@ def _message(problem, order, analytic, numerical, allowed, direction, v64, grads
     lines.append(f"  direction {'w' if order == 2 else 'u'} = "
                  + ", ".join(f"{n}: {_fmt(d)}" for n, d in zip(names, direction)))
     if order == 2:
-        lines.append("  first direction u = " + ", ".join(f"{n}: {_fmt(d)}" for n, d in zip(names, u)))
+        lines.append("  first direction u = "
+                     + ", ".join(f"{n}: {_fmt(d)}" for n, d in zip(names, u)))
         lines.append(f"  {what}: {analytic!r}")
         lines.append(f"  {other_what}: {numerical!r}")
     else:
@@ -908,13 +910,17 @@ def _node_culprit(row, xs, constant, order):
             try:
                 if order == 1:
                     rule = float(row.backward[i](1.0, row.on_floats(*xs), *xs))
-                    fn = lambda t: row.on_floats(*moved(t))  # noqa: E731
+                    def fn(t):
+                        return row.on_floats(*moved(t))
                 else:
                     vals = [Value(x) for x in xs]
                     d1 = grad(row(*vals), vals[i], create_graph=True)
                     rule = float(grad(d1, vals[j]))
-                    fn = lambda t: float(row.backward[i](1.0, row.on_floats(*moved(t)), *moved(t)))  # noqa: E731
-                numerical, err, kink, rounding, _, _ = _stencil(lambda t: (fn(t), abs(fn(t)), ()), h)
+                    def fn(t):
+                        ys = moved(t)
+                        return float(row.backward[i](1.0, row.on_floats(*ys), *ys))
+                numerical, err, kink, rounding, _, _ = _stencil(
+                    lambda t: (fn(t), abs(fn(t)), ()), h)
             except (ArithmeticError, ValueError, TypeError):
                 continue
             if kink > 1e-6 * (abs(numerical) + 1):
