@@ -15,7 +15,8 @@ any pair ``(forward, vjp)`` and any layer object with ``forward``/``backward``:
     At a point where a row is not differentiable, its rule must pick a subgradient:
     a number between the one-sided derivatives.
 Hypothesis strategies
-    ``floats_for``/``inputs_for``/``arrays_for`` draw inputs in an op's safe domain,
+    ``floats_for``/``values_for``/``inputs_for``/``arrays_for`` draw inputs (floats,
+    Values, tuples, arrays) in an op's safe domain,
     ``float_arrays`` and ``class_labels`` arrays and targets for layers and losses;
     ``graphs()`` draws random expression graphs from the op table (yours included).
 ``rule_test(op)``
@@ -71,7 +72,7 @@ from .numerical import GradcheckError
 from .ops import OPS, Op
 
 __all__ = ["check_grads", "check_kink", "CheckResult", "GradcheckError", "rule_test",
-           "graphs", "Graph", "floats_for", "inputs_for", "arrays_for", "safe_floats",
+           "graphs", "Graph", "floats_for", "values_for", "inputs_for", "arrays_for", "safe_floats",
            "float_arrays", "class_labels",
            "input_domains", "input_kinks", "unit_direction", "close", "RTOL", "BOUND",
            "MARGIN", "STEP"]
@@ -161,6 +162,11 @@ def safe_floats(intervals=((-math.inf, math.inf),), kinks=(), margin=MARGIN, bou
 def floats_for(op, i, domain=None, kinks=None, margin=MARGIN, bound=BOUND):
     """Strategy: a safe float for input ``i`` of ``op`` (its domain and kinks by default)."""
     return safe_floats(input_domains(op, domain)[i], input_kinks(op, kinks)[i], margin, bound)
+
+
+def values_for(op, i, domain=None, kinks=None, margin=MARGIN, bound=BOUND):
+    """Strategy: a ``Value`` holding a safe float for input ``i`` of ``op``."""
+    return floats_for(op, i, domain, kinks, margin, bound).map(Value)
 
 
 def inputs_for(op, domain=None, kinks=None, margin=MARGIN, bound=BOUND):

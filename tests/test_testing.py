@@ -13,7 +13,8 @@ from hypothesis.extra import numpy as hnp
 from autograd import Value, declare_op, ops
 from autograd.ops import elementwise
 from autograd.testing import (GradcheckError, check_grads, check_kink, class_labels, graphs,
-                              input_domains, input_kinks, rule_test, safe_floats)
+                              input_domains, input_kinks, rule_test, safe_floats,
+                              values_for)
 from nn import Affine, Relu, Sigmoid, SoftmaxWithLoss
 
 SHAPES = hnp.array_shapes(min_dims=1, max_dims=2, max_side=4).map(lambda s: (s,))
@@ -75,10 +76,10 @@ def test_domains_and_kinks_from_the_rows():
     assert input_kinks(ops.relu) == [(0.0,)]
 
     @settings(max_examples=50, deadline=None)
-    @given(safe_floats(input_domains(ops.div)[1], margin=0.1))
-    def denominators(y):
-        assert 0.1 <= abs(y) <= 3.0
-    denominators()
+    @given(safe_floats(input_domains(ops.div)[1], margin=0.1), values_for(ops.log, 0))
+    def safe(y, x):
+        assert 0.1 <= abs(y) <= 3.0 and isinstance(x, Value) and 0.1 <= x.data <= 3.0
+    safe()
 
 
 # -- the mutation study: each wrong rule is caught --------------------------------------
