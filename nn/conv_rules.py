@@ -82,14 +82,24 @@ def max_pool(x, *, pool_h, pool_w, stride=2, pad=0):
 
 def max_pool_vjp(g, out, x, *, pool_h, pool_w, stride=2, pad=0):
     """dL/dx: each g[n, c, y, x] goes to the first place in its window (row by row) where
-    x equals the window's maximum ``out``; windows that overlap add up."""
+    x equals the window's maximum ``out``; windows that overlap add up.
+
+    One pass per offset (i, j) of the window: the outputs whose maximum sits at (i, j)
+    and was not found at an earlier offset send their gradient to that pixel.
+    """
     view = conv.windows(x, pool_h, pool_w, stride, pad, fill=-np.inf)
-    taken = np.zeros(out.shape, dtype=bool)
-    dcol = np.zeros(view.shape, dtype=g.dtype)
+    h, w = x.shape[2:]
+    oh, ow = out.shape[2:]
+    dx = np.zeros((*x.shape[:2], h + 2 * pad, w + 2 * pad), dtype=g.dtype)
+    free = np.ones(out.shape, dtype=bool)  # outputs whose maximum is not yet found
+    hit = np.empty(out.shape, dtype=bool)
+    part = np.empty(out.shape, dtype=g.dtype)
     for i in range(pool_h):
+        rows = slice(i, i + (oh - 1) * stride + 1, stride)
         for j in range(pool_w):
-            hit = view[..., i, j] == out
-            hit &= ~taken
-            taken |= hit
-            np.multiply(g, hit, out=dcol[..., i, j])
-    return add_windows(dcol, x.shape, stride, pad)
+            np.equal(view[..., i, j], out, out=hit)
+            hit &= free
+            free ^= hit
+            np.multiply(g, hit, out=part)
+            dx[:, :, rows, j:j + (ow - 1) * stride + 1:stride] += part
+    return dx[:, :, pad:pad + h, pad:pad + w]

@@ -2,6 +2,7 @@
 
     python -m nn.train                      # the book's run: 784-50-10, 10,000 iterations
     python -m nn.train --seed 0 --plot curves.png --save weights.npz
+    python -m nn.train --net convnet        # chapter 7's SimpleConvNet, Adam, 20 epochs
 
 The loop is ``train(...)``, importable for tests and notebooks::
 
@@ -46,12 +47,16 @@ def _progress_bar(total):
 
 
 def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
-          learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True):
+          learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True,
+          optimizer=None):
     """Stochastic gradient descent on mini-batches, as the book's training loop.
 
     Each iteration draws ``batch_size`` training samples at random (with
     replacement, like ``np.random.choice``), computes the gradient by
-    back-propagation and updates ``network.params[key] -= learning_rate * grad[key]``.
+    back-propagation and updates ``network.params[key] -= learning_rate * grad[key]``
+    (SGD), or calls ``optimizer.update(network.params, grad)`` if an ``optimizer`` with
+    the book's interface is given (e.g. ``nn.optimizers.Adam``; ``learning_rate`` is
+    then its business).
     Train and test accuracy are measured once per epoch (train_size / batch_size
     iterations; the book's 600), after the first iteration as in the book, and
     after the last one.
@@ -73,6 +78,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     """
     rng = np.random.default_rng(rng)
     learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
+    if optimizer is not None:
+        learning_rate = float(getattr(optimizer, "lr", learning_rate))  # for the error message
     train_size = len(x_train)
     history = History(iter_per_epoch=max(train_size // batch_size, 1))
     bar = _progress_bar(iters_num) if progress else None
@@ -89,8 +96,11 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
                     raise FloatingPointError(
                         f"the loss became {loss} at iteration {i + 1} of {iters_num}: training "
                         f"diverged; try a smaller learning rate than {learning_rate:g}")
-                for key in grad:
-                    network.params[key] -= learning_rate * grad[key]
+                if optimizer is not None:
+                    optimizer.update(network.params, grad)
+                else:
+                    for key in grad:
+                        network.params[key] -= learning_rate * grad[key]
                 history.train_loss_list.append(loss)
 
                 if i % history.iter_per_epoch == 0 or i == iters_num - 1:
@@ -191,17 +201,60 @@ def _check_output(parser, option, path, suffix=None):
         parser.error(f"{option} {path}: the folder {directory} does not exist")
 
 
+def _two_layer_net(args, input_shape, dtype, rng):
+    from .two_layer_net import TwoLayerNet
+
+    network = TwoLayerNet(input_shape[0], args.hidden_size, 10, args.weight_init_std,
+                          dtype=dtype, rng=rng)
+    return network, None, f"TwoLayerNet({input_shape[0]}, {args.hidden_size}, 10), SGD"
+
+
+def _simple_conv_net(args, input_shape, dtype, rng):
+    from .optimizers import Adam
+    from .simple_conv_net import SimpleConvNet
+
+    network = SimpleConvNet(input_dim=input_shape, hidden_size=args.hidden_size,
+                            weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
+    return network, Adam(lr=args.learning_rate), (
+        f"SimpleConvNet(conv 30x5x5 - relu - pool 2x2 - affine {args.hidden_size} - relu - "
+        f"affine 10), Adam")
+
+
+# Each network of the command line: how to build it, and its defaults (the book's settings).
+NETS = {
+    "twolayer": {"build": _two_layer_net,
+                 "defaults": {"hidden_size": 50, "learning_rate": 0.1, "iters": 10000,
+                              "eval_threads": 2}},
+    "convnet": {"build": _simple_conv_net,
+                "defaults": {"hidden_size": 100, "learning_rate": 0.001, "epochs": 20,
+                             "eval_threads": 1}},
+}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
-                    "cross-entropy) on MNIST by back-propagation and SGD, printing train and "
+                    "cross-entropy) by back-propagation and SGD, or with --net convnet "
+                    "chapter 7's SimpleConvNet with Adam, on MNIST, printing train and "
                     "test accuracy once per epoch.")
-    parser.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: %(default)s)")
+    parser.add_argument("--net", choices=sorted(NETS), default="twolayer",
+                        help="twolayer: chapter 5's TwoLayerNet, SGD lr 0.1, 10,000 iterations; "
+                             "convnet: chapter 7's SimpleConvNet (conv 30x5x5 - relu - pool - "
+                             "affine 100 - relu - affine 10), Adam lr 0.001, 20 epochs, as the "
+                             "book's ch07/train_convnet.py (default: %(default)s)")
+    parser.add_argument("--hidden-size", type=int, default=None,
+                        help="hidden units (default: 50 for twolayer, 100 for convnet)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
-    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=0.1,
-                        help="learning rate (default: %(default)s)")
-    parser.add_argument("--iters", type=int, default=10000, help="iterations (mini-batches) (default: %(default)s)")
+    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=None,
+                        help="learning rate (default: 0.1 for twolayer's SGD, 0.001 for "
+                             "convnet's Adam)")
+    parser.add_argument("--iters", type=int, default=None,
+                        help="iterations (mini-batches) (default: 10000 for twolayer, "
+                             "--epochs worth for convnet)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of training-set-size / batch-size iterations, instead of "
+                             "--iters (default: 20 for convnet)")
     parser.add_argument("--weight-init-std", type=float, default=0.01,
                         help="standard deviation of the initial weights (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
@@ -220,20 +273,32 @@ def main(argv=None):
                              "2-core machine 2 threads make a step ~30%% faster, but with "
                              "another process on the cores several times slower (see "
                              "BENCHMARKS.md)")
-    parser.add_argument("--eval-threads", type=int, default=2,
-                        help="BLAS threads while measuring accuracy, whose products are much "
-                             "larger; 0 keeps the steps' setting; at most the number of CPUs "
-                             "(default: %(default)s)")
+    parser.add_argument("--eval-threads", type=int, default=None,
+                        help="BLAS threads while measuring accuracy; 0 keeps the steps' "
+                             "setting; at most the number of CPUs (default: 2 for twolayer, "
+                             "whose accuracy products are much larger than a step's; 1 for "
+                             "convnet, whose are per-image and small)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="save loss and accuracy curves (needs matplotlib: the train extra)")
     parser.add_argument("--save", metavar="FILE.npz", default=None,
-                        help="save the trained weights (W1, b1, W2, b2) to an .npz file")
+                        help="save the trained weights (W1, b1, W2, b2, ...) to an .npz file")
+    parser.add_argument("--filters", metavar="FILE.png", default=None,
+                        help="convnet: save the first layer's filters before and after "
+                             "training (the book's figure 7-24; needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    net = NETS[args.net]
+    if args.iters is not None and args.epochs is not None:
+        parser.error("give --iters or --epochs, not both")
+    for key, value in net["defaults"].items():
+        if key in ("iters", "epochs") and (args.iters is not None or args.epochs is not None):
+            continue  # the run's length was given, in iterations or in epochs
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
     for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
-                          ("--iters", args.iters)):
-        if value < 1:
+                          ("--iters", args.iters), ("--epochs", args.epochs)):
+        if value is not None and value < 1:
             parser.error(f"{option} must be >= 1, got {value}")
     if not args.learning_rate > 0:
         parser.error(f"--lr must be > 0, got {args.learning_rate}")
@@ -256,9 +321,17 @@ def main(argv=None):
                          f"of {', '.join('.' + f for f in sorted(formats))}")
     if args.save:
         _check_output(parser, "--save", args.save, suffix=".npz")
+    if args.filters:
+        if args.net != "convnet":
+            parser.error("--filters shows convolution filters: use it with --net convnet")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--filters needs matplotlib, which is not installed; install the "
+                         "train extra: pip install 'chainrule[train]'")
+        _check_output(parser, "--filters", args.filters, suffix=".png")
 
     from .mnist import load_mnist
-    from .two_layer_net import TwoLayerNet
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     rng = np.random.default_rng(seed)
@@ -266,20 +339,23 @@ def main(argv=None):
     start = time.perf_counter()
     try:
         (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
+                                                          flatten=args.net == "twolayer",
                                                           data_dir=args.data_dir)
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     load_seconds = time.perf_counter() - start
-    network = TwoLayerNet(x_train.shape[1], args.hidden_size, 10, args.weight_init_std,
-                          dtype=dtype, rng=rng)
-    print(f"TwoLayerNet({x_train.shape[1]}, {args.hidden_size}, 10), {dtype}, seed {seed}, "
-          f"{args.iters} iterations of {args.batch_size}, lr {args.learning_rate:g}")
+    if args.epochs is not None:
+        args.iters = args.epochs * max(len(x_train) // args.batch_size, 1)
+    network, optimizer, title = net["build"](args, x_train.shape[1:], dtype, rng)
+    first_filters = network.params["W1"].copy() if args.filters else None
+    print(f"{title}, {dtype}, seed {seed}, {args.iters} iterations of {args.batch_size}, "
+          f"lr {args.learning_rate:g}")
     try:
         history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
                         batch_size=args.batch_size, learning_rate=args.learning_rate,
                         rng=rng, threads=args.threads, eval_threads=args.eval_threads,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, optimizer=optimizer)
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -289,6 +365,11 @@ def main(argv=None):
     if args.plot:
         plot_history(history, args.plot)
         print(f"curves saved to {args.plot}")
+    if args.filters:
+        from .filters import plot_filters
+
+        plot_filters(args.filters, before=first_filters, after=network.params["W1"])
+        print(f"first-layer filters saved to {args.filters}")
     training = history.elapsed - history.eval_seconds
     print(f"final: train acc {history.train_acc_list[-1]:.4f}, test acc {history.test_acc_list[-1]:.4f}")
     print(f"elapsed {time.perf_counter() - start:.2f} s: loading data {load_seconds:.2f} s, "
