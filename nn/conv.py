@@ -21,7 +21,6 @@ are the rows "conv2d" and "max_pool" of the op table; the layers keep what the r
 and call them.
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from . import conv_rules as rules
 
@@ -48,17 +47,6 @@ def output_size(shape, filter_h, filter_w, stride, pad, who):
     return oh, ow
 
 
-def windows(x, filter_h, filter_w, stride=1, pad=0, fill=0):
-    """A strided view (N, C, OH, OW, FH, FW) of the padded input: [n, c, y, x, i, j] is
-    padded x[n, c, y*S + i, x*S + j].  No copy, except for padding (with ``fill``)."""
-    if pad:
-        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=fill)
-    oh = (x.shape[2] - filter_h) // stride + 1
-    ow = (x.shape[3] - filter_w) // stride + 1
-    view = sliding_window_view(x, (filter_h, filter_w), axis=(2, 3))
-    return view[:, :, :(oh - 1) * stride + 1:stride, :(ow - 1) * stride + 1:stride]
-
-
 def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
     """The book's im2col: every window of the input as one row.
 
@@ -67,10 +55,8 @@ def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
     Then a convolution is ``col @ W.reshape(FN, -1).T``.
     """
     input_data = np.asarray(input_data)
-    n = len(input_data)
     output_size(input_data.shape, filter_h, filter_w, stride, pad, "im2col")
-    view = windows(input_data, filter_h, filter_w, stride, pad)  # (N, C, OH, OW, FH, FW)
-    return view.transpose(0, 2, 3, 1, 4, 5).reshape(n * view.shape[2] * view.shape[3], -1)
+    return rules._im2col(input_data, filter_h=filter_h, filter_w=filter_w, stride=stride, pad=pad)
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
@@ -134,17 +120,17 @@ class Convolution:
                              f"{x.shape[1]} channels, but W of shape (FN, C, FH, FW) = "
                              f"{self.W.shape} expects C = {c}")
         self.x = x
-        self.out = rules.conv2d(x, self.W, self.b, stride=self.stride, pad=self.pad)
+        self.out = rules._conv2d(x, self.W, self.b, stride=self.stride, pad=self.pad)
         return self.out
 
     def backward(self, dout=1):
         if self.x is None:
             raise RuntimeError("Convolution.backward called before forward: call forward first")
         dout = _upstream(dout, self.out, "Convolution")
-        dx, self.dW, self.db = rules.conv2d_vjp(
-            dout, self.out, self.x, self.W, self.b, needs=(self.input_grad, True, True),
-            stride=self.stride, pad=self.pad)
-        return dx
+        args = (dout, self.out, self.x, self.W, self.b)
+        self.dW = rules._conv2d_dW(*args, stride=self.stride, pad=self.pad)
+        self.db = rules._conv2d_db(*args, stride=self.stride, pad=self.pad)
+        return rules._conv2d_dx(*args, stride=self.stride, pad=self.pad) if self.input_grad else None
 
 
 class Pooling:
@@ -178,14 +164,25 @@ class Pooling:
             x = x.astype(np.float64)
         output_size(x.shape, self.pool_h, self.pool_w, self.stride, self.pad, "Pooling")
         self.x = x
-        self.out = rules.max_pool(x, **self._params())
+        self.out = rules._max_pool(x, **self._params())
         return self.out
+
+    @property
+    def arg_max(self):
+        """The book's ``arg_max``: for each output (N, C, OH, OW), the position i * pool_w + j
+        in its window of the maximum found by the last forward (the first one if several
+        are equal); None before forward."""
+        if self.x is None:
+            return None
+        view = rules.windows(self.x, self.pool_h, self.pool_w, self.stride, self.pad,
+                             fill=-np.inf)
+        return view.reshape(*view.shape[:4], -1).argmax(axis=-1)
 
     def backward(self, dout=1):
         if self.x is None:
             raise RuntimeError("Pooling.backward called before forward: call forward first")
         dout = _upstream(dout, self.out, "Pooling")
-        return rules.max_pool_vjp(dout, self.out, self.x, **self._params())
+        return rules._max_pool_dx(dout, self.out, self.x, **self._params())
 
     def _params(self):
         return dict(pool_h=self.pool_h, pool_w=self.pool_w, stride=self.stride, pad=self.pad)

@@ -12,6 +12,11 @@ is right.  With the book's check that happens for about one random seed in
 eight.  ``gradient_check`` therefore compares the ReLU masks of the + and -
 forward passes with the unperturbed ones and leaves such coordinates out,
 reporting how many it left out.
+
+Max pooling (chapter 7) has kinks too: where the largest two values of a window are
+within h of each other, +-h can change which one is the maximum, and the central
+difference again mixes two slopes.  Its layers are watched the same way: a coordinate
+is left out if the + or - pass picks a different maximum in some window.
 """
 import argparse
 import sys
@@ -20,6 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .gradient import numerical_gradient
+from .conv import Pooling
 from .layers import Relu
 
 TOLERANCE = 1e-8
@@ -34,8 +40,15 @@ class ParamCheck(NamedTuple):
 
 
 def relu_masks(network):
-    """Where each ReLU layer's input was > 0 in the last forward pass (a list of bool arrays)."""
-    return [layer.out > 0 for layer in network.layers.values() if isinstance(layer, Relu)]
+    """Where each ReLU layer's input was > 0 in the last forward pass (a list of bool arrays),
+    and which element of each window each Pooling layer picked (its ``arg_max``)."""
+    masks = []
+    for layer in network.layers.values():
+        if isinstance(layer, Relu):
+            masks.append(layer.out > 0)
+        elif isinstance(layer, Pooling):
+            masks.append(layer.arg_max)
+    return masks
 
 
 def gradient_check(network, x, t, h=1e-4):
@@ -44,7 +57,8 @@ def gradient_check(network, x, t, h=1e-4):
     ``network`` needs ``params``, ``layers``, ``loss`` and ``gradient``, as
     TwoLayerNet has; use float64.  Returns {name: ParamCheck} in ``params``
     order.  A coordinate is excluded when the forward pass at +h or at -h has a
-    different ReLU mask than the unperturbed pass.
+    different ReLU mask, or a different maximum in a pooling window, than the
+    unperturbed pass.
     """
     backprop = {k: g.copy() for k, g in network.gradient(x, t).items()}
     network.loss(x, t)
@@ -78,7 +92,7 @@ def format_results(results, title, tol=TOLERANCE):
         verdict = "ok" if r.mean_abs_diff <= tol else f"EXCEEDS {tol:g}"
         line = f"  {name}:{r.mean_abs_diff:.3e}  {verdict}"
         if r.excluded:
-            line += f"  ({r.excluded} of {r.size} coordinates left out: ReLU kink crossed)"
+            line += f"  ({r.excluded} of {r.size} coordinates left out: kink crossed)"
         lines.append(line)
     return "\n".join(lines)
 
