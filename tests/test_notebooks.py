@@ -31,10 +31,11 @@ NOTEBOOKS = [
     "03_affine_softmax.ipynb",
     "04_gradient_check.ipynb",
     "05_training_mnist.ipynb",
+    "09_convolution.ipynb",
 ]
 
 # These load MNIST through load_mnist, from $CHAINRULE_DATA/mnist (CI never downloads).
-NEEDS_MNIST = {"04_gradient_check.ipynb", "05_training_mnist.ipynb"}
+NEEDS_MNIST = {"04_gradient_check.ipynb", "05_training_mnist.ipynb", "09_convolution.ipynb"}
 
 CELL_TIMEOUT = 120  # seconds per cell
 MAX_STORED_BYTES = 300_000
