@@ -8,12 +8,14 @@ Every forward and backward comes from the op table ``autograd.ops``, shared with
 scalar engine ``autograd.Value``.  Train with ``python -m nn.train``; check the
 gradients with ``python -m nn.gradcheck``.
 """
+from .conv import Convolution, Pooling, col2im, im2col
 from .functions import cross_entropy_error, log_softmax, relu, sigmoid, softmax
 from .gradient import numerical_gradient
 from .layers import Affine, Relu, ReLU, Sigmoid, SoftmaxWithLoss
 from .mnist import load_mnist
+from .simple_conv_net import SimpleConvNet
 from .two_layer_net import TwoLayerNet
 
 __all__ = ["Affine", "Relu", "ReLU", "Sigmoid", "SoftmaxWithLoss", "TwoLayerNet", "load_mnist",
            "numerical_gradient", "softmax", "log_softmax", "cross_entropy_error", "sigmoid",
-           "relu"]
+           "relu", "Convolution", "Pooling", "im2col", "col2im", "SimpleConvNet"]

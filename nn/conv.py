@@ -22,7 +22,7 @@ and call them.
 """
 import numpy as np
 
-from . import conv_rules as rules
+from autograd import ops
 
 
 def output_size(shape, filter_h, filter_w, stride, pad, who):
@@ -56,7 +56,7 @@ def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
     """
     input_data = np.asarray(input_data)
     output_size(input_data.shape, filter_h, filter_w, stride, pad, "im2col")
-    return rules._im2col(input_data, filter_h=filter_h, filter_w=filter_w, stride=stride, pad=pad)
+    return ops.im2col.forward(input_data, filter_h=filter_h, filter_w=filter_w, stride=stride, pad=pad)
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
@@ -75,7 +75,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
                          f"{input_shape} with a {filter_h}x{filter_w} window, stride {stride}, "
                          f"pad {pad} needs (N*OH*OW, C*FH*FW) = {expected}")
     col = np.asarray(col).reshape(n, oh, ow, c, filter_h, filter_w).transpose(0, 3, 1, 2, 4, 5)
-    return rules.add_windows(col, input_shape, stride, pad)
+    return ops.add_image_windows(col, input_shape, stride, pad)
 
 
 class Convolution:
@@ -87,7 +87,8 @@ class Convolution:
     backward(dout) stores ``dW`` (FN, C, FH, FW) and ``db`` (FN,) and returns dL/dx
     (N, C, H, W), or None with ``input_grad=False`` (a first layer never needs it).
     The arithmetic is one matrix product per sample over im2col's columns
-    (``nn.conv_rules.conv2d``); the derivatives are the op table's row "conv2d".
+    (``autograd.ops.conv2d``, the op table's row "conv2d", which also holds the
+    derivatives).
     """
 
     def __init__(self, W, b, stride=1, pad=0, input_grad=True):
@@ -120,17 +121,17 @@ class Convolution:
                              f"{x.shape[1]} channels, but W of shape (FN, C, FH, FW) = "
                              f"{self.W.shape} expects C = {c}")
         self.x = x
-        self.out = rules._conv2d(x, self.W, self.b, stride=self.stride, pad=self.pad)
+        self.out = ops.conv2d.forward(x, self.W, self.b, stride=self.stride, pad=self.pad)
         return self.out
 
     def backward(self, dout=1):
         if self.x is None:
             raise RuntimeError("Convolution.backward called before forward: call forward first")
         dout = _upstream(dout, self.out, "Convolution")
-        args = (dout, self.out, self.x, self.W, self.b)
-        self.dW = rules._conv2d_dW(*args, stride=self.stride, pad=self.pad)
-        self.db = rules._conv2d_db(*args, stride=self.stride, pad=self.pad)
-        return rules._conv2d_dx(*args, stride=self.stride, pad=self.pad) if self.input_grad else None
+        dx, self.dW, self.db = ops.conv2d.vjp(
+            dout, self.out, self.x, self.W, self.b, needs=(self.input_grad, True, True),
+            stride=self.stride, pad=self.pad)
+        return dx
 
 
 class Pooling:
@@ -164,7 +165,7 @@ class Pooling:
             x = x.astype(np.float64)
         output_size(x.shape, self.pool_h, self.pool_w, self.stride, self.pad, "Pooling")
         self.x = x
-        self.out = rules._max_pool(x, **self._params())
+        self.out = ops.max_pool.forward(x, **self._params())
         return self.out
 
     @property
@@ -174,7 +175,7 @@ class Pooling:
         are equal); None before forward."""
         if self.x is None:
             return None
-        view = rules.windows(self.x, self.pool_h, self.pool_w, self.stride, self.pad,
+        view = ops.image_windows(self.x, self.pool_h, self.pool_w, self.stride, self.pad,
                              fill=-np.inf)
         return view.reshape(*view.shape[:4], -1).argmax(axis=-1)
 
@@ -182,7 +183,7 @@ class Pooling:
         if self.x is None:
             raise RuntimeError("Pooling.backward called before forward: call forward first")
         dout = _upstream(dout, self.out, "Pooling")
-        return rules._max_pool_dx(dout, self.out, self.x, **self._params())
+        return ops.max_pool.vjp(dout, self.out, self.x, **self._params())[0]
 
     def _params(self):
         return dict(pool_h=self.pool_h, pool_w=self.pool_w, stride=self.stride, pad=self.pad)
