@@ -404,3 +404,70 @@ def test_a_short_convnet_training_run(mnist_data, one_blas_thread):
                     iters_num=120, rng=0, optimizer=Adam(lr=0.001), eval_threads=1,
                     progress=False, verbose=False)
     assert history.test_acc_list[-1] > 0.85, history.test_acc_list
+
+
+# ------------------------------------------------------------------------ the op table's rows
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=conv_case(max_size=5))
+def test_the_im2col_and_conv2d_rows_vjps(case):
+    from autograd import OPS
+    x, W, b, stride, pad = case
+    fh, fw = W.shape[2:]
+    im2col_row, conv2d_row = OPS["im2col"], OPS["conv2d"]
+    params = dict(filter_h=fh, filter_w=fw, stride=stride, pad=pad)
+    col = im2col_row(x, **params)
+    r = np.random.default_rng(8).standard_normal(col.shape)
+    (dx,) = im2col_row.vjp(r, col, x, **params)
+    numerical = numerical_gradient(lambda _: np.sum(r * im2col_row(x, **params)), x, 1e-5)
+    np.testing.assert_allclose(dx, numerical, atol=1e-8)
+
+    out = conv2d_row(x, W, b, stride=stride, pad=pad)
+    g = np.random.default_rng(9).standard_normal(out.shape)
+    grads = conv2d_row.vjp(g, out, x, W, b, stride=stride, pad=pad)
+    for array, grad in zip((x, W, b), grads):
+        numerical = numerical_gradient(lambda _: np.sum(g * conv2d_row(x, W, b, stride=stride, pad=pad)), array, 1e-5)
+        np.testing.assert_allclose(grad, numerical, atol=1e-8)
+    skipped = conv2d_row.vjp(g, out, x, W, b, needs=(False, True, True), stride=stride, pad=pad)
+    assert skipped[0] is None
+    np.testing.assert_array_equal(skipped[1], grads[1])
+
+
+# ------------------------------------------------------------------ python -m nn.train --net convnet
+
+
+def test_the_command_trains_the_convnet_with_adam(mnist_data, monkeypatch, tmp_path, capsys):
+    import nn.mnist
+    from nn.train import load_params, main
+    data = mnist_data(flatten=False, dtype=np.float32)
+    seen = {}
+
+    def small_mnist(**kwargs):  # the real images, fewer of them: the test takes seconds
+        seen.update(kwargs)
+        (x, t), (xt, tt) = data
+        return (x[:1000], t[:1000]), (xt[:200], tt[:200])
+
+    monkeypatch.setattr(nn.mnist, "load_mnist", small_mnist)
+    weights, filters = tmp_path / "w.npz", tmp_path / "filters.png"
+    assert main(["--net", "convnet", "--epochs", "2", "--seed", "0", "--no-progress",
+                 "--save", str(weights), "--filters", str(filters)]) == 0
+    out = capsys.readouterr().out
+    assert seen["flatten"] is False
+    assert "SimpleConvNet(conv 30x5x5" in out and "Adam" in out and "lr 0.001" in out
+    assert "20 iterations of 100" in out  # 2 epochs of 1000 / 100
+    assert out.count("train acc, test acc |") == 3  # iteration 1, each epoch's end
+    params = load_params(weights)
+    assert params["W1"].shape == (30, 1, 5, 5) and params["W1"].dtype == np.float32
+    assert filters.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_command_refuses_filters_for_the_two_layer_net_and_iters_with_epochs(capsys):
+    from nn.train import main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--filters", "f.png"])
+    assert exit_info.value.code == 2
+    assert "use it with --net convnet" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--net", "convnet", "--iters", "5", "--epochs", "1"])
+    assert "give --iters or --epochs, not both" in capsys.readouterr().err
