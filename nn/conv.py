@@ -24,6 +24,8 @@ import numpy as np
 
 from autograd import ops
 
+from .layers import _forward_first, _upstream
+
 
 def output_size(shape, filter_h, filter_w, stride, pad, who):
     """(OH, OW) for an input ``shape`` (N, C, H, W); a ValueError naming ``who`` if impossible."""
@@ -92,9 +94,10 @@ class Convolution:
     """
 
     def __init__(self, W, b, stride=1, pad=0, input_grad=True):
-        if not isinstance(W, np.ndarray) or W.ndim != 4:
-            raise ValueError(f"Convolution: W must be a 4-D numpy array (FN, C, FH, FW), got "
-                             f"{type(W).__name__} of shape {np.shape(W)}")
+        if not isinstance(W, np.ndarray) or W.ndim != 4 or W.dtype.kind != "f":
+            raise ValueError(f"Convolution: W must be a 4-D numpy array of floats (FN, C, FH, "
+                             f"FW), got {type(W).__name__} of shape {np.shape(W)} and dtype "
+                             f"{getattr(W, 'dtype', None)}")
         if not isinstance(b, np.ndarray) or b.shape != W.shape[:1]:
             raise ValueError(f"Convolution: b must be a numpy array of shape {W.shape[:1]} "
                              f"(one bias per filter) to match W of shape {W.shape}, got "
@@ -125,9 +128,8 @@ class Convolution:
         return self.out
 
     def backward(self, dout=1):
-        if self.x is None:
-            raise RuntimeError("Convolution.backward called before forward: call forward first")
-        dout = _upstream(dout, self.out, "Convolution")
+        _forward_first(self.x, "Convolution")
+        dout = _upstream(dout, self.out.shape, self.out.dtype, "Convolution")
         dx, self.dW, self.db = ops.conv2d.vjp(
             dout, self.out, self.x, self.W, self.b, needs=(self.input_grad, True, True),
             stride=self.stride, pad=self.pad)
@@ -180,22 +182,10 @@ class Pooling:
         return view.reshape(*view.shape[:4], -1).argmax(axis=-1)
 
     def backward(self, dout=1):
-        if self.x is None:
-            raise RuntimeError("Pooling.backward called before forward: call forward first")
-        dout = _upstream(dout, self.out, "Pooling")
+        _forward_first(self.x, "Pooling")
+        dout = _upstream(dout, self.out.shape, self.out.dtype, "Pooling")
         return ops.max_pool.vjp(dout, self.out, self.x, **self._params())[0]
 
     def _params(self):
         return dict(pool_h=self.pool_h, pool_w=self.pool_w, stride=self.stride, pad=self.pad)
 
-
-def _upstream(dout, out, who):
-    if type(dout) is np.ndarray and dout.shape == out.shape:
-        return dout
-    dout = np.asarray(dout, dtype=out.dtype)
-    if dout.ndim == 0:
-        return np.full(out.shape, dout, dtype=out.dtype)
-    if dout.shape != out.shape:
-        raise ValueError(f"{who}.backward: dout has shape {dout.shape}, but forward's output "
-                         f"had shape {out.shape}; pass dL/d(output), shaped like the output")
-    return dout

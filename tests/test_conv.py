@@ -471,3 +471,16 @@ def test_the_command_refuses_filters_for_the_two_layer_net_and_iters_with_epochs
     with pytest.raises(SystemExit):
         main(["--net", "convnet", "--iters", "5", "--epochs", "1"])
     assert "give --iters or --epochs, not both" in capsys.readouterr().err
+
+
+def test_layers_refuse_backward_before_forward_and_badly_shaped_dout():
+    conv, pool = Convolution(np.ones((2, 1, 2, 2)), np.zeros(2)), Pooling(2, 2)
+    for layer in (conv, pool):
+        with pytest.raises(RuntimeError, match="before forward"):
+            layer.backward(np.ones((1, 2, 3, 3)))
+    out = conv.forward(np.ones((1, 1, 4, 4)))
+    with pytest.raises(ValueError, match=r"dout has shape \(3,\), but forward's output had shape \(1, 2, 3, 3\)"):
+        conv.backward(np.ones(3))
+    np.testing.assert_array_equal(conv.backward(2.0), conv.backward(np.full(out.shape, 2.0)))
+    with pytest.raises(ValueError, match="W must be a 4-D numpy array of floats"):
+        Convolution(np.ones((2, 1, 2, 2), dtype=int), np.zeros(2))
