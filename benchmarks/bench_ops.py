@@ -10,10 +10,14 @@
    of commit ``BEFORE`` (read from git into a temporary package) and this checkout's, on
    the same graphs as bench_scalar.py (a chain of ops, the MLP demo step, bytes per node).
    Target: every row within 10% of before.
+3. The nn training step (TwoLayerNet 784-50-10, float32, batch 100, one BLAS thread),
+   before and after, each in its own process on its own checkout (BEFORE is unpacked
+   with ``git archive``), in turns: it must not have slowed down.
 """
 import argparse
 import gc
 import importlib
+import os
 import statistics
 import subprocess
 import sys
@@ -97,6 +101,34 @@ def chain_step(Value, n):
     y.backward()
 
 
+NN_STEP = """
+import time, statistics, numpy as np
+from threadpoolctl import threadpool_limits
+from nn import TwoLayerNet
+rng = np.random.default_rng(0)
+x = rng.random((60000 // 60, 784), dtype=np.float32)
+t = rng.integers(0, 10, len(x))
+net = TwoLayerNet(784, 50, 10, dtype=np.float32, rng=0)
+times = []
+with threadpool_limits(1, "blas"):
+    for i in range(600):
+        idx = rng.integers(0, len(x), 100)
+        t0 = time.perf_counter()
+        grads = net.gradient(x[idx], t[idx])
+        for k in ("W1", "b1", "W2", "b2"):
+            net.params[k] -= 0.1 * grads[k]
+        times.append(time.perf_counter() - t0)
+print(statistics.median(times[100:]))
+"""
+
+
+def nn_step_seconds(checkout):
+    """The median training step of the nn package in ``checkout``, in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", NN_STEP], cwd=checkout, check=True,
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": checkout})
+    return float(out.stdout)
+
+
 def timed(fn):
     gc.collect()
     t = time.perf_counter()
@@ -149,7 +181,22 @@ def main():
             nodes, per_node = bytes_per_node(lambda: chain(V, 100_000)[1])
             print(f"| bytes per node, {name} (chain of {nodes:,} nodes) | | {per_node:.0f} | |")
         print(f"\ntarget: after / before at most 1.10 on every row: "
-              f"{'met' if worst <= 1.10 else 'NOT met'} (worst {worst:.2f}x)")
+              f"{'met' if worst <= 1.10 else 'NOT met'} (worst {worst:.2f}x)\n")
+
+        old = Path(tmp) / "before"
+        old.mkdir()
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", BEFORE],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
+        runs = {"before": [], "after": []}
+        for _ in range(3 if args.quick else 7):
+            runs["before"].append(nn_step_seconds(str(old)))
+            runs["after"].append(nn_step_seconds(str(HERE.parent)))
+        b, a = (statistics.median(runs[k]) * 1e6 for k in ("before", "after"))
+        print("nn training step (TwoLayerNet 784-50-10, float32, batch 100, 1 BLAS thread), "
+              "median us over processes taken in turns\n")
+        print("| before | after | after / before |\n|---:|---:|---:|")
+        print(f"| {b:.0f} | {a:.0f} | {a / b:.2f}x |")
 
 
 if __name__ == "__main__":

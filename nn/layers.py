@@ -186,7 +186,7 @@ class SoftmaxWithLoss:
 
     def forward(self, x, t):
         x2, self.t = functions.batch_targets(x, t, "SoftmaxWithLoss")
-        self.loss, self.y = ops.softmax_cross_entropy(x2, t=self.t)
+        self.loss, self.y = ops.softmax_cross_entropy.forward(x2, t=self.t)
         self.x_shape = np.shape(x)
         return self.loss
 
