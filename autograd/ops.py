@@ -507,12 +507,16 @@ def _max_pool_dx(g, out, x, *, pool_h, pool_w, stride=2, pad=0):
     free = np.ones(out.shape, dtype=bool)  # outputs whose maximum is not found yet
     hit = np.empty(out.shape, dtype=bool)
     part = None if tiles else np.empty(out.shape, dtype=g.dtype)
+    last = (pool_h - 1, pool_w - 1)
     for i in range(pool_h):
         rows = slice(i, i + (oh - 1) * stride + 1, stride)
         for j in range(pool_w):
-            np.equal(view[..., i, j], out, out=hit)
-            hit &= free
-            free ^= hit
+            if (i, j) == last:
+                hit = free  # not found at any earlier offset: the maximum is here
+            else:
+                np.equal(view[..., i, j], out, out=hit)
+                hit &= free
+                free ^= hit
             target = dx[:, :, rows, j:j + (ow - 1) * stride + 1:stride]
             if tiles:
                 np.multiply(g, hit, out=target)
