@@ -4,6 +4,9 @@ Chapter 5's code runs after changing only its imports::
 
     from nn import TwoLayerNet, load_mnist
 
+and chapter 7's (``Convolution``, ``Pooling``, ``im2col``, ``col2im``, ``SimpleConvNet``;
+``python -m nn.train --net convnet``) the same way.
+
 Every forward and backward comes from the op table ``autograd.ops``, shared with the
 scalar engine ``autograd.Value``.  Train with ``python -m nn.train``; check the
 gradients with ``python -m nn.gradcheck``.
