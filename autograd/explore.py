@@ -131,9 +131,9 @@ def _group_of(order, collapse):
     return groups
 
 
-def _short(text):
+def _short(text, limit=MAX_TEXT):
     text = str(text)
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT - 1] + "…"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _expression(node, names, folded):
@@ -177,7 +177,7 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
             nodes.append({"kind": "input", "text": _short(_label(node) or _number(node.data, precision))})
     for v in nodes:
         if v["kind"] == "group":
-            v["text"] = _short(f"{v['text']} ({v.pop('count')} nodes)")
+            v["text"] = _short(f"{v['text']} ({v.pop('count')} nodes)", 2 * MAX_TEXT)
     out = None
     if root.parents:
         out = len(nodes)
