@@ -215,7 +215,7 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
         for parent, local, passed, before in rows:
             pn = names[id(parent)]
             if id(parent) in folded:
-                lines.append(f"  (the constant {parent.data!r} gets no arrow)")
+                lines.append(f"  ({parent.data!r} is a constant inside the circle: nothing to pass back to)")
                 continue
             lines.append(f"  to {pn}: {g!r} × {local!r} (local d{me}/d{pn}) = {passed!r}")
             if before is not None:
@@ -450,12 +450,25 @@ def _widget_class():
         _css = _asset("explore.css")
         data = traitlets.Dict().tag(sync=True)
 
+        def __repr__(self):  # the text a notebook stores beside the widget: short
+            steps = sum(len(v["steps"]) for v in self.data.get("views", []))
+            return f"<explorer: {self.data.get('title', '')}, {steps} steps>"
+
     return Explorer
 
 
 def widget(views, title="computational graph"):
     """A Jupyter widget showing ``views`` (as made by ``value_view``)."""
     return _widget_class()(data=_page_data(views, title))
+
+
+def walkthrough(root, **options):
+    """The explorer's steps as text, one str per step (forward, then backward).
+
+    What the widget's detail pane shows, for a terminal or a stored notebook:
+    ``print("\\n\\n".join(walkthrough(y)))``.  ``options`` as ``value_view``'s.
+    """
+    return [step["text"] for step in value_view(root, **options)["steps"]]
 
 
 def explore(root, *, title=None, **options):

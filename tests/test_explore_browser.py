@@ -214,3 +214,25 @@ def test_a_collapsed_big_graph_shows_boxes(browser, tmp_path):
     assert "dL/dL0.n0.w0 = " in _detail(browser)
     browser.save_screenshot(str(tmp_path / "mlp_collapsed.png"))
     assert _console_errors(browser) == []
+
+
+def test_the_jupyter_widget_module_renders(browser, tmp_path):
+    """The widget's module, run as anywidget runs it: render({model, el}) with the data trait."""
+    import json
+
+    w = fruit_price().explore()
+    page = tmp_path / "widget.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
+        f"<style>{w._css}</style></head><body><div id='app'></div><script type='module'>\n"
+        f"{w._esm}\nconst data = {json.dumps(w.data)};\n"
+        "const model = {get: (k) => data, on() {}, off() {}};\n"
+        "render({model, el: document.getElementById('app')});\n</script></body></html>",
+        encoding="utf-8")
+    _open(browser, page)
+    app = browser.find_element(By.ID, "app")
+    app.click()  # in a notebook the arrows act when the explorer has the focus
+    app.send_keys(Keys.END)
+    assert _status(browser) == "step 11 of 11 · backward"
+    assert "dL/dorange = 3.3000000000000003" in _detail(browser)
+    assert _console_errors(browser) == []
