@@ -295,7 +295,7 @@ def _svg(view, show_values=True, show_grads=True):
                   default=0.0)
     centres, routes, (width, height) = layered_layout(
         sizes, [(e["src"], e["dst"]) for e in edges], col_gap=min(max(60.0, longest + 20), 220.0),
-        row_gap=36.0, margin=16.0)
+        row_gap=42.0, margin=16.0)
     esc = html.escape
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -311,7 +311,7 @@ def _svg(view, show_values=True, show_grads=True):
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         (x0, y0), (x1, y1) = pts[0], pts[1]
         # Numbers nearer the source than the target: arrows into one op converge there.
-        mx, my = x0 + 0.42 * (x1 - x0), y0 + 0.42 * (y1 - y0)
+        mx, my = x0 + 0.38 * (x1 - x0), y0 + 0.38 * (y1 - y0)
         value = esc(e["value"]) if show_values else ""
         grad = esc(e["grad"]) if show_grads else ""
         out.append(f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
@@ -321,8 +321,10 @@ def _svg(view, show_values=True, show_grads=True):
                    f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
                    f'font-size="{EDGE_FONT}" fill="#d00000">{grad}</text></g>')
     for i, (n, (cx, cy), (w, h)) in enumerate(zip(nodes, centres, sizes)):
+        # An op's one-character symbol (× + ÷ σ) a little larger, as in the book's circles.
+        size = FONT + 4 if n["kind"] == "op" and len(n["text"]) == 1 else FONT
         text = (f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
-                f'font-size="{FONT}">{esc(n["text"])}</text>')
+                f'font-size="{size}">{esc(n["text"])}</text>')
         if n["kind"] == "op":
             shape = (f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
                      'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>')
