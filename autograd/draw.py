@@ -13,8 +13,6 @@ returns the picture as SVG; ``to_text`` is the same graph as lines of text;
 import html
 import shutil
 
-_OP_SYMBOLS = {"+": "+", "-": "−", "*": "×", "/": "÷", "**": "**", "**c": "**",
-               "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "σ", "relu": "ReLU"}
 
 
 def _number(x, precision):
@@ -68,7 +66,7 @@ def op_symbol(node, folded, precision=6):
 
     ``folded``: the ids from ``_constants``.  Plain text; the DOT and SVG writers escape it.
     """
-    symbol = _OP_SYMBOLS.get(node.op, node.op)
+    symbol = node.row.symbol
     x, y = (node.parents + (None, None))[:2]
     if y is not None and id(y) in folded:  # x * 2 drawn as "×2", the book's style
         symbol = f"{symbol}{_number(y.data, precision)}"

@@ -32,8 +32,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import engine
-from .draw import _OP_SYMBOLS, _constants, _label, _number, op_symbol
+from .draw import _constants, _label, _number, op_symbol
 from .layout import layered_layout
 
 _HERE = Path(__file__).resolve().parent
@@ -43,16 +42,14 @@ MAX_TEXT = 24    # characters of a label drawn in the picture (the detail text h
 
 
 def _contributions(node, g):
-    """dL/d(parent) for each parent of ``node``, given g = dL/d(node).
+    """dL/d(parent) for each parent of ``node``, given g = dL/d(node); None for a constant.
 
-    The op's own backward rule, exactly as ``Value.backward`` calls it, so the numbers
-    shown are the ones back-propagation computes, to the last bit.
+    The op table's row, ``OPS[node.op].backward[i](g, out, *inputs)``, called exactly as
+    ``Value.backward`` calls it, so the numbers shown are back-propagation's to the last bit.
     """
-    rule = engine._LOCAL_GRADS[node.op]
-    parents = node.parents
-    if len(parents) == 1:
-        return (rule(g, parents[0].data, node.data),)
-    return tuple(rule(g, parents[0].data, parents[1].data, node.data))
+    inputs = [p.data for p in node.parents]
+    return tuple(None if p.is_constant else rule(g, node.data, *inputs)
+                 for p, rule in zip(node.parents, node.row.backward))
 
 
 def backward_trace(root, seed=None):
@@ -62,13 +59,14 @@ def backward_trace(root, seed=None):
     ``backward(2)`` the trace shows the doubled numbers), else 1.0.
     Returns ``(seed, grads, passes)``: ``grads`` maps id(node) -> its gradient from this
     one pass; ``passes`` lists, for each op node in the order backward visits them,
-    ``(node, g, [(parent, local, passed, before), ...])`` where ``local`` is the local
+    ``(node, g, [(parent, local, passed, before), ...])`` (constants left out, as
+    backward leaves them) where ``local`` is the local
     derivative (the rule applied to g = 1), ``passed`` the gradient sent to that parent
     (the rule applied to g) and ``before`` what the parent had received until then
     (None the first time: a node used twice shows its two contributions being added).
     """
     if seed is None:
-        seed = root.grad if root.grad != 0.0 else 1.0
+        seed = float(root.grad) if float(root.grad) != 0.0 else 1.0
     grads = {id(root): float(seed)}
     passes = []
     for node in reversed(root.topological_order(leaves=False)):
@@ -77,8 +75,11 @@ def backward_trace(root, seed=None):
         passed = _contributions(node, g)
         rows = []
         for parent, local, p in zip(node.parents, locals_, passed):
+            if p is None:
+                continue  # a constant: back-propagation passes it nothing
             before = grads.get(id(parent))
-            grads[id(parent)] = p if before is None else before + p
+            # Starting from 0.0 as backward does (0.0 + -0.0 is 0.0).
+            grads[id(parent)] = (0.0 if before is None else before) + p
             rows.append((parent, local, p, before))
         passes.append((node, g, rows))
     return seed, grads, passes
@@ -138,7 +139,7 @@ def _short(text, limit=MAX_TEXT):
 
 def _expression(node, names, folded):
     """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
-    sym = _OP_SYMBOLS.get(node.op, node.op)
+    sym = node.row.symbol
     parents = node.parents
     args = [repr(p.data) if id(p) in folded else names[id(p)] for p in parents]
     nums = [repr(p.data) for p in parents]
@@ -155,7 +156,7 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
     names = {id(n): _label(n) or f"v{i}" for i, n in enumerate(order)}  # as to_text names them
     seed, grads, passes = backward_trace(root, seed)
     groups = _group_of(order, collapse)
-    ran = root.grad != 0.0
+    ran = float(root.grad) != 0.0
 
     # Visual nodes: one per drawn node, one per group.
     vid, nodes, members = {}, [], {}
@@ -210,23 +211,24 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
                       + ("" if seed != 1.0 else f"  (d{names[id(root)]}/d{names[id(root)]} = 1)")})
     for k, (node, g, rows) in enumerate(passes, 1):
         me = names[id(node)]
-        lines = [f"backward {k} of {len(passes)}: the {_OP_SYMBOLS.get(node.op, node.op)} node "
+        lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
                  f"that made {me}", f"  upstream gradient dL/d{me} = {g!r}"]
         for parent, local, passed, before in rows:
             pn = names[id(parent)]
-            if id(parent) in folded:
-                lines.append(f"  ({parent.data!r} is a constant inside the circle: nothing to pass back to)")
-                continue
             lines.append(f"  to {pn}: {g!r} × {local!r} (local d{me}/d{pn}) = {passed!r}")
             if before is not None:
                 lines.append(f"     {pn} is used more than once: its gradients add up, "
                              f"{before!r} + {passed!r} = {before + passed!r}")
             bw_step[id(parent), id(node)] = len(steps)
+        for parent in node.parents:
+            if parent.is_constant:
+                lines.append(f"  ({parent.data!r} is a plain number of the expression: "
+                             "it gets no gradient)")
         steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
     if root.parents:
         steps.append({"phase": "backward", "node": None, "text": "\n".join(
             [f"done: the gradients of {names[id(root)]} with respect to the inputs"]
-            + [f"  dL/d{names[id(n)]} = {grads[id(n)]!r}" for n in leaves]
+            + [f"  dL/d{names[id(n)]} = {grads[id(n)]!r}" for n in leaves if id(n) in grads]
             + [f"({names[id(root)]} = {root.data!r})"])})
 
     # Arrows: parent -> node, one per visual pair; their numbers appear at their steps.
@@ -234,7 +236,7 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
     for node, _, rows in passes:
         for parent, _, passed, _ in rows:
             key = (id(parent), id(node))
-            sent[key] = passed if key not in sent else sent[key] + passed
+            sent[key] = (0.0 if key not in sent else sent[key]) + passed
     edges, seen = [], {}
     for node in ops:
         for parent in node.parents:
@@ -244,9 +246,10 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
             value = _number(parent.data, precision)
             if parent.parents and _label(parent) and nodes[a]["kind"] != "group":
                 value = f"{_short(_label(parent))} = {value}"  # a named intermediate, like t
+            key = (id(parent), id(node))  # no gradient along it: a constant's arrow
             edge = {"src": a, "dst": b, "value": value,
-                    "grad": _number(sent[id(parent), id(node)], precision),
-                    "fw": fw_step[id(parent)], "bw": bw_step[id(parent), id(node)]}
+                    "grad": _number(sent[key], precision) if key in sent else "",
+                    "fw": fw_step[id(parent)], "bw": bw_step.get(key)}
             seen[a, b, id(parent)] = True
             if (a, b) in seen:  # several arrows between two boxes: one arrow, no numbers
                 edges[seen[a, b]].update(value="", grad="", bw=None)
