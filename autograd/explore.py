@@ -88,8 +88,8 @@ def backward_trace(root, seed=None):
 def _group_of(order, collapse):
     """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
 
-    ``collapse``: an int d keeps the d op columns nearest the output and draws everything
-    farther away as one box per column; a str or list of str are label prefixes (a node
+    ``collapse``: an int d keeps the d ops nearest the output (by the longest path) and
+    their inputs, and draws everything farther away as one box; a str or list of str are label prefixes (a node
     whose label starts with one belongs to it); a function of the label returns the group
     name or None.  An unlabelled op node joins the group of its first input, so a whole
     neuron (w * x + b, then relu) follows its labelled weights.
@@ -104,15 +104,17 @@ def _group_of(order, collapse):
     if isinstance(collapse, int):
         if collapse < 0:
             raise ValueError(f"collapse depth must be >= 0, got {collapse}")
-        depth = {}
-        for node in reversed(order):  # the longest path to the output, in op nodes
-            consumers = depth.get(id(node))
-            depth[id(node)] = 0 if consumers is None else consumers
+        depth, kept = {}, set()  # ops from the output by the longest path; ids kept drawn
+        for node in reversed(order):
+            d = depth.setdefault(id(node), 0)
+            if node.parents and d < collapse:
+                kept.add(id(node))
+                kept.update(id(p) for p in node.parents if not p.parents)  # its inputs too
             for p in node.parents:
-                depth[id(p)] = max(depth.get(id(p), 0), depth[id(node)] + 1)
+                depth[id(p)] = max(depth.get(id(p), 0), d + 1)
         for node in order:
-            if depth[id(node)] > collapse:
-                groups[id(node)] = f"depth {depth[id(node)]}"
+            if id(node) not in kept:
+                groups[id(node)] = f"farther than {collapse} ops from the output"
         return groups
     if isinstance(collapse, str):
         collapse = [collapse]

@@ -123,7 +123,9 @@ def test_collapse_by_depth_and_by_prefix():
     full = explore.value_view(y)
     by_depth = explore.value_view(y, collapse=5)
     groups = [n["text"] for n in by_depth["nodes"] if n["kind"] == "group"]
-    assert len(groups) == 80 - 5 and groups[0] == "depth 80 (1 nodes)"
+    # 80 ops and x; the 5 ops nearest the output stay, the 75 others and x become one box.
+    assert groups == ["farther than 5 ops from the output (76 nodes)"]
+    assert sum(n["kind"] == "op" for n in by_depth["nodes"]) == 5
     assert len(by_depth["steps"]) == len(full["steps"])  # every node still has its steps
     by_prefix = explore.value_view(y, collapse=["block0", "block1", "block2"])
     groups = [n["text"] for n in by_prefix["nodes"] if n["kind"] == "group"]
