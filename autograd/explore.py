@@ -430,14 +430,37 @@ def html_page(views, title="computational graph"):
         "</script>\n</body></html>\n")
 
 
+BIG = 300       # nodes from which a graph also gets a collapsed view
+BIG_DEPTH = 10  # ... keeping this many ops nearest the output
+
+
+def value_views(root, collapse=None, **options):
+    """The views of one graph the page can switch between (its view menu).
+
+    With ``collapse``: that collapsed view first, then the whole graph.  Without, the
+    whole graph, and for a graph of more than ``BIG`` nodes also the ``BIG_DEPTH`` ops
+    nearest the output with the rest in one box.  The steps are the same in every view.
+    """
+    n = len(root.topological_order())
+    whole = f"whole graph ({n} nodes)"
+    if collapse is not None:
+        return [value_view(root, collapse=collapse, name="collapsed", **options),
+                value_view(root, name=whole, **options)]
+    views = [value_view(root, name=whole, **options)]
+    if n > BIG:
+        views.append(value_view(root, collapse=BIG_DEPTH, name=f"the {BIG_DEPTH} ops nearest the "
+                                "output, the rest in a box", **options))
+    return views
+
+
 def to_html(root, path, *, title=None, **options):
     """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file.
 
-    ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (see ``value_view``).
-    Returns the path written, as a str.
+    ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (see
+    ``value_view``; the views as ``value_views``).  Returns the path written, as a str.
     """
-    view = value_view(root, **options)
-    _write_atomic(path, html_page([view], title or f"computational graph of {_label(root) or 'out'}"))
+    views = value_views(root, **options)
+    _write_atomic(path, html_page(views, title or f"computational graph of {_label(root) or 'out'}"))
     return str(path)
 
 
@@ -483,4 +506,5 @@ def explore(root, *, title=None, **options):
 
     ``options`` as ``value_view``'s: ``precision``, ``fold_constants``, ``collapse``, ``seed``.
     """
-    return widget([value_view(root, **options)], title or f"computational graph of {_label(root) or 'out'}")
+    return widget(value_views(root, **options),
+                  title or f"computational graph of {_label(root) or 'out'}")

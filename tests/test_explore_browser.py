@@ -19,7 +19,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -196,6 +196,12 @@ def test_a_thousand_node_graph_opens_and_steps(browser, tmp_path):
     assert "dL/dL0.n0.w0 = " in _detail(browser)
     body.send_keys(Keys.HOME)
     assert _status(browser).startswith("step 1 of")
+    # The page's second view: the 10 ops nearest the output, the rest in one box.
+    Select(browser.find_element(By.CSS_SELECTOR, "select.cr-view")).select_by_index(1)
+    assert _status(browser) == f"step 1 of {steps} · forward"
+    assert len(_texts(browser, "g.cr-group text")) == 1
+    body.send_keys(Keys.END)
+    assert "dL/dL0.n0.w0 = " in _detail(browser)
     elapsed = time.perf_counter() - start
     print(f"{n} nodes, {steps} steps: opened and stepped in {elapsed:.2f} s")
     browser.save_screenshot(str(tmp_path / "mlp.png"))
@@ -209,6 +215,7 @@ def test_a_collapsed_big_graph_shows_boxes(browser, tmp_path):
     _open(browser, page)
     boxes = _texts(browser, "g.cr-group text")
     assert len(boxes) == 3 and all(" nodes)" in b for b in boxes)
+    assert _texts(browser, "select.cr-view option")[1].startswith("whole graph (")
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.END)
     assert "dL/dL0.n0.w0 = " in _detail(browser)
