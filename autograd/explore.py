@@ -89,9 +89,9 @@ def _group_of(order, collapse):
     """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
 
     ``collapse``: an int d keeps the d ops nearest the output (by the longest path) and
-    their inputs, and draws everything farther away as one box; a str or list of str are label prefixes (a node
-    whose label starts with one belongs to it); a function of the label returns the group
-    name or None.  An unlabelled op node joins the group of its first input, so a whole
+    their inputs, and draws everything farther away as one box; a str or list of str are
+    label prefixes (a node whose label starts with one belongs to it); a function of the
+    label returns the group name or None.  An unlabelled op node joins the group of its first input, so a whole
     neuron (w * x + b, then relu) follows its labelled weights.
     """
     if collapse is None:
@@ -298,9 +298,17 @@ def _svg(view, show_values=True, show_grads=True):
     sizes = [_node_size(n) for n in nodes]
     longest = max((_text_width(t, EDGE_FONT) for e in edges for t in (e["value"], e["grad"])),
                   default=0.0)
-    centres, routes, (width, height) = layered_layout(
-        sizes, [(e["src"], e["dst"]) for e in edges], col_gap=min(max(60.0, longest + 20), 220.0),
-        row_gap=42.0, margin=16.0)
+    try:
+        centres, routes, (width, height) = layered_layout(
+            sizes, [(e["src"], e["dst"]) for e in edges],
+            col_gap=min(max(60.0, longest + 20), 220.0), row_gap=42.0, margin=16.0)
+    except ValueError:
+        boxes = [n["text"] for n in nodes if n["kind"] == "group"]
+        if not boxes:
+            raise
+        raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
+                         "so they cannot be drawn left to right; choose groups that follow the "
+                         "graph's order (e.g. one prefix per layer)") from None
     esc = html.escape
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '

@@ -135,7 +135,15 @@ def test_collapse_by_depth_and_by_prefix():
     assert sum(n["kind"] == "group" for n in by_function["nodes"]) == 4
 
 
-def test_collapse_rejects_what_it_cannot_use():
+def test_collapse_rejects_what_it_cannot_use(tmp_path):
+    a = Value(1.0, label="A.x")
+    b = a * 2
+    b.label = "B.y"
+    c = b * 3
+    c.label = "A.z"  # A -> B -> A: two boxes feeding each other
+    with pytest.raises(ValueError, match="feed each other in a circle"):
+        (c + 1).to_html(tmp_path / "g.html", collapse=["A.", "B."])
+    assert list(tmp_path.iterdir()) == []
     y = chain(3)
     with pytest.raises(TypeError, match="collapse must be a depth"):
         explore.value_view(y, collapse=2.5)
