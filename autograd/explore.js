@@ -163,6 +163,7 @@ function mount(el, data, opts = {}) {
   function key(e) {
     const tag = e.target && e.target.tagName;
     if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
+    if (tag === "BUTTON" && e.key === " ") return;  // the focused button's own click
     const moves = {ArrowRight: () => go(cur + 1), ArrowLeft: () => go(cur - 1),
                    Home: () => go(0), End: () => go(steps.length - 1), " ": toggle};
     if (moves[e.key]) {
@@ -173,6 +174,7 @@ function mount(el, data, opts = {}) {
   if (opts.globalKeys) document.addEventListener("keydown", key);
   else {
     el.tabIndex = 0;  // in a notebook the keys act when the explorer has the focus
+    el.dataset.lmSuppressShortcuts = "true";  // and JupyterLab leaves them to it
     el.addEventListener("keydown", key);
   }
 
