@@ -164,7 +164,8 @@ def _arity(forward, name):
 # the engine adds the op's name and inputs to the message.
 
 def _is_float(x):
-    return type(x) is float or isinstance(x, numbers.Real) and not isinstance(x, np.ndarray)
+    # The ndarray test before the ABC one: isinstance against numbers.Real is slow.
+    return type(x) is float or not isinstance(x, np.ndarray) and isinstance(x, numbers.Real)
 
 
 def elementwise(on_floats, on_arrays):
@@ -297,11 +298,9 @@ def _step(x):
     """
     if type(x) is float:
         return 1.0 if x > 0.0 else 0.0
-    if _is_float(x):
-        return _step_float(x)
     if isinstance(x, np.ndarray):
         return x > 0
-    return _step_float(x.data)
+    return _step_float(x if _is_float(x) else x.data)
 
 
 step = _step

@@ -153,8 +153,12 @@ class Affine:
         dout = _upstream(dout, (m,) if single else (n, m), self.W.dtype, "Affine")
         if single:
             dout = dout.reshape(1, m)
-        dx, self.dW, self.db = ops.affine.vjp(dout, None, self.x, self.W, self.b,
-                                              needs=(self.input_grad, True, True))
+        # The row's three rules called one by one (the hot path of a training step):
+        # dX only when asked for.
+        d_x, d_W, d_b = ops.affine.backward
+        dx = d_x(dout, None, self.x, self.W, self.b) if self.input_grad else None
+        self.dW = d_W(dout, None, self.x, self.W, self.b)
+        self.db = d_b(dout, None, self.x, self.W, self.b)
         if dx is None or dx.shape == self.original_x_shape:
             return dx
         return dx.reshape(self.original_x_shape)
@@ -182,7 +186,7 @@ class SoftmaxWithLoss:
 
     def forward(self, x, t):
         x2, self.t = functions.batch_targets(x, t, "SoftmaxWithLoss")
-        self.loss, self.y = ops.softmax_cross_entropy(x2, t=self.t)
+        self.loss, self.y = ops.softmax_cross_entropy.forward(x2, t=self.t)
         self.x_shape = np.shape(x)
         return self.loss
 
