@@ -8,6 +8,7 @@ the packages.
 """
 import os
 import random
+import re
 import shutil
 import time
 
@@ -242,4 +243,33 @@ def test_the_jupyter_widget_module_renders(browser, tmp_path):
     app.send_keys(Keys.END)
     assert _status(browser) == "step 11 of 11 · backward"
     assert "dL/dorange = 3.3000000000000003" in _detail(browser)
+    assert _console_errors(browser) == []
+
+
+def test_two_layer_net_layer_diagram_steps_and_expands(browser, tmp_path):
+    import numpy as np
+
+    from nn import TwoLayerNet
+    from nn import explore as net_explore
+
+    net = TwoLayerNet(2, 3, 2, weight_init_std=1.0, rng=3)
+    x, t = np.array([[0.5, -1.0], [1.5, 0.3]]), np.array([0, 1])
+    page = tmp_path / "net.html"
+    net_explore.to_html(net, x, t, page)
+    _open(browser, page)
+    assert _status(browser) == "step 1 of 11 · forward"
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(7):
+        body.send_keys(Keys.ARROW_RIGHT)
+    assert _status(browser) == "step 8 of 11 · backward"
+    assert _detail(browser).startswith("Affine2.backward (dout (2, 2)):")
+    grads = _texts(browser, "text.cr-grad")
+    assert "dW2 (3, 2)" in grads and "dout (2, 3)" in grads and "dW1 (2, 3)" not in grads
+    # Affine1 expanded into Values: its scalar nodes, the other layers as three boxes.
+    Select(browser.find_element(By.CSS_SELECTOR, "select.cr-view")).select_by_index(1)
+    assert len(_texts(browser, "g.cr-group text")) == 3
+    body.send_keys(Keys.END)
+    shown = float(re.search(r"dL/dW1\[0,0\] = (\S+)", _detail(browser)).group(1))
+    assert shown == pytest.approx(net.gradient(x, t)["W1"][0, 0], rel=1e-12)
+    browser.save_screenshot(str(tmp_path / "net.png"))
     assert _console_errors(browser) == []
