@@ -488,16 +488,33 @@ def _widget_class():
         _css = _asset("explore.css")
         data = traitlets.Dict().tag(sync=True)
 
+        picture = ""  # the last step drawn as SVG, for viewers that cannot run widgets
+
         def __repr__(self):  # the text a notebook stores beside the widget: short
             steps = sum(len(v["steps"]) for v in self.data.get("views", []))
             return f"<explorer: {self.data.get('title', '')}, {steps} steps>"
+
+        def _repr_mimebundle_(self, **kwargs):
+            # Jupyter shows the widget; a stored notebook seen without a kernel or widget
+            # support (a static viewer, nbconvert) shows the picture instead.
+            bundle = super()._repr_mimebundle_(**kwargs)
+            data = bundle[0] if isinstance(bundle, tuple) else bundle
+            if self.picture and isinstance(data, dict):
+                data["image/svg+xml"] = self.picture
+            return bundle
 
     return Explorer
 
 
 def widget(views, title="computational graph"):
-    """A Jupyter widget showing ``views`` (as made by ``value_view``)."""
-    return _widget_class()(data=_page_data(views, title))
+    """A Jupyter widget showing ``views`` (as made by ``value_view``).
+
+    A small graph's last step also goes with it as a still picture (see ``Explorer``).
+    """
+    w = _widget_class()(data=_page_data(views, title))
+    if len(views[0]["nodes"]) <= BIG:
+        w.picture = _svg(views[0])
+    return w
 
 
 def walkthrough(root, **options):

@@ -193,6 +193,10 @@ def test_explore_is_a_jupyter_widget():
     w = price.explore()
     assert "export default { render }" in w._esm
     assert w.data["views"][0]["steps"][4]["text"].endswith("= 715.0000000000001")
+    bundle = w._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert ">715<" in data["image/svg+xml"] and 'fill="#d00000">650<' in data["image/svg+xml"]
 
 
 # -- the layout --------------------------------------------------------------------------
