@@ -98,7 +98,8 @@ def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True)
     for node in order:
         nid = ids[id(node)]
         if node.parents:
-            lines.append(f'  {nid} [shape=circle, label="{_dot_string(op_symbol(node, folded, precision))}"];')
+            symbol = _dot_string(op_symbol(node, folded, precision))
+            lines.append(f'  {nid} [shape=circle, label="{symbol}"];')
         elif id(node) not in folded:
             label = _dot_string(_name(node, precision))
             lines.append(f'  {nid} [shape=plaintext, label="{label}"];')

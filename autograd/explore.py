@@ -91,8 +91,8 @@ def _group_of(order, collapse):
     ``collapse``: an int d keeps the d ops nearest the output (by the longest path) and
     their inputs, and draws everything farther away as one box; a str or list of str are
     label prefixes (a node whose label starts with one belongs to it); a function of the
-    label returns the group name or None.  An unlabelled op node joins the group of its first input, so a whole
-    neuron (w * x + b, then relu) follows its labelled weights.
+    label returns the group name or None.  An unlabelled op node joins the group of its
+    first input, so a whole neuron (w * x + b, then relu) follows its labelled weights.
     """
     if collapse is None:
         return {}
