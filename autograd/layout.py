@@ -6,16 +6,20 @@ columns the same way, in four steps:
 1. columns: each node goes as far right as it can, one column before its first consumer
    (the longest path to the output), so an input sits just before the op that uses it;
 2. an edge that skips columns gets a bend point (a "dummy" node) in each column it crosses;
-3. crossing reduction: a few sweeps that sort each column by the mean position of the
-   nodes it connects to in the column beside it (the barycenter heuristic);
+3. crossing reduction: sweeps that sort each column by the mean position of the nodes it
+   connects to in the column beside it (the barycenter heuristic), keeping the order with
+   the fewest crossings seen (on the MLP demo's loss: half as many as the first order);
 4. rows: each node moves towards the mean height of its neighbours, keeping its order and
    a minimum gap, so edges run mostly straight.
 
 Written here rather than taken from a library: grandalf (the Python Sugiyama layout) took
 2.4 s for a 1,600-node MLP loss and two minutes for a 4,500-node chain on this project's
 machine, and networkx offers the layering of step 1 only, which is three lines here.
-Everything is linear in nodes + bend points per sweep.
+Each sweep is linear in nodes + bend points, plus a sort per column.
 """
+
+
+SWEEPS = 12  # crossing-reduction sweeps (alternating directions); the best order is kept
 
 
 def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
@@ -67,25 +71,37 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
         chains.append(chain)
 
     # 3. crossing reduction, starting from the topological order.
-    rank = {v: i for i, v in enumerate(order)}
+    # A bend point starts beside the node its edge comes from.
+    rank = [0] * len(col_of)
+    for i, v in enumerate(order):
+        rank[v] = i
+    for chain in chains:
+        for v in chain[1:-1]:
+            rank[v] = rank[chain[0]]
     columns = [[] for _ in range(last + 1)]
-    for v in sorted(range(len(col_of)), key=lambda v: (rank.get(v, len(order)), v)):
+    for v in sorted(range(len(col_of)), key=lambda v: (rank[v], v)):
         columns[col_of[v]].append(v)
     pos = [0.0] * len(col_of)
-    for col in columns:
-        for i, v in enumerate(col):
-            pos[v] = i
-    for sweep in range(4):
+    _number(columns, pos)
+    best, fewest = [list(col) for col in columns], _crossings(columns, pos, nbrs_right)
+    for sweep in range(SWEEPS):
+        if fewest == 0:
+            break
         left_to_right = sweep % 2 == 1
         cols = range(1, last + 1) if left_to_right else range(last - 1, -1, -1)
+        key = nbrs_left if left_to_right else nbrs_right
         for c in cols:
-            key = nbrs_left if left_to_right else nbrs_right
             col = columns[c]
             bary = {v: (sum(pos[u] for u in key[v]) / len(key[v]) if key[v] else pos[v])
                     for v in col}
             col.sort(key=lambda v: bary[v])  # stable: ties keep their order
             for i, v in enumerate(col):
                 pos[v] = i
+        crossings = _crossings(columns, pos, nbrs_right)
+        if crossings < fewest:
+            best, fewest = [list(col) for col in columns], crossings
+    columns = best
+    _number(columns, pos)
 
     # 4. rows: start packed, then pull each node towards its neighbours' mean height.
     y = [0.0] * len(col_of)
@@ -116,6 +132,38 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     routes = [[(px[v], py[v]) for v in chain] for chain in chains]
     total_h = max((py[v] + height[v] / 2 for v in range(len(col_of))), default=0.0) + margin
     return centres, routes, (left - col_gap + margin, total_h)
+
+
+def _number(columns, pos):
+    for col in columns:
+        for i, v in enumerate(col):
+            pos[v] = i
+
+
+def _crossings(columns, pos, nbrs_right):
+    """How many pairs of edges cross between neighbouring columns (counted by merging)."""
+    total = 0
+    for col in columns:
+        ends = [pos[w] for v in col for w in sorted(nbrs_right[v], key=pos.__getitem__)]
+        total += _inversions(ends)
+    return total
+
+
+def _inversions(a):
+    """Pairs i < j with a[i] > a[j], by merge sort: O(n log n)."""
+    if len(a) < 2:
+        return 0
+    mid = len(a) // 2
+    left, right = a[:mid], a[mid:]
+    count = _inversions(left) + _inversions(right)
+    left.sort()
+    right.sort()
+    j = 0
+    for x in left:
+        while j < len(right) and right[j] < x:
+            j += 1
+        count += j
+    return count
 
 
 def _topological(n, succ, pred):

@@ -218,6 +218,26 @@ def test_layout_draws_every_edge_left_to_right_without_overlaps():
             assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
 
 
+def _crossing_pairs(routes):
+    """Pairs of arrow segments between the same two columns whose ends swap order."""
+    gaps = {}
+    for route in routes:
+        for (x0, y0), (x1, y1) in zip(route, route[1:]):
+            gaps.setdefault((round(x0), round(x1)), []).append((y0, y1))
+    return sum(1 for segs in gaps.values() for i, (a0, a1) in enumerate(segs)
+               for b0, b1 in segs[i + 1:] if (a0 - b0) * (a1 - b1) < 0)
+
+
+def test_layout_uncrosses_what_can_be_uncrossed():
+    # Inputs 0..3 feed ops 7..4 in reverse, and input 8 feeds the output 9 from far left:
+    # drawn in id order every arrow would cross; a planar order exists.
+    edges = [(0, 7), (1, 6), (2, 5), (3, 4), (4, 9), (5, 9), (6, 9), (7, 9), (8, 4), (8, 7)]
+    _, routes, _ = layered_layout([(20, 20)] * 10, edges)
+    assert _crossing_pairs(routes) == 0
+    from autograd.layout import _inversions
+    assert _inversions([3, 1, 2, 0]) == 5 and _inversions([0, 1, 1, 2]) == 0
+
+
 def test_layout_refuses_a_cycle():
     with pytest.raises(ValueError, match="cycle"):
         layered_layout([(10, 10)] * 3, [(0, 1), (1, 2), (2, 0)])
