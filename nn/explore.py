@@ -99,7 +99,11 @@ def _array(a):
 
 
 def layer_view(net, x, t):
-    """The layer diagram's view (nodes, arrows, steps), computed by the net's layers."""
+    """The layer diagram's view (nodes, arrows, steps), computed by the net's layers.
+
+    Runs the net's layers forward and backward on ``x``, ``t`` as ``net.gradient`` does,
+    so afterwards they hold this batch's state (``dW``, ``db``, ``lastLayer.loss``).
+    """
     affine1, relu1, affine2 = (net.layers[k] for k in ("Affine1", "Relu1", "Affine2"))
     last = net.lastLayer
     nodes = [{"kind": "input", "text": s} for s in ("x", "W1", "b1")]
