@@ -377,6 +377,100 @@ def test_bad_cache_files_are_rebuilt_not_crashed_on(shared, env, kind):
             np.testing.assert_array_equal(np.load(cache_path(name)), shared[name])
 
 
+def gzip_bomb(path, megabytes):
+    """A gzip file of ``megabytes`` MB of zeros (a few hundred bytes per MB compressed)."""
+    import zlib
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip container
+    with open(path, "wb") as f:
+        for _ in range(megabytes):
+            f.write(packer.compress(bytes(1 << 20)))
+        f.write(packer.flush())
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it(tmp_path):
+    import tracemalloc
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    gzip_bomb(path, 400)
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(MnistFormatError, match=r"decompresses to more than 60008 bytes.*60000 items"):
+            read_idx(path, kind="labels", count=60000)
+        with pytest.raises(MnistFormatError, match=r"more than 47040016 bytes.*largest MNIST file"):
+            read_idx(path)  # no kind or count: bounded by the largest MNIST file
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 150_000_000  # at most the largest MNIST file, twice: the 400 MB are never held
+
+
+def test_an_oversized_plain_file_is_not_read_whole(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    path.write_bytes(idx_bytes(np.zeros(10000, np.uint8)) + bytes(5_000_000))
+    with pytest.raises(MnistFormatError, match=r"has more than 10008 bytes, but an MNIST labels file"):
+        read_idx(path, kind="labels", count=10000)
+
+
+def test_a_gzip_bomb_in_the_data_folder_is_a_clear_error(synthetic, env):
+    gzip_bomb(env / "src" / f"{NAMES[1]}.gz", 100)
+    with pytest.raises(MnistFormatError, match=str(env / "src" / NAMES[1])):
+        load_mnist(data_dir=env / "src")
+
+
+def dead_pid():
+    """The id of a process that has ended."""
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporary_files_are_removed_by_the_next_load(shared, env):
+    import subprocess
+    import sys
+    cache = env / "cache" / "chainrule" / "mnist"
+    cache.mkdir(parents=True)
+    npy = cache_path(NAMES[0]).name
+    pid = dead_pid()
+    stale = [cache / f".{npy}.{pid}.0123abcd.part",  # killed while writing the cache
+             env / "src" / f".{NAMES[1]}.gz.{pid}.89abcdef.part",  # killed while downloading
+             cache / f".{NAMES[2]}.gz.k2x_9qza.part"]  # an older version's mkstemp name
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        try:
+            kept = [cache / f".{npy}.{alive.pid}.0123abcd.part",  # its writer is still running
+                    cache / ".notes.part", cache / f"{npy}.part",  # not names of ours
+                    cache / f".{npy}.{pid}.0123abcd.tmp"]
+            for path in stale + kept:
+                path.write_bytes(b"x" * 1000)
+            load_mnist()
+            assert [p for p in stale if p.exists()] == []
+            assert [p for p in kept if not p.exists()] == []
+        finally:
+            alive.kill()
+
+
+def test_a_writer_killed_mid_write_leaves_a_file_the_next_load_removes(shared, env):
+    import signal
+    import subprocess
+    import sys
+    cache = env / "cache" / "chainrule" / "mnist"
+    cache.mkdir(parents=True)
+    target = cache_path(NAMES[0])
+    code = ("import os, signal, sys\n"
+            "from nn.files import atomic_write\n"
+            "with atomic_write(sys.argv[1], '.part') as f:\n"
+            "    f.write(b'half an array')\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(target)], cwd=Path(__file__).parent.parent)
+    assert run.returncode == -signal.SIGKILL
+    left = [p for p in cache.iterdir() if p.name.endswith(".part")]
+    assert len(left) == 1 and not target.exists()
+    load_mnist()
+    assert sorted(p.name for p in cache.iterdir()) == cache_files(env)
+    assert not [p for p in cache.iterdir() if p.name.endswith(".part")]
+
+
 # ---------------------------------------------------------------- where files are found
 
 def test_search_dirs_order(env, monkeypatch):
