@@ -12,7 +12,6 @@ The loop is ``train(...)``, importable for tests and notebooks::
     history = train(network, x_train, t_train, x_test, t_test, iters_num=1200, rng=0)
     history.test_acc_list[-1]
 """
-import argparse
 import contextlib
 import math
 import os
@@ -21,6 +20,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from . import cli
+from .files import atomic_write, probe_writable
 
 
 @dataclass
@@ -69,7 +71,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
-    becomes nan or inf.
+    becomes nan or inf, and before measuring accuracy (so also after the last
+    update) if a parameter holds nan or inf: no result comes from diverged weights.
     """
     rng = np.random.default_rng(rng)
     learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
@@ -94,6 +97,7 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
                 history.train_loss_list.append(loss)
 
                 if i % history.iter_per_epoch == 0 or i == iters_num - 1:
+                    _check_finite(network.params, i + 1, iters_num, learning_rate)
                     eval_start = time.perf_counter()
                     with _blas_threads(eval_threads):
                         train_acc = network.accuracy(x_train, t_train)
@@ -115,27 +119,28 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     return history
 
 
+def _check_finite(params, iteration, iters_num, learning_rate):
+    """Raise FloatingPointError naming the first parameter that holds nan or inf."""
+    for key, value in params.items():
+        finite = np.isfinite(value)
+        if not finite.all():
+            raise FloatingPointError(
+                f"{key} holds {value.size - np.count_nonzero(finite)} non-finite values (nan or "
+                f"inf) after iteration {iteration} of {iters_num}: training diverged; try a "
+                f"smaller learning rate than {learning_rate:g}")
+
+
 def save_params(path, params):
     """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
 
     The arrays go to a temporary file beside ``path`` that then replaces it
-    (``os.replace``), so ``path`` is never left half-written.
+    (``nn.files.atomic_write``), so ``path`` is never left half-written.
     """
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # a file object: np.savez adds no suffix
-            np.savez(f, **params)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    with atomic_write(path, ".tmp") as f:  # a file object: np.savez adds no suffix
+        np.savez(f, **params)
 
 
 def load_params(path):
@@ -161,7 +166,8 @@ def plot_history(history, path):
                 label="test acc")
     ax_acc.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0), title="accuracy")
     ax_acc.legend(loc="lower right")
-    fig.savefig(path)
+    with atomic_write(path, ".tmp") as f:
+        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
 
 
 def _blas_threads(n):
@@ -184,15 +190,20 @@ def _usable_cpus():
 
 
 def _check_output(parser, option, path, suffix=None):
+    """Refuse, before training, an output path that could not be written after it."""
     directory = os.path.dirname(os.path.abspath(path))
     if suffix and not path.endswith(suffix):
         parser.error(f"{option} {path}: the file name must end with {suffix}")
     if not os.path.isdir(directory):
         parser.error(f"{option} {path}: the folder {directory} does not exist")
+    try:  # create and remove a file beside it: a read-only folder fails now, not after the run
+        probe_writable(path, ".tmp")
+    except OSError as err:
+        parser.error(f"{option} {path}: cannot write there ({err.strerror or err})")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
                     "cross-entropy) on MNIST by back-propagation and SGD, printing train and "
@@ -233,13 +244,13 @@ def main(argv=None):
 
     for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
                           ("--iters", args.iters)):
-        if value < 1:
-            parser.error(f"{option} must be >= 1, got {value}")
-    if not args.learning_rate > 0:
-        parser.error(f"--lr must be > 0, got {args.learning_rate}")
+        cli.check_int(parser, option, value, 1)
+    if args.seed is not None:
+        cli.check_int(parser, "--seed", args.seed, 0, 2**32 - 1)
+    cli.check_positive(parser, "--lr", args.learning_rate)
+    cli.check_positive(parser, "--weight-init-std", args.weight_init_std)
     for option, value in (("--threads", args.threads), ("--eval-threads", args.eval_threads)):
-        if value < 0:
-            parser.error(f"{option} must be >= 0, got {value}")
+        cli.check_int(parser, option, value, 0)
     # Everything that could fail after training is checked before it starts.
     if args.plot:
         try:
@@ -267,12 +278,14 @@ def main(argv=None):
     try:
         (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
                                                           data_dir=args.data_dir)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
+        return cli.error(err)
     load_seconds = time.perf_counter() - start
-    network = TwoLayerNet(x_train.shape[1], args.hidden_size, 10, args.weight_init_std,
-                          dtype=dtype, rng=rng)
+    try:
+        network = TwoLayerNet(x_train.shape[1], args.hidden_size, 10, args.weight_init_std,
+                              dtype=dtype, rng=rng)
+    except MemoryError:
+        return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     print(f"TwoLayerNet({x_train.shape[1]}, {args.hidden_size}, 10), {dtype}, seed {seed}, "
           f"{args.iters} iterations of {args.batch_size}, lr {args.learning_rate:g}")
     try:
@@ -298,4 +311,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)
