@@ -136,7 +136,6 @@ def unwritable_outputs(tmp_path):
 
 
 def test_unwritable_outputs_fail_before_training(tmp_path, capsys, no_training):
-    pytest.importorskip("matplotlib")
     for argv in unwritable_outputs(tmp_path):
         with pytest.raises(SystemExit) as exit_info:
             nn.train.main(argv)

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from conftest import NO_DATA
 from nn import mnist
 from nn.mnist import (MnistChecksumError, MnistDownloadError, MnistFormatError,
                       MnistNotFoundError, load_mnist, parse_idx, read_idx)
@@ -665,7 +666,7 @@ REAL_DATA = os.environ.get("CHAINRULE_DATA")
 def real_cache(tmp_path_factory):
     """Load the real data once into a temporary cache; later loads read the npy cache."""
     if not REAL_DATA:
-        pytest.skip("CHAINRULE_DATA is not set: no real MNIST files to test")
+        pytest.fail(NO_DATA)
     cache = tmp_path_factory.mktemp("xdg")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(cache))

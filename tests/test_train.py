@@ -170,7 +170,7 @@ def test_help_says_float32_is_the_scripts_speed_default(capsys):
 
 
 def test_command_trains_saves_and_plots(mnist_data, tmp_path, capsys):
-    mnist_data()  # skips without data
+    mnist_data()  # fails without data
     weights, curves = tmp_path / "w.npz", tmp_path / "c.png"
     assert main(["--iters", "60", "--seed", "0", "--no-progress", "--save", str(weights),
                  "--plot", str(curves)]) == 0
