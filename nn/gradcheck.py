@@ -136,7 +136,10 @@ def main(argv=None):
                          f"samples; use at most that")
     x, labels = book_batch(x_train, t_train, args.samples)
     one_hot = np.eye(10)[labels]
-    network = book_network(args.hidden_size, seed)
+    try:
+        network = book_network(args.hidden_size, seed)
+    except MemoryError:
+        return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     print(f"gradient check: TwoLayerNet(784, {args.hidden_size}, 10), seed {seed}, "
           f"{args.samples} MNIST samples, float64, h={args.h:g}, tolerance {args.tol:g}")
     ok, left_out = True, 0

@@ -296,6 +296,9 @@ def main(argv=None):
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except MemoryError:
+        return cli.error(f"not enough memory for batches of --batch-size {args.batch_size}; "
+                         f"use a smaller one")
     if args.save:
         save_params(args.save, network.params)
         print(f"weights saved to {args.save}")

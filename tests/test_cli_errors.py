@@ -242,3 +242,12 @@ def test_gradcheck_seed_4_repeats_notebook_04(mnist_data):
     assert "W1:" in one_hot and "(131 of 39200 coordinates left out" in one_hot
     assert "(1 of 50 coordinates left out" in one_hot
     assert "FAILED" in run.stdout
+
+
+def test_sizes_too_large_for_memory_are_one_error_line(mnist_data):
+    mnist_data()
+    run = command("nn.train", "--hidden-size", str(10**12), "--seed", "0")
+    assert_one_error_line(run, "not enough memory", "--hidden-size 1000000000000")
+    run = command("nn.train", "--batch-size", str(10**13), "--iters", "1", "--seed", "0",
+                  "--no-progress")
+    assert_one_error_line(run, "not enough memory", "--batch-size 10000000000000")
