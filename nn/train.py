@@ -77,6 +77,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     rng = np.random.default_rng(rng)
     learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
     train_size = len(x_train)
+    if train_size == 0:
+        raise ValueError("train: x_train is empty: there is nothing to draw mini-batches from")
     history = History(iter_per_epoch=max(train_size // batch_size, 1))
     bar = _progress_bar(iters_num) if progress else None
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)

@@ -197,3 +197,10 @@ def test_rebinding_a_parameter_to_another_shape_or_dtype_is_refused(net_and_data
                                          r"shape \(4, 5\)"):
         net.params["W1"] = value
     assert net.params["W1"] is old and net.layers["Affine1"].W is old
+
+
+def test_training_on_an_empty_set_is_a_clear_error(net_and_data):
+    from nn.train import train
+    net, x, t = net_and_data
+    with pytest.raises(ValueError, match=r"train: x_train is empty"):
+        train(net, x[:0], t[:0], x, t, iters_num=1, batch_size=2, progress=False, verbose=False)
