@@ -38,7 +38,7 @@ class Params(dict):
         self._links = links
 
     def __setitem__(self, key, value):
-        if key in self._links and value is not dict.get(self, key):  # `-=` gives back the same array
+        if value is not dict.get(self, key) and key in self._links:  # `-=` gives back the same array
             old = dict.__getitem__(self, key)
             if not isinstance(value, np.ndarray) or value.shape != old.shape or value.dtype != old.dtype:
                 raise ValueError(
@@ -49,7 +49,7 @@ class Params(dict):
                     f"(params[{key!r}][...] = value)")
             layer, attr = self._links[key]
             setattr(layer, attr, value)
-        super().__setitem__(key, value)
+        dict.__setitem__(self, key, value)
 
     def update(self, *args, **kwargs):
         for key, value in dict(*args, **kwargs).items():
