@@ -6,7 +6,7 @@ A file ``DIR/NAME`` is written to a temporary file beside it,
 one, never half of one.  On any error or KeyboardInterrupt the temporary file
 is removed.  Only ``kill -9`` or a crash can leave one behind; ``remove_stale``
 deletes those whose process is gone, and every writer calls it first, so the
-next run cleans up.  (On systems without POSIX processes nothing is judged stale.)
+next run cleans up.  (Without POSIX processes, as on Windows, no PID is judged ended.)
 """
 import contextlib
 import os

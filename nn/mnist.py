@@ -125,7 +125,11 @@ def read_idx(path, expected_sha256=None, *, kind=None, count=None):
     """Read an IDX file, gzipped or not, and decode it with ``parse_idx``.
 
     If ``expected_sha256`` is given, the decompressed bytes must have that
-    sha256 (MnistChecksumError otherwise). Returns a uint8 array.
+    sha256 (MnistChecksumError otherwise). Returns a uint8 array.  At most the
+    file's size (from ``kind`` and ``count``, else the largest MNIST file's) plus
+    one byte is read or decompressed: anything longer is refused
+    (MnistFormatError), so a gzip bomb is never unpacked.  Only regular files
+    are read (a FIFO or a device is refused, without blocking).
     """
     limit = _largest_file if kind is None or count is None else _file_size(kind, count)
     with _open_regular(path) as f:
