@@ -38,9 +38,11 @@ class Params(dict):
         self._links = links
 
     def __setitem__(self, key, value):
-        if value is not dict.get(self, key) and key in self._links:  # `-=` gives back the same array
-            old = dict.__getitem__(self, key)
-            if not isinstance(value, np.ndarray) or value.shape != old.shape or value.dtype != old.dtype:
+        old = dict.get(self, key)
+        if value is not old and key in self._links:  # `-=` gives back the same array
+            # (old is None only while copy.deepcopy refills the dict: nothing to compare with)
+            if old is not None and (not isinstance(value, np.ndarray) or value.shape != old.shape
+                                    or value.dtype != old.dtype):
                 raise ValueError(
                     f"params[{key!r}]: the network's {key} is a {old.dtype} array of shape "
                     f"{old.shape}, got {type(value).__name__} {getattr(value, 'dtype', '')} of shape "

@@ -204,3 +204,13 @@ def test_training_on_an_empty_set_is_a_clear_error(net_and_data):
     net, x, t = net_and_data
     with pytest.raises(ValueError, match=r"train: x_train is empty"):
         train(net, x[:0], t[:0], x, t, iters_num=1, batch_size=2, progress=False, verbose=False)
+
+
+def test_a_copied_network_keeps_its_own_params_connected(net_and_data):
+    import copy
+    net, x, t = net_and_data
+    twin = copy.deepcopy(net)
+    assert twin.params["W1"] is twin.layers["Affine1"].W and twin.params["W1"] is not net.params["W1"]
+    np.testing.assert_array_equal(twin.predict(x), net.predict(x))
+    twin.params["W2"] = np.zeros_like(twin.params["W2"])
+    assert twin.layers["Affine2"].W is twin.params["W2"] and net.params["W2"].any()
