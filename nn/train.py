@@ -136,11 +136,15 @@ def save_params(path, params):
     """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
 
     The arrays go to a temporary file beside ``path`` that then replaces it
-    (``nn.files.atomic_write``), so ``path`` is never left half-written.
+    (``nn.files.atomic_write``), so ``path`` is never left half-written.  Arrays
+    holding nan or inf are refused (ValueError): they are no trained weights.
     """
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
+    for key, value in params.items():  # weights of a diverged run are not a result
+        if not np.isfinite(value).all():
+            raise ValueError(f"save_params: {key} holds nan or inf; nothing was saved to {path}")
     with atomic_write(path, ".tmp") as f:  # a file object: np.savez adds no suffix
         np.savez(f, **params)
 

@@ -251,3 +251,10 @@ def test_sizes_too_large_for_memory_are_one_error_line(mnist_data):
     run = command("nn.train", "--batch-size", str(10**13), "--iters", "1", "--seed", "0",
                   "--no-progress")
     assert_one_error_line(run, "not enough memory", "--batch-size 10000000000000")
+
+
+def test_save_params_refuses_non_finite_weights(tmp_path):
+    from nn.train import save_params
+    with pytest.raises(ValueError, match=r"save_params: b1 holds nan or inf; nothing was saved"):
+        save_params(tmp_path / "w.npz", {"W1": np.ones(2), "b1": np.array([0.0, np.inf])})
+    assert list(tmp_path.iterdir()) == []
