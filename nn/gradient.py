@@ -4,6 +4,8 @@ Slow (two evaluations of ``f`` per element) but simple enough to trust: the
 gradient check compares back-propagation against it.  Use float64 arrays:
 in float32 the perturbed values are rounded and the quotient loses most digits.
 """
+import math
+
 import numpy as np
 
 from autograd.numerical import central_difference
@@ -41,7 +43,7 @@ def numerical_gradient(f, x, h=1e-4):
 
     for idx in np.ndindex(x.shape):
         original = x[idx]  # a numpy scalar of x's dtype: restores the bits exactly
-        if not np.isfinite(original):
+        if not math.isfinite(original):
             raise ValueError(f"numerical_gradient: x{list(idx)} is {float(original)}; a derivative "
                              f"needs a finite point")
         try:
