@@ -22,7 +22,10 @@ def other_autograds(ours):
     chainrule's ``autograd/__init__.py``; copies of chainrule elsewhere are not counted)."""
     found = []
     for entry in sys.path:
-        spec = importlib.machinery.PathFinder.find_spec("autograd", [entry or os.getcwd()])
+        try:
+            spec = importlib.machinery.PathFinder.find_spec("autograd", [entry or os.getcwd()])
+        except Exception:  # an odd sys.path entry must not stop the import: skip it
+            continue
         origin = getattr(spec, "origin", None)
         if origin is None or os.path.realpath(origin) == os.path.realpath(ours):
             continue
