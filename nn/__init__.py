@@ -11,6 +11,16 @@ Every forward and backward comes from the op table ``autograd.ops``, shared with
 scalar engine ``autograd.Value``.  Train with ``python -m nn.train``; check the
 gradients with ``python -m nn.gradcheck``.
 """
+import autograd as _autograd
+
+if not getattr(_autograd, "__chainrule__", False):  # HIPS autograd shares the name: see autograd/clash.py
+    raise ImportError(
+        f"nn needs chainrule's autograd, but `import autograd` gives another package "
+        f"({getattr(_autograd, '__file__', _autograd)}). chainrule and HIPS autograd (the "
+        f"'autograd' package on PyPI) both install a top-level package named autograd, so one "
+        f"hides the other. Uninstall HIPS autograd from this environment (pip uninstall "
+        f"autograd), or give chainrule a virtual environment of its own.")
+
 from .conv import Convolution, Pooling, col2im, im2col
 from .functions import cross_entropy_error, log_softmax, relu, sigmoid, softmax
 from .gradient import numerical_gradient

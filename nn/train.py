@@ -13,7 +13,6 @@ The loop is ``train(...)``, importable for tests and notebooks::
     history = train(network, x_train, t_train, x_test, t_test, iters_num=1200, rng=0)
     history.test_acc_list[-1]
 """
-import argparse
 import contextlib
 import math
 import os
@@ -22,6 +21,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from . import cli
+from .files import atomic_write, probe_writable
 
 
 @dataclass
@@ -74,13 +76,16 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
-    becomes nan or inf.
+    becomes nan or inf, and before measuring accuracy (so also after the last
+    update) if a parameter holds nan or inf: no result comes from diverged weights.
     """
     rng = np.random.default_rng(rng)
     learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
     if optimizer is not None:
         learning_rate = float(getattr(optimizer, "lr", learning_rate))  # for the error message
     train_size = len(x_train)
+    if train_size == 0:
+        raise ValueError("train: x_train is empty: there is nothing to draw mini-batches from")
     history = History(iter_per_epoch=max(train_size // batch_size, 1))
     bar = _progress_bar(iters_num) if progress else None
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
@@ -104,6 +109,7 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
                 history.train_loss_list.append(loss)
 
                 if i % history.iter_per_epoch == 0 or i == iters_num - 1:
+                    _check_finite(network.params, i + 1, iters_num, learning_rate)
                     eval_start = time.perf_counter()
                     with _blas_threads(eval_threads):
                         train_acc = network.accuracy(x_train, t_train)
@@ -125,27 +131,32 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     return history
 
 
+def _check_finite(params, iteration, iters_num, learning_rate):
+    """Raise FloatingPointError naming the first parameter that holds nan or inf."""
+    for key, value in params.items():
+        finite = np.isfinite(value)
+        if not finite.all():
+            raise FloatingPointError(
+                f"{key} holds {value.size - np.count_nonzero(finite)} non-finite values (nan or "
+                f"inf) after iteration {iteration} of {iters_num}: training diverged; try a "
+                f"smaller learning rate than {learning_rate:g}")
+
+
 def save_params(path, params):
     """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
 
     The arrays go to a temporary file beside ``path`` that then replaces it
-    (``os.replace``), so ``path`` is never left half-written.
+    (``nn.files.atomic_write``), so ``path`` is never left half-written.  Arrays
+    holding nan or inf are refused (ValueError): they are no trained weights.
     """
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # a file object: np.savez adds no suffix
-            np.savez(f, **params)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    for key, value in params.items():  # weights of a diverged run are not a result
+        if not np.isfinite(value).all():
+            raise ValueError(f"save_params: {key} holds nan or inf; nothing was saved to {path}")
+    with atomic_write(path, ".tmp") as f:  # a file object: np.savez adds no suffix
+        np.savez(f, **params)
 
 
 def load_params(path):
@@ -171,7 +182,8 @@ def plot_history(history, path):
                 label="test acc")
     ax_acc.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0), title="accuracy")
     ax_acc.legend(loc="lower right")
-    fig.savefig(path)
+    with atomic_write(path, ".tmp") as f:
+        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
 
 
 def _blas_threads(n):
@@ -194,11 +206,16 @@ def _usable_cpus():
 
 
 def _check_output(parser, option, path, suffix=None):
+    """Refuse, before training, an output path that could not be written after it."""
     directory = os.path.dirname(os.path.abspath(path))
     if suffix and not path.endswith(suffix):
         parser.error(f"{option} {path}: the file name must end with {suffix}")
     if not os.path.isdir(directory):
         parser.error(f"{option} {path}: the folder {directory} does not exist")
+    try:  # create and remove a file beside it: a read-only folder fails now, not after the run
+        probe_writable(path, ".tmp")
+    except OSError as err:
+        parser.error(f"{option} {path}: cannot write there ({err.strerror or err})")
 
 
 def _two_layer_net(args, input_shape, dtype, rng):
@@ -232,7 +249,7 @@ NETS = {
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
                     "cross-entropy) by back-propagation and SGD, or with --net convnet "
@@ -298,20 +315,21 @@ def main(argv=None):
 
     for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
                           ("--iters", args.iters), ("--epochs", args.epochs)):
-        if value is not None and value < 1:
-            parser.error(f"{option} must be >= 1, got {value}")
-    if not args.learning_rate > 0:
-        parser.error(f"--lr must be > 0, got {args.learning_rate}")
+        if value is not None:
+            cli.check_int(parser, option, value, 1)
+    if args.seed is not None:
+        cli.check_int(parser, "--seed", args.seed, 0, 2**32 - 1)
+    cli.check_positive(parser, "--lr", args.learning_rate)
+    cli.check_positive(parser, "--weight-init-std", args.weight_init_std)
     for option, value in (("--threads", args.threads), ("--eval-threads", args.eval_threads)):
-        if value < 0:
-            parser.error(f"{option} must be >= 0, got {value}")
+        cli.check_int(parser, option, value, 0)
     # Everything that could fail after training is checked before it starts.
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error("--plot needs matplotlib, which is not installed; install the train "
-                         "extra: pip install 'chainrule[train]' (or pip install matplotlib)")
+                         "extra from the project folder: pip install -e '.[train]'")
         _check_output(parser, "--plot", args.plot)
         from matplotlib.figure import Figure
 
@@ -328,7 +346,7 @@ def main(argv=None):
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error("--filters needs matplotlib, which is not installed; install the "
-                         "train extra: pip install 'chainrule[train]'")
+                         "train extra from the project folder: pip install -e '.[train]'")
         _check_output(parser, "--filters", args.filters, suffix=".png")
 
     from .mnist import load_mnist
@@ -341,13 +359,15 @@ def main(argv=None):
         (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
                                                           flatten=args.net == "twolayer",
                                                           data_dir=args.data_dir)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
+        return cli.error(err)
     load_seconds = time.perf_counter() - start
     if args.epochs is not None:
         args.iters = args.epochs * max(len(x_train) // args.batch_size, 1)
-    network, optimizer, title = net["build"](args, x_train.shape[1:], dtype, rng)
+    try:
+        network, optimizer, title = net["build"](args, x_train.shape[1:], dtype, rng)
+    except MemoryError:
+        return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     first_filters = network.params["W1"].copy() if args.filters else None
     print(f"{title}, {dtype}, seed {seed}, {args.iters} iterations of {args.batch_size}, "
           f"lr {args.learning_rate:g}")
@@ -359,6 +379,9 @@ def main(argv=None):
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except MemoryError:
+        return cli.error(f"not enough memory for batches of --batch-size {args.batch_size}; "
+                         f"use a smaller one")
     if args.save:
         save_params(args.save, network.params)
         print(f"weights saved to {args.save}")
@@ -379,4 +402,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -90,7 +90,8 @@ def _shows_number(text, number):
 def test_notebook_executes(name, monkeypatch):
     data = os.environ.get("CHAINRULE_DATA")
     if name in NEEDS_MNIST and not data:
-        pytest.skip(f"{name} loads MNIST: set CHAINRULE_DATA to the directory holding mnist/")
+        pytest.fail(f"{name} loads MNIST: set CHAINRULE_DATA to the directory holding mnist/, "
+                    f"as README.md's test command does (CHAINRULE_DATA=../shared/data)")
     if data:
         # The kernel runs in notebooks/, so a relative path would point elsewhere.
         monkeypatch.setenv("CHAINRULE_DATA", os.path.abspath(data))
