@@ -2,8 +2,10 @@
 
 References, each independent of the code under test:
 - loops over every output pixel written out in the tests (the definitions);
-- central differences in float64, leaving out coordinates where +-h crosses a ReLU kink
-  or changes a pooling window's maximum (nn.gradcheck);
+- back-propagation against central differences in float64 along random directions
+  (autograd.testing.check_grads), leaving out points where the step crosses a kink, a
+  change of a pooling window's maximum; SimpleConvNet through the book's check
+  (nn.gradcheck), which leaves out coordinates where +-h crosses a ReLU kink;
 - the scalar engine (autograd.Value), built element by element;
 - PyTorch's conv2d and max_pool2d (the ``test`` extra installs torch).
 """
@@ -15,9 +17,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from autograd import Value
+from autograd.testing import check_grads
 from nn.conv import Convolution, Pooling, col2im, im2col
 from nn.gradcheck import gradient_check, passed
-from nn.gradient import numerical_gradient
 from nn.simple_conv_net import SimpleConvNet
 
 # ------------------------------------------------------------------- shapes drawn by hypothesis
@@ -170,52 +172,23 @@ def test_pooling_defaults_to_the_books_corrected_stride_2():
     np.testing.assert_array_equal(Pooling(2, 2).forward(x)[0, 0], [[5, 7], [13, 15]])
 
 
-def _layer_loss_check(layer, x, params, h=1e-5):
-    """Central differences of L = sum(R * layer(x)) for x and each array in ``params``
-    against backward; returns the largest absolute difference."""
-    out = layer.forward(x)
-    r = np.random.default_rng(2).standard_normal(out.shape)
-    dx = layer.backward(r)
-    grads = [dx] + [getattr(layer, name) for name in ("dW", "db") if params]
-    arrays = [x] + params
-    worst = 0.0
-    for array, grad in zip(arrays, grads):
-        numerical = numerical_gradient(lambda _: np.sum(r * layer.forward(x)), array, h)
-        worst = max(worst, np.abs(numerical - grad).max())
-    return worst
+@settings(max_examples=40, deadline=None)
+@given(case=conv_case(max_size=5), dtype=st.sampled_from([np.float64, np.float32]))
+def test_convolution_gradients_match_central_differences(case, dtype):
+    # autograd.testing.check_grads: dx, dW and db along a random direction against central
+    # differences in float64 (float32 layers on float64 copies), to the second order.
+    x, W, b, stride, pad = (a.astype(dtype) if isinstance(a, np.ndarray) else a for a in case)
+    result = check_grads(Convolution(W, b, stride, pad), x, order=2)
+    assert result.checked == 2  # linear in each input: no kinks to leave out
 
 
 @settings(max_examples=40, deadline=None)
-@given(case=conv_case(max_size=5))
-def test_convolution_gradients_match_central_differences(case):
-    x, W, b, stride, pad = case
-    # Convolution is linear in each input: no kinks, central differences are exact up to rounding.
-    assert _layer_loss_check(Convolution(W, b, stride, pad), x, [W, b]) < 1e-8
-
-
-@settings(max_examples=40, deadline=None)
-@given(case=pool_case(max_size=5))
-def test_pooling_gradient_matches_central_differences_away_from_ties(case):
+@given(case=pool_case(max_size=5), dtype=st.sampled_from([np.float64, np.float32]))
+def test_pooling_gradient_matches_central_differences_away_from_ties(case, dtype):
     x, ph, pw, stride, pad = case
-    layer = Pooling(ph, pw, stride, pad)
-    layer.forward(x)
-    before = layer.arg_max
-    h = 1e-5
-
-    # Leave out the coordinates whose +-h changes some window's maximum (a kink).
-    def arg_max_at(i, delta):
-        y = x.copy()
-        y.flat[i] += delta
-        layer.forward(y)
-        return layer.arg_max
-
-    crossed = np.array([any((arg_max_at(i, d) != before).any() for d in (h, -h)) for i in range(x.size)])
-    layer.forward(x)
-    r = np.random.default_rng(3).standard_normal(layer.out.shape)
-    dx = layer.backward(r)
-    numerical = numerical_gradient(lambda _: np.sum(r * layer.forward(x)), x, h)
-    assert np.abs(numerical - dx).ravel()[~crossed].max(initial=0) < 1e-8
-    assert crossed.sum() < x.size or x.size == 1
+    # A step that changes some window's maximum crosses a kink: check_grads leaves it out.
+    result = check_grads(Pooling(ph, pw, stride, pad), x.astype(dtype), order=2, directions=2)
+    assert result.checked + result.left_out == 4
 
 
 def test_pooling_gives_a_tie_to_the_first_maximum_like_the_books_argmax():
@@ -417,27 +390,17 @@ def test_a_short_convnet_training_run(mnist_data, one_blas_thread):
 # ------------------------------------------------------------------------ the op table's rows
 
 
-@settings(max_examples=30, deadline=None)
-@given(case=conv_case(max_size=5))
-def test_the_im2col_and_conv2d_rows_vjps(case):
-    from autograd import OPS
-    x, W, b, stride, pad = case
-    fh, fw = W.shape[2:]
-    im2col_row, conv2d_row = OPS["im2col"], OPS["conv2d"]
-    params = dict(filter_h=fh, filter_w=fw, stride=stride, pad=pad)
-    col = im2col_row(x, **params)
-    r = np.random.default_rng(8).standard_normal(col.shape)
-    (dx,) = im2col_row.vjp(r, col, x, **params)
-    numerical = numerical_gradient(lambda _: np.sum(r * im2col_row(x, **params)), x, 1e-5)
-    np.testing.assert_allclose(dx, numerical, atol=1e-8)
+# Their derivatives: tests/test_ops.py runs rule_test on every row.
 
-    out = conv2d_row(x, W, b, stride=stride, pad=pad)
-    g = np.random.default_rng(9).standard_normal(out.shape)
-    grads = conv2d_row.vjp(g, out, x, W, b, stride=stride, pad=pad)
-    for array, grad in zip((x, W, b), grads):
-        numerical = numerical_gradient(lambda _: np.sum(g * conv2d_row(x, W, b, stride=stride, pad=pad)), array, 1e-5)
-        np.testing.assert_allclose(grad, numerical, atol=1e-8)
-    skipped = conv2d_row.vjp(g, out, x, W, b, needs=(False, True, True), stride=stride, pad=pad)
+def test_the_conv2d_row_skips_the_gradients_nobody_needs():
+    from autograd import OPS
+    rng = np.random.default_rng(0)
+    x, W, b = rng.standard_normal((2, 1, 5, 5)), rng.standard_normal((3, 1, 2, 2)), np.zeros(3)
+    conv2d_row = OPS["conv2d"]
+    out = conv2d_row(x, W, b, stride=2, pad=1)
+    g = rng.standard_normal(out.shape)
+    grads = conv2d_row.vjp(g, out, x, W, b, stride=2, pad=1)
+    skipped = conv2d_row.vjp(g, out, x, W, b, needs=(False, True, True), stride=2, pad=1)
     assert skipped[0] is None
     np.testing.assert_array_equal(skipped[1], grads[1])
 

@@ -33,6 +33,48 @@ ARRAY_ROWS = {
         shapes=st.tuples(st.integers(1, 5), st.integers(2, 6)).map(lambda s: (s,)),
         params=targets),
 }
+
+
+@st.composite
+def images(draw, min_side=1):
+    """Shapes ((N, C, H, W),) of small image batches."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    return ((n, c, draw(st.integers(min_side, 5)), draw(st.integers(min_side, 5))),)
+
+
+@st.composite
+def windows(draw, x, names=("filter_h", "filter_w"), stride=(1, 2)):
+    """Window settings that fit the image x (N, C, H, W): a window of at most H x W, a
+    padding of at most half the window (so every window holds a pixel), a stride."""
+    fh, fw = draw(st.integers(1, x.shape[2])), draw(st.integers(1, x.shape[3]))
+    return {names[0]: fh, names[1]: fw, "stride": draw(st.integers(*stride)),
+            "pad": draw(st.integers(0, min(fh, fw) // 2))}
+
+
+@st.composite
+def convolutions(draw):
+    """Shapes of x (N, C, H, W), W (FN, C, FH, FW) and b (FN,), with FH <= H, FW <= W."""
+    ((n, c, h, w),) = draw(images())
+    fn = draw(st.integers(1, 3))
+    return ((n, c, h, w), (fn, c, draw(st.integers(1, h)), draw(st.integers(1, w))), (fn,))
+
+
+@st.composite
+def distinct_images(draw):
+    """Image batches without ties, so that each pooling window has one maximum (a tie is a
+    kink, which the checks would leave out)."""
+    (shape,) = draw(images())
+    return (draw(hnp.arrays(np.float64, shape, unique=True,
+                            elements=st.floats(-3, 3, allow_nan=False, allow_subnormal=False))),)
+
+
+ARRAY_ROWS.update({
+    "im2col": dict(shapes=images(), params=lambda xs: windows(xs[0])),
+    "conv2d": dict(shapes=convolutions(), params=st.fixed_dictionaries(
+        {"stride": st.integers(1, 2), "pad": st.integers(0, 1)})),
+    "max_pool": dict(inputs=distinct_images(), params=lambda xs: windows(
+        xs[0], names=("pool_h", "pool_w"))),
+})
 SCALAR = sorted(name for name, op in OPS.items() if op.scalar)
 
 # Each scalar row written with numpy, for its forward values.
