@@ -193,3 +193,137 @@ class SoftmaxWithLoss:
         if dout != 1:
             dx *= dout
         return dx if dx.shape == self.x_shape else dx.reshape(self.x_shape)
+
+
+# ---------------------------------------------------------------- chapter 6: Batch Norm, Dropout
+
+from .ch6_rows import batchnorm, batchnorm_stats, dropout  # noqa: E402  (chapter 6 section)
+
+
+def _rng(rng):
+    """None: numpy's global generator (the book's np.random); an int seed or Generator: that one."""
+    return np.random if rng is None else np.random.default_rng(rng)
+
+
+class BatchNormalization:
+    """Batch Normalization (Batch Norm): y = gamma (x - mean) / sqrt(var + eps) + beta per feature.
+
+    ``gamma``, ``beta``: one value per feature, kept by reference (update them in place).
+    Input (N, D): D features, statistics over the batch.  Input (N, C, H, W) (or any
+    (N, C, ...)): per channel by default, statistics over N, H and W, so gamma has C
+    values (what a convolutional net needs, and what PyTorch's BatchNorm2d does);
+    ``per_pixel=True`` is the book's behaviour: the image is flattened to (N, C*H*W) and
+    every pixel is a feature of its own, so gamma has C*H*W values.
+
+    forward(x, train_flg=True): in training, the batch's mean and biased variance, and
+    the running averages running <- momentum * running + (1 - momentum) * batch (the
+    book's); in testing (train_flg=False) the running averages, as constants.
+    backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of gamma, beta);
+    the rule is the ``batchnorm`` row of the op table.  eps = 1e-6 (the book's 10e-7).
+    """
+
+    def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None, *,
+                 per_pixel=False, eps=1e-6):
+        gamma, beta = np.asarray(gamma), np.asarray(beta)
+        if gamma.shape != beta.shape:
+            raise ValueError(f"BatchNormalization: gamma has shape {gamma.shape} but beta has "
+                             f"shape {beta.shape}; give one value of each per feature")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
+        self.gamma, self.beta = gamma, beta
+        self.momentum, self.eps, self.per_pixel = momentum, eps, per_pixel
+        self.running_mean, self.running_var = running_mean, running_var
+        self.input_shape = None
+        self._saved = None  # (x as normalised, axes, stats, train) for backward
+        self.dgamma = self.dbeta = None
+
+    def _layout(self, x):
+        """(x reshaped for the row, the axes to reduce over)."""
+        x = np.asarray(x)
+        if x.ndim < 2:
+            raise ValueError(f"BatchNormalization: input must be a batch (N, D) or (N, C, ...), "
+                             f"got shape {x.shape}")
+        if x.dtype != self.gamma.dtype:
+            x = x.astype(self.gamma.dtype)
+        if x.ndim == 2 or self.per_pixel:
+            x, axes = x.reshape(len(x), -1), (0,)
+        else:
+            axes = (0,) + tuple(range(2, x.ndim))
+        features = x.shape[1]
+        if self.gamma.size != features:
+            how = ("C*H*W pixels (per_pixel=True)" if self.per_pixel else
+                   "D features" if x.ndim == 2 else "C channels (or per_pixel=True for C*H*W)")
+            raise ValueError(f"BatchNormalization: input of shape {self.input_shape} has "
+                             f"{features} features but gamma has {self.gamma.size} values; "
+                             f"gamma and beta need one value per feature: {how}")
+        return x, axes
+
+    def forward(self, x, train_flg=True):
+        self.input_shape = np.shape(x)
+        x, axes = self._layout(x)
+        features = self.gamma.size
+        if self.running_mean is None:
+            self.running_mean = np.zeros(features, dtype=self.gamma.dtype)
+            self.running_var = np.zeros(features, dtype=self.gamma.dtype)
+        if train_flg:
+            mean, var = batchnorm_stats(x, axes)
+            m = self.momentum
+            self.running_mean = m * self.running_mean + (1 - m) * mean.reshape(-1)
+            self.running_var = m * self.running_var + (1 - m) * var.reshape(-1)
+            stats = (mean, var)
+        else:
+            stats = (self.running_mean, self.running_var)
+        params = dict(axes=axes, eps=self.eps, stats=stats, train=bool(train_flg))
+        self._saved = (x, params)
+        out = batchnorm(x, self.gamma, self.beta, **params)
+        return out.reshape(self.input_shape)
+
+    def backward(self, dout=1):
+        _forward_first(self._saved, "BatchNormalization")
+        x, params = self._saved
+        dout = _upstream(dout, self.input_shape, x.dtype, "BatchNormalization").reshape(x.shape)
+        dx, self.dgamma, self.dbeta = batchnorm.vjp(dout, None, x, self.gamma, self.beta, **params)
+        return dx.reshape(self.input_shape)
+
+
+class Dropout:
+    """Dropout: in training, each value is kept with probability 1 - dropout_ratio, else zeroed.
+
+    ``inverted=True`` (default): kept values are scaled by 1 / (1 - dropout_ratio) during
+    training and testing is the identity.  ``inverted=False`` is the book's form: training
+    keeps values unscaled and testing multiplies by (1 - dropout_ratio).  Either way the
+    expected training output equals the test output.  The mask (the book's ``mask``,
+    True where kept) is drawn from ``rng``: None uses numpy's global generator (as the
+    book's np.random.rand), an int seed or a Generator its own.  Rule: the op table's
+    ``dropout`` row (the same mask times the same scale, applied to dout).
+    """
+
+    def __init__(self, dropout_ratio=0.5, *, inverted=True, rng=None):
+        if not 0 <= dropout_ratio < 1:
+            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
+        self.dropout_ratio = float(dropout_ratio)
+        self.inverted = inverted
+        self.rng = _rng(rng)
+        self.mask = None
+        self._saved = None  # (multiplier or None, scale, shape)
+
+    def forward(self, x, train_flg=True):
+        x = np.asarray(x)
+        keep = 1.0 - self.dropout_ratio
+        if train_flg:
+            draw = self.rng.random_sample if self.rng is np.random else self.rng.random
+            self.mask = draw(x.shape) >= self.dropout_ratio
+            scale = 1.0 / keep if self.inverted else 1.0
+            multiplier = self.mask.astype(x.dtype if x.dtype.kind == "f" else np.float64)
+        else:
+            scale = 1.0 if self.inverted else keep
+            multiplier = None
+        self._saved = (multiplier, scale, x.shape)
+        return dropout(x, multiplier, scale=scale)
+
+    def backward(self, dout=1):
+        _forward_first(self._saved, "Dropout")
+        multiplier, scale, shape = self._saved
+        dout = _upstream(dout, shape, multiplier.dtype if multiplier is not None else np.float64,
+                         "Dropout")
+        return dropout.vjp(dout, None, None, multiplier, scale=scale)[0]
