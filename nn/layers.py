@@ -202,7 +202,7 @@ from .ch6_rows import batchnorm, batchnorm_stats, dropout  # noqa: E402  (chapte
 
 def _rng(rng):
     """None: numpy's global generator (the book's np.random); an int seed or Generator: that one."""
-    return np.random if rng is None else np.random.default_rng(rng)
+    return np.random if rng is None or rng is np.random else np.random.default_rng(rng)
 
 
 class BatchNormalization:
