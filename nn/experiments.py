@@ -60,10 +60,10 @@ def _mnist(train_size=None, test_size=None, data_dir=None):
     """MNIST in float32 with index labels, cut to the first ``train_size`` / ``test_size``."""
     from .mnist import load_mnist
 
-    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=np.float32,
-                                                      data_dir=data_dir)
-    return (x_train[:train_size], t_train[:train_size].astype(np.intp),
-            x_test[:test_size], t_test[:test_size].astype(np.intp))
+    # Raw uint8, and only the images used are converted (as nn.gradcheck does).
+    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False, data_dir=data_dir)
+    return (x_train[:train_size].astype(np.float32) / 255, t_train[:train_size].astype(np.intp),
+            x_test[:test_size].astype(np.float32) / 255, t_test[:test_size].astype(np.intp))
 
 
 def smooth(values, window=20):
@@ -432,6 +432,8 @@ def _parser():
     hp = parser.add_argument_group("hyperparam only (see nn.hyperparam)")
     hp.add_argument("--trials", type=int, default=None, help="trials to run (default: 100; 12 "
                     "with --quick)")
+    hp.add_argument("--epochs", type=int, default=None, help="epochs per trial (default: 50; "
+                    "10 with --quick)")
     hp.add_argument("--jobs", type=int, default=1, help="worker processes on this machine")
     hp.add_argument("--storage", default=None, help="Optuna storage: a file path (default "
                     "hyperparam.journal, resumed if it exists) or a database URL such as "
@@ -462,10 +464,14 @@ def main(argv=None):
             parser.error(f"--trials must be >= 1, got {args.trials}")
         if args.jobs < 1:
             parser.error(f"--jobs must be >= 1, got {args.jobs}")
+        if args.epochs is not None and args.epochs < 1:
+            parser.error(f"--epochs must be >= 1, got {args.epochs}")
         kwargs.update(trials=args.trials, jobs=args.jobs, storage=args.storage,
-                      study_name=args.study, sampler=args.sampler)
-    elif args.trials is not None or args.jobs != 1 or args.storage or args.study:
-        parser.error("--trials, --jobs, --storage and --study belong to the hyperparam experiment")
+                      study_name=args.study, sampler=args.sampler, epochs=args.epochs)
+    elif (args.trials is not None or args.jobs != 1 or args.storage or args.study
+          or args.epochs is not None or args.sampler != "random"):
+        parser.error("--trials, --epochs, --jobs, --storage, --study and --sampler belong to "
+                     "the hyperparam experiment")
     try:
         outcome = run(args.name, **kwargs)
     except (FileNotFoundError, ValueError, RuntimeError) as err:

@@ -149,7 +149,7 @@ class MultiLayerNetExtend:
                              "per input")
         correct = 0
         for start in range(0, len(x), batch_size):
-            scores = self.predict(x[start:start + batch_size], train_flg=False)
+            scores = MultiLayerNetExtend.predict(self, x[start:start + batch_size], False)
             correct += int(np.count_nonzero(scores.argmax(axis=1) == t[start:start + batch_size]))
         return correct / len(x) if len(x) else float("nan")
 
