@@ -433,7 +433,7 @@ def _parser():
     hp.add_argument("--trials", type=int, default=None, help="trials to run (default: 100; 12 "
                     "with --quick)")
     hp.add_argument("--epochs", type=int, default=None, help="epochs per trial (default: 50; "
-                    "10 with --quick)")
+                    "30 with --quick)")
     hp.add_argument("--jobs", type=int, default=1, help="worker processes on this machine")
     hp.add_argument("--storage", default=None, help="Optuna storage: a file path (default "
                     "hyperparam.journal, resumed if it exists) or a database URL such as "

@@ -41,7 +41,7 @@ HEARTBEAT_INTERVAL = 5  # seconds, database storages only
 GRACE_PERIOD = 30
 
 FULL = dict(train_size=500, epochs=50, trials=100)
-QUICK = dict(train_size=500, epochs=10, trials=12)
+QUICK = dict(train_size=500, epochs=30, trials=12)
 
 
 def _optuna():
@@ -310,14 +310,18 @@ def search_outcome(*, quick=False, seed=0, progress=True, data_dir=None, trials=
         raise RuntimeError(f"the study {study_name!r} has no complete trial")
     rho = _spearman([math.log10(r["lr"]) for r in rows], [r["val_acc"] for r in rows])
     best = rows[0]
-    holds = rho > 0.5 and best["lr"] > 1e-4
+    small = [r["val_acc"] for r in rows if r["lr"] < 1e-4]
+    # The best trial has a large learning rate and beats every small-rate trial clearly.
+    holds = best["lr"] >= 1e-3 and best["val_acc"] >= max(small, default=0.0) + 0.05
     lines = [f"{len(rows)} complete trials in {storage} (study {study_name}); rank correlation "
-             f"of log lr with validation accuracy {rho:.2f}; best:"]
+             f"of log lr with validation accuracy {rho:.2f}; best validation accuracy with "
+             f"lr < 1e-4: {max(small, default=float('nan')):.3f}; best trials:"]
     lines += [f"  val acc {r['val_acc']:.3f} | lr {r['lr']:.2e}, weight decay "
               f"{r['weight_decay']:.2e}" for r in rows[:5]]
-    return Outcome("hyperparam", "the learning rate matters most: validation accuracy rises "
-                   "with it over 1e-6..1e-2 and the best trials have large ones (book: lr "
-                   "0.001-0.01, weight decay 1e-8-1e-6) (fig. 6-24)", holds, "\n".join(lines),
+    return Outcome("hyperparam", "the learning rate matters most: the best trial has lr >= "
+                   "1e-3 and beats every trial with lr < 1e-4 by 0.05 or more (book: good "
+                   "trials have lr 0.001-0.01, weight decay 1e-8-1e-6) (fig. 6-24)", holds,
+                   "\n".join(lines),
                    {"rows": rows})
 
 

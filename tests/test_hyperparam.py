@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-optuna = pytest.importorskip("optuna")
+import optuna  # noqa: E402  (the test extra installs it)
 from optuna.trial import TrialState  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -160,7 +160,7 @@ def _as_server_user(cmd):
 def postgres():
     """A PostgreSQL server of its own in a temporary folder, on a Unix socket only (no TCP
     port to collide with); yields a SQLAlchemy URL to an empty database, stops at teardown."""
-    pytest.importorskip("psycopg2")
+    import psycopg2  # noqa: F401  (the test extra installs it; Optuna connects through it)
     bindir = _pg_bin()
     if os.geteuid() == 0:
         try:
