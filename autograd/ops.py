@@ -384,3 +384,108 @@ softmax_cross_entropy = declare_op(
     backward=(_softmax_cross_entropy_dx,), scalar=False,
     doc="L = -(1/N) sum_n log y[n, t_n] with y = softmax(x) for scores x (N, C); its output "
         "is the pair (L, y).  dL/dx = (y - t) / N (the book's Softmax-with-Loss), t one-hot.")
+
+
+# -- array rows of chapter 6: Batch Norm, Dropout, weight decay (numpy arrays only) ------
+# (nn.layers.BatchNormalization, nn.layers.Dropout, nn.multi_layer_net's weight decay)
+
+def _bn_shape(x, axes):
+    """The shape a per-feature array (gamma, mean, ...) takes to broadcast against ``x``."""
+    return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+
+
+def batchnorm_stats(x, axes=(0,)):
+    """Per-feature (mean, var) of ``x`` over ``axes`` (biased var, as the book), kept broadcastable."""
+    mean = x.mean(axis=axes, keepdims=True)
+    xc = x - mean
+    return mean, np.mean(xc * xc, axis=axes, keepdims=True)
+
+
+def _bn_xhat(x, axes, eps, stats):
+    """xhat = (x - mean) / std and std = sqrt(var + eps), from ``stats`` = (mean, var) or from x."""
+    mean, var = batchnorm_stats(x, axes) if stats is None else stats
+    shape = _bn_shape(x, axes)
+    std = np.sqrt(np.reshape(var, shape) + eps)
+    xhat = x - np.reshape(mean, shape)
+    xhat /= std
+    return xhat, std
+
+
+def _bn_forward(x, gamma, beta, *, axes=(0,), eps=1e-6, stats=None, train=True):
+    xhat, _ = _bn_xhat(x, axes, eps, stats)
+    shape = _bn_shape(x, axes)
+    xhat *= gamma.reshape(shape)
+    xhat += beta.reshape(shape)
+    return xhat
+
+
+def _bn_dx(g, out, x, gamma, beta, *, axes=(0,), eps=1e-6, stats=None, train=True):
+    # m values per feature, mu and var their mean and biased variance, xhat = (x - mu) / std.
+    # y = gamma xhat + beta, so dL/dxhat = g gamma.  In training mode mu and var are functions
+    # of every x of the feature; with dmu/dx_i = 1/m and dvar/dx_i = 2 (x_i - mu) / m, the
+    # chain rule over the three paths (direct, through var, through mu) sums to
+    #     dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / std.
+    # In inference mode (train=False) mu and var are constants: dx = dxhat / std.
+    xhat, std = _bn_xhat(x, axes, eps, stats)
+    dxhat = g * gamma.reshape(_bn_shape(x, axes))
+    if not train:
+        return dxhat / std
+    dx = dxhat - dxhat.mean(axis=axes, keepdims=True)
+    xhat *= np.mean(dxhat * xhat, axis=axes, keepdims=True)
+    dx -= xhat
+    dx /= std
+    return dx
+
+
+def _bn_dgamma(g, out, x, gamma, beta, *, axes=(0,), eps=1e-6, stats=None, train=True):
+    xhat, _ = _bn_xhat(x, axes, eps, stats)
+    xhat *= g
+    return np.sum(xhat, axis=axes).reshape(gamma.shape)
+
+
+def _bn_dbeta(g, out, x, gamma, beta, *, axes=(0,), eps=1e-6, stats=None, train=True):
+    return np.sum(g, axis=axes).reshape(beta.shape)
+
+
+# Batch Normalization: y = gamma (x - mean) / sqrt(var + eps) + beta per feature, the
+# statistics taken over ``axes`` (axes (0,) for (N, D); (0, 2, 3) per channel for
+# (N, C, H, W)).  gamma, beta: one value per feature, any shape holding them ((D,), (C,)).
+# ``stats`` = (mean, var), broadcastable or per-feature: the batch's, computed by the layer
+# once and passed to forward and backward (else computed from x), or the running averages
+# with ``train=False``, where they are constants and no gradient flows through them.
+batchnorm = declare_op(
+    "batchnorm", symbol="BatchNorm", forward=_bn_forward, scalar=False,
+    backward=(_bn_dx, _bn_dgamma, _bn_dbeta),
+    doc="y = gamma (x - mean) / sqrt(var + eps) + beta per feature, statistics over ``axes``; "
+        "training mode: dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / std with "
+        "dxhat = g gamma; dgamma = sum(g xhat), dbeta = sum(g) over ``axes``.")
+
+
+def _dropout_forward(x, mask, *, scale=1.0):
+    y = x * scale if mask is None else x * mask
+    if mask is not None and scale != 1.0:
+        y *= scale
+    return y
+
+
+def _dropout_dx(g, out, x, mask, *, scale=1.0):
+    return _dropout_forward(g, mask, scale=scale)  # linear in x: the same map applied to g
+
+
+# Dropout: x * mask * scale, the mask (0/1, or any fixed multiplier) is data; mask None
+# means no mask (x * scale: the book's test-time form).  Training keeps each value with
+# probability 1 - p, inverted dropout scales by 1 / (1 - p) then, the book's form by
+# (1 - p) at test time instead.
+dropout = declare_op(
+    "dropout", symbol="Dropout", forward=_dropout_forward, scalar=False,
+    backward=(_dropout_dx, None),
+    doc="y = x * mask * scale (mask None: x * scale); dx = g * mask * scale, no gradient for "
+        "the mask.")
+
+
+# Weight decay (荷重減衰): the L2 penalty a net adds to its loss for each weight matrix.
+l2_penalty = declare_op(
+    "l2_penalty", symbol="L2", scalar=False,
+    forward=lambda W, *, lam: 0.5 * lam * np.sum(W * W),
+    backward=(lambda g, out, W, *, lam: (g * lam) * W,),
+    doc="(lam / 2) * sum of W^2 over the array; d/dW = lam * W.")

@@ -201,7 +201,7 @@ class SoftmaxWithLoss:
 
 # ---------------------------------------------------------------- chapter 6: Batch Norm, Dropout
 
-from .ch6_rows import batchnorm, batchnorm_stats, dropout  # noqa: E402  (chapter 6 section)
+batchnorm, batchnorm_stats, dropout = ops.batchnorm, ops.batchnorm_stats, ops.dropout
 
 
 def _rng(rng):
@@ -330,4 +330,4 @@ class Dropout:
         multiplier, scale, shape = self._saved
         dout = _upstream(dout, shape, multiplier.dtype if multiplier is not None else np.float64,
                          "Dropout")
-        return dropout.vjp(dout, None, None, multiplier, scale=scale)[0]
+        return dropout.backward[0](dout, None, None, multiplier, scale=scale)

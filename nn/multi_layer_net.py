@@ -25,7 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .ch6_rows import l2_penalty
+from autograd.ops import l2_penalty
 from .gradient import numerical_gradient
 from .layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
 from .two_layer_net import _float_dtype

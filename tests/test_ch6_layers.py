@@ -336,3 +336,26 @@ def test_book_layer_names_and_keys():
     assert isinstance(net.layers["Activation_function1"], Relu)
     # params are the layers' own arrays, so in-place updates reach them
     assert net.params["gamma1"] is net.layers["BatchNorm1"].gamma
+
+
+# ---------------------------------------------------------------- the op-table rows themselves
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), lam=st.floats(0.0, 2.0))
+def test_l2_penalty_row(data, lam):
+    from autograd import ops
+
+    W = array(data, data.draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4)))
+    assert ops.l2_penalty(W, lam=lam) == pytest.approx(0.5 * lam * float(np.sum(W ** 2)))
+    (dW,) = ops.l2_penalty.vjp(1.5, None, W, lam=lam)
+    close(dW, numerical_gradient(lambda _: 1.5 * ops.l2_penalty(W, lam=lam), W, H))
+
+
+def test_rows_are_in_the_table_and_refuse_values():
+    from autograd import OPS, Value
+
+    for name in ("batchnorm", "dropout", "l2_penalty"):
+        assert name in OPS and not OPS[name].scalar and OPS[name].doc
+    assert OPS["dropout"].backward[1] is None  # the mask is data
+    with pytest.raises(TypeError, match="dropout"):
+        OPS["dropout"](Value(1.0), None, scale=2.0)
