@@ -338,8 +338,9 @@ def run(name, **kwargs):
 
 # ---------------------------------------------------------------- plots like the book's
 
-def plot(outcome, path):
-    """Save ``outcome``'s figure to ``path`` (matplotlib, no display needed)."""
+def plot(outcome, path=None):
+    """Save ``outcome``'s figure to ``path`` (matplotlib, no display needed); return the figure
+    (without a path, e.g. to show it in a notebook)."""
     from matplotlib.figure import Figure
 
     name, data = outcome.name, outcome.data
@@ -396,11 +397,12 @@ def plot(outcome, path):
     elif name == "hyperparam":
         from .hyperparam import plot_search
 
-        plot_search(data, path)
-        return
+        return plot_search(data, path)
     else:
         raise ValueError(f"no plot for {name!r}")
-    fig.savefig(path)
+    if path is not None:
+        fig.savefig(path)
+    return fig
 
 
 # ---------------------------------------------------------------- command line

@@ -325,7 +325,7 @@ def search_outcome(*, quick=False, seed=0, progress=True, data_dir=None, trials=
                    {"rows": rows})
 
 
-def plot_search(data, path, best=20):
+def plot_search(data, path=None, best=20):
     """The book's fig. 6-24: validation (solid) and training (dashed) accuracy of the best trials."""
     from matplotlib.figure import Figure
 
@@ -346,4 +346,6 @@ def plot_search(data, path, best=20):
         ax.set_xticks([])
     for ax in axes[len(rows):]:
         ax.set_axis_off()
-    fig.savefig(path)
+    if path is not None:
+        fig.savefig(path)
+    return fig
