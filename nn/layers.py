@@ -201,7 +201,7 @@ class SoftmaxWithLoss:
 
 # ---------------------------------------------------------------- chapter 6: Batch Norm, Dropout
 
-batchnorm, batchnorm_stats, dropout = ops.batchnorm, ops.batchnorm_stats, ops.dropout
+batchnorm, scale_shift, dropout = ops.batchnorm, ops.scale_shift, ops.dropout
 
 
 def _rng(rng):
@@ -223,7 +223,9 @@ class BatchNormalization:
     the running averages running <- momentum * running + (1 - momentum) * batch (the
     book's); in testing (train_flg=False) the running averages, as constants.
     backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of gamma, beta);
-    the rule is the ``batchnorm`` row of the op table.  eps = 1e-6 (the book's 10e-7).
+    the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the derivative
+    through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
+    eps = 1e-6 (the book's 10e-7).
     """
 
     def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None, *,
@@ -238,7 +240,7 @@ class BatchNormalization:
         self.momentum, self.eps, self.per_pixel = momentum, eps, per_pixel
         self.running_mean, self.running_var = running_mean, running_var
         self.input_shape = None
-        self._saved = None  # (x as normalised, axes, stats, train) for backward
+        self._saved = None  # (x as reshaped, batchnorm row output, row params) for backward
         self.dgamma = self.dbeta = None
 
     def _layout(self, x):
@@ -269,25 +271,24 @@ class BatchNormalization:
         if self.running_mean is None:
             self.running_mean = np.zeros(features, dtype=self.gamma.dtype)
             self.running_var = np.zeros(features, dtype=self.gamma.dtype)
+        params = dict(axes=axes, eps=self.eps,
+                      running=None if train_flg else (self.running_mean, self.running_var))
+        normalised = batchnorm(x, **params)  # (xhat, mean, var, std)
         if train_flg:
-            mean, var = batchnorm_stats(x, axes)
-            m = self.momentum
+            m, (_, mean, var, _) = self.momentum, normalised
             self.running_mean = m * self.running_mean + (1 - m) * mean.reshape(-1)
             self.running_var = m * self.running_var + (1 - m) * var.reshape(-1)
-            stats = (mean, var)
-        else:
-            stats = (self.running_mean, self.running_var)
-        params = dict(axes=axes, eps=self.eps, stats=stats, train=bool(train_flg))
-        self._saved = (x, params)
-        out = batchnorm(x, self.gamma, self.beta, **params)
+        self._saved = (x, normalised, params)
+        out = scale_shift(normalised[0], self.gamma, self.beta, axes=axes)
         return out.reshape(self.input_shape)
 
     def backward(self, dout=1):
         _forward_first(self._saved, "BatchNormalization")
-        x, params = self._saved
+        x, normalised, params = self._saved
         dout = _upstream(dout, self.input_shape, x.dtype, "BatchNormalization").reshape(x.shape)
-        dx, self.dgamma, self.dbeta = batchnorm.vjp(dout, None, x, self.gamma, self.beta, **params)
-        return dx.reshape(self.input_shape)
+        dxhat, self.dgamma, self.dbeta = scale_shift.vjp(dout, None, normalised[0], self.gamma,
+                                                         self.beta, axes=params["axes"])
+        return batchnorm.backward[0](dxhat, normalised, x, **params).reshape(self.input_shape)
 
 
 class Dropout:

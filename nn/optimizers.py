@@ -75,7 +75,27 @@ def _zeros_like(params, state):
     return state
 
 
-class SGD:
+class _Optimizer:
+    """State shared by the optimizers: a scratch array per key, reused at every step.
+
+    The temporaries of an update (lr * g, g^2, the step) are written into it with numpy's
+    ``out=``: a new array of a weight matrix's size at every step would come from the
+    operating system afresh each time (large allocations are not pooled), and cost more than
+    the arithmetic.
+    """
+
+    _tmp = None
+
+    def _scratch(self, key, p):
+        if self._tmp is None:
+            self._tmp = {}
+        tmp = self._tmp.get(key)
+        if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
+            tmp = self._tmp[key] = np.empty_like(p)
+        return tmp
+
+
+class SGD(_Optimizer):
     """Stochastic gradient descent (確率的勾配降下法): W <- W - lr g."""
 
     def __init__(self, lr=0.01):
@@ -84,10 +104,11 @@ class SGD:
     def update(self, params, grads):
         _check(params, grads, "SGD")
         for key, p in params.items():
-            p -= self.lr * grads[key]
+            step = np.multiply(grads[key], self.lr, out=self._scratch(key, p))
+            p -= step
 
 
-class Momentum:
+class Momentum(_Optimizer):
     """Momentum SGD: v <- mu v - lr g;  W <- W + v.  ``v`` starts at zero."""
 
     def __init__(self, lr=0.01, momentum=0.9):
@@ -101,11 +122,11 @@ class Momentum:
         for key, p in params.items():
             v = self.v[key]
             v *= self.momentum
-            v -= self.lr * grads[key]
+            v -= np.multiply(grads[key], self.lr, out=self._scratch(key, p))
             p += v
 
 
-class Nesterov:
+class Nesterov(_Optimizer):
     """Nesterov's accelerated gradient (arXiv:1212.0901, eq. 7), written as the book writes it.
 
     W <- W + mu^2 v - (1 + mu) lr g;  then v <- mu v - lr g.
@@ -122,15 +143,15 @@ class Nesterov:
         self.v = _zeros_like(params, self.v or {})
         mu, lr = self.momentum, self.lr
         for key, p in params.items():
-            v, g = self.v[key], grads[key]
+            v, g, tmp = self.v[key], grads[key], self._scratch(key, p)
             # The old velocity first, then the velocity update: the order matters.
-            p += mu * mu * v
-            p -= (1 + mu) * lr * g
+            p += np.multiply(v, mu * mu, out=tmp)
+            p -= np.multiply(g, (1 + mu) * lr, out=tmp)
             v *= mu
-            v -= lr * g
+            v -= np.multiply(g, lr, out=tmp)
 
 
-class AdaGrad:
+class AdaGrad(_Optimizer):
     """AdaGrad: h <- h + g^2;  W <- W - lr g / (sqrt(h) + 1e-7).  Per-coordinate step sizes."""
 
     def __init__(self, lr=0.01):
@@ -141,16 +162,16 @@ class AdaGrad:
         _check(params, grads, "AdaGrad")
         self.h = _zeros_like(params, self.h or {})
         for key, p in params.items():
-            h, g = self.h[key], grads[key]
-            h += g * g
-            step = np.sqrt(h)
-            step += EPS
-            np.divide(g, step, out=step)
-            step *= self.lr
-            p -= step
+            h, g, tmp = self.h[key], grads[key], self._scratch(key, p)
+            h += np.multiply(g, g, out=tmp)
+            np.sqrt(h, out=tmp)
+            tmp += EPS
+            np.divide(g, tmp, out=tmp)
+            tmp *= self.lr
+            p -= tmp
 
 
-class RMSprop:
+class RMSprop(_Optimizer):
     """RMSprop: h <- rho h + (1 - rho) g^2;  W <- W - lr g / (sqrt(h) + 1e-7); rho = decay_rate."""
 
     def __init__(self, lr=0.01, decay_rate=0.99):
@@ -163,17 +184,19 @@ class RMSprop:
         self.h = _zeros_like(params, self.h or {})
         rho = self.decay_rate
         for key, p in params.items():
-            h, g = self.h[key], grads[key]
+            h, g, tmp = self.h[key], grads[key], self._scratch(key, p)
             h *= rho
-            h += (1 - rho) * (g * g)
-            step = np.sqrt(h)
-            step += EPS
-            np.divide(g, step, out=step)
-            step *= self.lr
-            p -= step
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - rho
+            h += tmp
+            np.sqrt(h, out=tmp)
+            tmp += EPS
+            np.divide(g, tmp, out=tmp)
+            tmp *= self.lr
+            p -= tmp
 
 
-class Adam:
+class Adam(_Optimizer):
     """Adam (arXiv:1412.6980): moments m, v of g and g^2, bias-corrected through lr_t.
 
     m <- m + (1 - b1)(g - m);  v <- v + (1 - b2)(g^2 - v);  iter <- iter + 1;
@@ -194,18 +217,20 @@ class Adam:
         self.v = _zeros_like(params, self.v or {})
         self.iter += 1
         b1, b2 = self.beta1, self.beta2
-        lr_t = self.lr * np.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter)
+        lr_t = float(self.lr * np.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter))
         for key, p in params.items():
-            m, v, g = self.m[key], self.v[key], grads[key]
+            m, v, g, tmp = self.m[key], self.v[key], grads[key], self._scratch(key, p)
             m *= b1
-            m += (1 - b1) * g
+            m += np.multiply(g, 1 - b1, out=tmp)
             v *= b2
-            v += (1 - b2) * (g * g)
-            step = np.sqrt(v)
-            step += EPS
-            np.divide(m, step, out=step)
-            step *= lr_t
-            p -= step
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += EPS
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr_t
+            p -= tmp
 
 
 OPTIMIZERS = {"SGD": SGD, "Momentum": Momentum, "Nesterov": Nesterov, "AdaGrad": AdaGrad,

@@ -238,7 +238,7 @@ def check_net(net, x, t):
             # A feature with almost no spread in the batch: BN divides by its std, so the
             # loss then bends on the scale of the step h and central differences lose
             # their accuracy (not a wrong gradient). Draw another example.
-            assume(layer._saved[1]["stats"][1].min() > 1e-3)
+            assume(layer._saved[1][2].min() > 1e-3)
     results = gradient_check(wrapped, x, t, h=1e-5)
     for name, r in results.items():
         assume(r.excluded < r.size)  # a parameter sitting on a kink everywhere: draw another
@@ -354,7 +354,7 @@ def test_l2_penalty_row(data, lam):
 def test_rows_are_in_the_table_and_refuse_values():
     from autograd import OPS, Value
 
-    for name in ("batchnorm", "dropout", "l2_penalty"):
+    for name in ("batchnorm", "scale_shift", "dropout", "l2_penalty"):
         assert name in OPS and not OPS[name].scalar and OPS[name].doc
     assert OPS["dropout"].backward[1] is None  # the mask is data
     with pytest.raises(TypeError, match="dropout"):
