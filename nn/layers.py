@@ -273,21 +273,23 @@ class BatchNormalization:
             self.running_var = np.zeros(features, dtype=self.gamma.dtype)
         params = dict(axes=axes, eps=self.eps,
                       running=None if train_flg else (self.running_mean, self.running_var))
-        normalised = batchnorm(x, **params)  # (xhat, mean, var, std)
+        # The rows' functions called directly (no dispatch on Values): the step's hot path.
+        normalised = batchnorm.forward(x, **params)  # (xhat, mean, var, std)
         if train_flg:
             m, (_, mean, var, _) = self.momentum, normalised
             self.running_mean = m * self.running_mean + (1 - m) * mean.reshape(-1)
             self.running_var = m * self.running_var + (1 - m) * var.reshape(-1)
         self._saved = (x, normalised, params)
-        out = scale_shift(normalised[0], self.gamma, self.beta, axes=axes)
+        out = scale_shift.forward(normalised[0], self.gamma, self.beta, axes=axes)
         return out.reshape(self.input_shape)
 
     def backward(self, dout=1):
         _forward_first(self._saved, "BatchNormalization")
         x, normalised, params = self._saved
         dout = _upstream(dout, self.input_shape, x.dtype, "BatchNormalization").reshape(x.shape)
-        dxhat, self.dgamma, self.dbeta = scale_shift.vjp(dout, None, normalised[0], self.gamma,
-                                                         self.beta, axes=params["axes"])
+        inputs, axes = (normalised[0], self.gamma, self.beta), params["axes"]
+        dxhat, self.dgamma, self.dbeta = (rule(dout, None, *inputs, axes=axes)
+                                          for rule in scale_shift.backward)
         return batchnorm.backward[0](dxhat, normalised, x, **params).reshape(self.input_shape)
 
 
