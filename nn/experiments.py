@@ -479,6 +479,11 @@ def main(argv=None):
     except (FileNotFoundError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        resume = " (finished trials are kept: run the same command to resume)" \
+            if args.name == "hyperparam" else ""
+        print(f"error: interrupted{resume}", file=sys.stderr)
+        return 130
     print(f"{outcome.name}: {outcome.details}")
     print(f"book's result: {outcome.claim}")
     print(f"reproduced: {'yes' if outcome.holds else 'NO'}")

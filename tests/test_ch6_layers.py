@@ -359,3 +359,31 @@ def test_rows_are_in_the_table_and_refuse_values():
     assert OPS["dropout"].backward[1] is None  # the mask is data
     with pytest.raises(TypeError, match="dropout"):
         OPS["dropout"](Value(1.0), None, scale=2.0)
+
+
+# ---------------------------------------------------------------- the book's Trainer
+
+def test_trainer_records_like_the_book_and_uses_the_optimizer():
+    from nn.optimizers import Momentum
+    from nn.trainer import Trainer
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    t = (x[:, 0] > 0).astype(np.intp)  # a separable task
+    net = MultiLayerNetExtend(6, [8], 2, dtype=np.float32, rng=0)
+    before = {k: p.copy() for k, p in net.params.items()}
+    trainer = Trainer(net, x, t, x[:10], t[:10], epochs=30, mini_batch_size=10,
+                      optimizer=Momentum(lr=0.1), verbose=False, rng=0)
+    trainer.train()
+    assert trainer.iter_per_epoch == 4 and len(trainer.train_loss_list) == 120
+    assert len(trainer.train_acc_list) == len(trainer.test_acc_list) == 31  # epoch 0 too
+    assert trainer.train_acc_list[-1] > 0.9
+    assert all(not np.array_equal(before[k], p) for k, p in net.params.items())
+    # by name, with the book's optimizer_param
+    t2 = Trainer(net, x, t, x, t, epochs=1, optimizer="adam", optimizer_param={"lr": 0.01},
+                 verbose=False)
+    assert type(t2.optimizer).__name__ == "Adam" and t2.optimizer.lr == 0.01
+    with pytest.raises(ValueError, match="40 training inputs for 39 labels"):
+        Trainer(net, x, t[:-1], x, t, verbose=False)
+    with pytest.raises(ValueError, match="unknown optimizer 'adamax'"):
+        Trainer(net, x, t, x, t, optimizer="adamax", verbose=False)
