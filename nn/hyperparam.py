@@ -34,6 +34,7 @@ import os
 import socket
 import time
 import warnings
+import zlib
 
 import numpy as np
 
@@ -157,9 +158,15 @@ def work(storage, study_name, n_trials, *, epochs, train_size, seed, sampler, da
         done = len(_complete(study))
         if done >= n_trials:
             return
-        # Different draws in every worker and after every resume.
-        study.sampler = _make_sampler(sampler, None if seed is None
-                                      else seed + 7919 * worker + 104729 * len(study.trials))
+        # Different draws in every worker and after every resume.  On a shared database
+        # other invocations (other machines) are workers too, so their process and host
+        # go into the seed; a local file has one invocation at a time (its lock), which keeps
+        # a one-process search repeatable.
+        entropy = [seed or 0, worker, len(study.trials)]
+        if is_url(storage):
+            entropy += [os.getpid(), zlib.crc32(socket.gethostname().encode())]
+        study.sampler = _make_sampler(
+            sampler, int(np.random.SeedSequence(entropy).generate_state(1)[0]))
         data = split_data(train_size, seed or 0, data_dir)
 
         def stop_when_done(study, trial):
