@@ -197,6 +197,20 @@ def _shared_lock(storage):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def _drop_partial_record(path):
+    """Cut a journal's last line if a killed writer left it half-written (no newline).
+
+    Optuna skips such a line while it is the last, but the next record would be appended
+    to it and make the journal unreadable.  Called under the exclusive lock only.
+    """
+    if not os.path.exists(path):
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
+
+
 def _recover(study, storage):
     """Fail the trials a killed search left running and queue their parameters again.
 
@@ -232,6 +246,14 @@ def search(*, trials, storage, study_name, sampler="random", jobs=1, epochs, tra
                                f"{storage}.search-lock); wait for it, or add workers with --jobs or a "
                                "database --storage") from None
     try:
+        if lock is not None:
+            # Optuna's own lock on the journal (a symlink <file>.lock) outlives a process
+            # killed while writing, and the next writer would wait 30 s before breaking it.
+            # Under our exclusive lock no live process uses the journal: it is stale.
+            stale = os.path.abspath(storage) + ".lock"
+            if os.path.lexists(stale):
+                os.remove(stale)
+            _drop_partial_record(storage)
         study = optuna.create_study(study_name=study_name, storage=open_storage(storage),
                                     direction="maximize", load_if_exists=True)
         if lock is not None:
