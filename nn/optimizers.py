@@ -41,13 +41,16 @@ EPS = 1e-7  # the book's guard against dividing by zero
 def _check(params, grads, who):
     """Raise ValueError naming the key if a gradient is missing or shaped unlike its parameter."""
     for key, p in params.items():
-        if key not in grads:
+        g = grads.get(key)
+        # The usual case first, with attribute reads only (this runs at every step).
+        if type(p) is np.ndarray and type(g) is np.ndarray and g.shape == p.shape:
+            continue
+        if g is None:
             raise ValueError(f"{who}.update: grads has no {key!r}; it needs one gradient per "
                              f"parameter (params keys: {', '.join(map(str, params))})")
         if not isinstance(p, np.ndarray):
             raise ValueError(f"{who}.update: params[{key!r}] is a {type(p).__name__}, not a numpy "
                              "array; it must be an array so that it can be updated in place")
-        g = grads[key]
         if np.shape(g) != p.shape:
             raise ValueError(f"{who}.update: grads[{key!r}] has shape {np.shape(g)} but "
                              f"params[{key!r}] has shape {p.shape}; they must match")
