@@ -6,8 +6,8 @@ Two kinds of reference, neither of which is the code under test:
 - a plain-Python loop over scalars written from the papers' equations in their own form
   (PyTorch's Nesterov buffer, Adam's Algorithm 1 with m_hat and v_hat), fed a sequence
   of varying gradients.
-benchmarks/bench_ch6.py also compares every optimizer with torch.optim on the same
-gradients (PyTorch is not a test dependency).
+and a third: torch.optim on the same gradients (PyTorch is in the test extra as the
+reference for chapter 7's convolution tests).
 """
 import math
 
@@ -214,3 +214,46 @@ def test_bad_settings_are_refused():
         Adam(beta2=-0.1)
     with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
         get_optimizer("adamw")
+
+
+# ---------------------------------------------------------------- torch.optim as a reference
+
+def torch_optimizer(name, tensors, kw):
+    import torch
+
+    if name == "SGD":
+        return torch.optim.SGD(tensors, lr=kw["lr"])
+    if name in ("Momentum", "Nesterov"):
+        return torch.optim.SGD(tensors, lr=kw["lr"], momentum=kw["momentum"],
+                               nesterov=name == "Nesterov")
+    if name == "AdaGrad":
+        return torch.optim.Adagrad(tensors, lr=kw["lr"], eps=1e-7)
+    if name == "RMSprop":
+        return torch.optim.RMSprop(tensors, lr=kw["lr"], alpha=kw["decay_rate"], eps=1e-7)
+    return torch.optim.Adam(tensors, lr=kw["lr"], betas=(kw["beta1"], kw["beta2"]), eps=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 12))
+def test_matches_torch_optim(name, seed, steps):
+    import torch
+
+    rng = np.random.default_rng(seed)
+    shapes = [(3, 4), (4,)]
+    start = [rng.standard_normal(s) for s in shapes]
+    params = {f"p{i}": a.copy() for i, a in enumerate(start)}
+    tensors = [torch.tensor(a.copy(), requires_grad=True) for a in start]
+    ours, theirs = OPTIMIZERS[name](**SETTINGS[name]), torch_optimizer(name, tensors, SETTINGS[name])
+    for _ in range(steps):
+        # |g| >= 0.1, so Adam's eps (1e-7 added to sqrt(v) here, to sqrt(v_hat) in PyTorch:
+        # eps / sqrt(1 - b2^t) <= 4.5e-7 against 1e-7 on sqrt(v_hat) >= ~0.1) moves a step
+        # of lr = 0.01 by about 0.01 * 3.5e-7 / 0.1 = 3.5e-8 at most: under 1e-6 in 12 steps.
+        grads = [rng.uniform(0.1, 2, s) * rng.choice([-1, 1], s) for s in shapes]
+        ours.update(params, {f"p{i}": g for i, g in enumerate(grads)})
+        for t, g in zip(tensors, grads):
+            t.grad = torch.tensor(g)
+        theirs.step()
+    tol = 1e-6 if name == "Adam" else 1e-12
+    for i, t in enumerate(tensors):
+        np.testing.assert_allclose(params[f"p{i}"], t.detach().numpy(), rtol=0, atol=tol)
