@@ -192,17 +192,10 @@ def bn_step(repeats, inner):
     a, b = timed([ours, theirs], repeats, inner)
     row("forward + backward + SGD update", a, b)
 
-    # where chainrule's step goes
-    timings = {}
-    for name, layer in net.layers.items():
-        kind = name.rstrip("0123456789")
-        timings.setdefault(kind, 0.0)
-    print("   (a breakdown of chainrule's step follows)")
-    return a
-
 
 def breakdown(inner=200):
     """Time per layer kind in chainrule's Batch Norm step (forward + backward)."""
+    print("   where chainrule's step goes:")
     from nn.layers import BatchNormalization, Dropout
 
     rng = np.random.default_rng(2)

@@ -95,7 +95,9 @@ def test_cli_runs_and_plots(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
+    ([], "the following arguments are required: NAME"),
     (["nope"], "argument NAME: invalid choice: 'nope'"),
+    (["activations", "--seed", "x"], "argument --seed: invalid int value: 'x'"),
     (["activations", "--plot", "/no/such/folder/x.png"], "the folder /no/such/folder does not exist"),
     (["activations", "--plot", "x.xyz"], "cannot write this file type"),
     (["activations", "--trials", "3"], "belong to the hyperparam experiment"),
