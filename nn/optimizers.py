@@ -133,7 +133,7 @@ class Nesterov(_Optimizer):
     """Nesterov's accelerated gradient (arXiv:1212.0901, eq. 7), written as the book writes it.
 
     W <- W + mu^2 v - (1 + mu) lr g;  then v <- mu v - lr g.
-    (Equivalently W <- W + mu v_new - lr g with v_new the updated velocity.)
+    Computed as v_new = mu v - lr g;  W <- W + mu v_new - lr g, which is the same step.
     """
 
     def __init__(self, lr=0.01, momentum=0.9):
@@ -147,11 +147,13 @@ class Nesterov(_Optimizer):
         mu, lr = self.momentum, self.lr
         for key, p in params.items():
             v, g, tmp = self.v[key], grads[key], self._scratch(key, p)
-            # The old velocity first, then the velocity update: the order matters.
-            p += np.multiply(v, mu * mu, out=tmp)
-            p -= np.multiply(g, (1 + mu) * lr, out=tmp)
+            # As W <- W + mu v_new - lr g, the same step in six passes instead of seven:
+            # v_new = mu v - lr g, and mu v_new - lr g = mu^2 v - (1 + mu) lr g.
+            np.multiply(g, lr, out=tmp)
             v *= mu
-            v -= np.multiply(g, lr, out=tmp)
+            v -= tmp
+            p -= tmp
+            p += np.multiply(v, mu, out=tmp)
 
 
 class AdaGrad(_Optimizer):
