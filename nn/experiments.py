@@ -15,13 +15,13 @@ got, prints the verdict and exits 1 if the result was not reproduced.
 Importable: ``run(name, quick=True, seed=0)`` returns an Outcome (claim, holds, details,
 data), ``plot(outcome, path)`` draws it.
 """
-import argparse
 import os
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import cli
 from .multi_layer_net import MultiLayerNetExtend
 from .optimizers import get_optimizer
 from .trainer import Trainer
@@ -412,22 +412,22 @@ def plot(outcome, path=None):
     else:
         raise ValueError(f"no plot for {name!r}")
     if path is not None:
-        fig.savefig(path)
+        save_figure(fig, path)
     return fig
+
+
+def save_figure(fig, path):
+    """Write ``fig`` to ``path`` atomically (never a half-written file), in the format of its suffix."""
+    from .files import atomic_write
+
+    with atomic_write(path, ".tmp") as f:
+        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
 
 
 # ---------------------------------------------------------------- command line
 
-class _Parser(argparse.ArgumentParser):
-    """Errors as one ``error: ...`` line on stderr and exit status 2, no usage dump."""
-
-    def error(self, message):
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def _parser():
-    parser = _Parser(
+    parser = cli.ArgumentParser(
         prog="python -m nn.experiments",
         description="Chapter 6's experiments: run one, check the book's qualitative result on "
                     "the numbers, optionally save its figure. Exit status 1 if the result was "
@@ -473,12 +473,11 @@ def main(argv=None):
     kwargs = dict(quick=args.quick, seed=args.seed, progress=not args.no_progress,
                   data_dir=args.data_dir)
     if args.name == "hyperparam":
-        if args.trials is not None and args.trials < 1:
-            parser.error(f"--trials must be >= 1, got {args.trials}")
-        if args.jobs < 1:
-            parser.error(f"--jobs must be >= 1, got {args.jobs}")
-        if args.epochs is not None and args.epochs < 1:
-            parser.error(f"--epochs must be >= 1, got {args.epochs}")
+        if args.trials is not None:
+            cli.check_int(parser, "--trials", args.trials, 1)
+        cli.check_int(parser, "--jobs", args.jobs, 1)
+        if args.epochs is not None:
+            cli.check_int(parser, "--epochs", args.epochs, 1)
         kwargs.update(trials=args.trials, jobs=args.jobs, storage=args.storage,
                       study_name=args.study, sampler=args.sampler, epochs=args.epochs)
     elif (args.trials is not None or args.jobs != 1 or args.storage or args.study
@@ -488,13 +487,13 @@ def main(argv=None):
     try:
         outcome = run(args.name, **kwargs)
     except (FileNotFoundError, ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return cli.error(err)
     except KeyboardInterrupt:
-        resume = " (finished trials are kept: run the same command to resume)" \
-            if args.name == "hyperparam" else ""
-        print(f"error: interrupted{resume}", file=sys.stderr)
-        return 130
+        if args.name == "hyperparam":  # say that nothing finished is lost
+            print("interrupted: finished trials are kept; run the same command to resume",
+                  file=sys.stderr)
+            return cli.INTERRUPTED
+        raise
     print(f"{outcome.name}: {outcome.details}")
     print(f"book's result: {outcome.claim}")
     print(f"reproduced: {'yes' if outcome.holds else 'NO'}")
@@ -505,4 +504,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

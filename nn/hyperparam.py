@@ -376,5 +376,7 @@ def plot_search(data, path=None, best=20):
     for ax in axes[len(rows):]:
         ax.set_axis_off()
     if path is not None:
-        fig.savefig(path)
+        from .experiments import save_figure
+
+        save_figure(fig, path)
     return fig
