@@ -210,6 +210,7 @@ def test_two_workers_share_one_postgresql_study(postgres, tmp_path):
     complete = check_recorded_once(study, n)
     # both workers did some of the work
     workers = {t.user_attrs["worker"] for t in complete}
+    print("trials per worker:", {w: sum(t.user_attrs["worker"] == w for t in complete) for w in workers})
     assert len(workers) == 2, workers
 
 
