@@ -223,3 +223,22 @@ def test_a_half_written_last_record_is_cut_before_resuming(tmp_path):
     assert path.read_bytes() == b'{"op_code":0}\n{"op_code":1}\n'
     _drop_partial_record(str(path))  # a whole journal is left alone
     assert path.read_bytes() == b'{"op_code":0}\n{"op_code":1}\n'
+
+
+def test_the_tpe_sampler_runs_the_same_search(tmp_path, monkeypatch):
+    from nn import hyperparam
+
+    used = []
+    real = hyperparam._make_sampler
+    monkeypatch.setattr(hyperparam, "_make_sampler",
+                        lambda name, seed: used.append(name) or real(name, seed))
+    study = hyperparam.search(trials=4, storage=str(tmp_path / "tpe.journal"), study_name="tpe",
+                              sampler="tpe", epochs=1, train_size=100, progress=False)
+    assert "tpe" in used
+    assert type(real("tpe", 0)).__name__ == "TPESampler"
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 4 and len({t.number for t in complete}) == 4
+    with pytest.raises(ValueError, match="sampler must be 'random' or 'tpe', got 'grid'"):
+        hyperparam.search(trials=1, storage=str(tmp_path / "x.journal"), study_name="x",
+                          sampler="grid", epochs=1, train_size=100, progress=False)
+    assert not (tmp_path / "x.journal").exists()  # refused before anything is written
