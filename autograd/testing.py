@@ -424,6 +424,17 @@ class _Arrays:
         prod = np.asarray(v, np.float64) * out
         return float(np.sum(prod)), float(np.sum(np.abs(prod))), ()
 
+    def jiggled(self, rng, v):
+        """The rule's gradients, in its dtype, at the inputs moved by about one unit in the
+        last place each (see ``_jiggle``)."""
+        xs = list(self.inputs)
+        for i in self.slots:
+            xs[i] = _jiggle(np.asarray(xs[i]), rng)
+        grads = self.vjp(v, self.forward(*xs, **self.params), *xs, **self.params)
+        if isinstance(grads, np.ndarray) or not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        return [np.asarray(grads[i], np.float64) for i in self.slots]
+
     def grads64(self, shifts, v):
         xs = self._at(shifts)
         out = self.forward(*xs, **self.params)
@@ -511,6 +522,25 @@ class _Layer:
         np.random.set_state(self.rng_state)
         return twin, twin.forward(*xs, **self.params)
 
+    def jiggled(self, rng, v):
+        """The layer's gradients, in its dtype, from a copy made before the check with its
+        inputs and parameters moved by about one unit in the last place (see ``_jiggle``)."""
+        layer = copy.deepcopy(self.pristine)
+        for name in self.param_names:
+            setattr(layer, name, _jiggle(np.asarray(getattr(layer, name)), rng))
+        xs = list(self.inputs)
+        for i in self.slots:
+            xs[i] = _jiggle(np.asarray(xs[i]), rng)
+        np.random.set_state(self.rng_state)
+        try:
+            layer.forward(*xs, **self.params)
+            result = layer.backward(v)
+        finally:
+            np.random.set_state(self.rng_after)
+        dxs = result if isinstance(result, tuple) else (result,)
+        return ([np.asarray(dxs[i], np.float64) for i in self.slots]
+                + [np.asarray(getattr(layer, "d" + n), np.float64) for n in self.param_names])
+
     def phi(self, shifts, v):
         try:
             _, out = self._twin(shifts)
@@ -528,6 +558,16 @@ class _Layer:
         dxs = result if isinstance(result, tuple) else (result,)
         return ([np.asarray(dxs[i], np.float64) for i in self.slots]
                 + [np.asarray(getattr(twin, "d" + n), np.float64) for n in self.param_names]), ()
+
+
+def _jiggle(x, rng):
+    """x with each value moved by one relative epsilon of its dtype, up or down at random:
+    how much the rule's result moves then shows how much rounding inside it can move it
+    (an ill-conditioned point, e.g. Batch Norm of values that hardly differ in float32)."""
+    if not _float_array(x):
+        return x
+    eps = np.finfo(x.dtype).eps
+    return x + x * (eps * rng.choice([-1.0, 1.0], x.shape)).astype(x.dtype)
 
 
 def _size(v, arrays, out):
@@ -675,9 +715,16 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
     v64 = np.asarray(v, np.float64)
     result = CheckResult()
     shapes = [np.shape(x) for x in problem.point]
+    jiggles = []
+    if problem.kind != "values":  # Values: the sizes of the graph's terms bound the rounding
+        jiggle_rng = np.random.default_rng(0)
+        try:
+            jiggles = [problem.jiggled(jiggle_rng, v) for _ in range(2)]
+        except (ArithmeticError, ValueError):
+            jiggles = []
     for _ in range(directions):
         u = unit_direction(rng, shapes)
-        _first_order(problem, grads, u, v64, step, rtol, atol, result)
+        _first_order(problem, grads, u, v64, step, rtol, atol, result, jiggles)
         if order == 2:
             w = unit_direction(rng, shapes)
             _second_order(problem, u, w, v64, step, atol, result)
@@ -747,11 +794,13 @@ def _left_out(result, why, suffix=""):
                            f"f is not defined within the step: {why}") + suffix)
 
 
-def _first_order(problem, grads, u, v64, h, rtol, atol, result):
+def _first_order(problem, grads, u, v64, h, rtol, atol, result, jiggles=()):
     backprop = _dot(grads, u)
     scale = _norm(grads)
-    # The rule's own rounding where its terms cancel: eps of its dtype times their size.
+    # The rule's own rounding where its terms cancel: eps of its dtype times their size,
+    # and four times what moving the inputs by one epsilon does to v.J.u.
     cancel = 16 * float(np.finfo(problem.dtype).eps) * problem.backward_size
+    cancel += 4 * max([abs(_dot(j, u) - backprop) for j in jiggles], default=0.0)
     floor = rtol * max(scale, abs(backprop)) + atol + cancel
     try:
         numerical, err, rounding, step = _smooth_derivative(
@@ -1157,7 +1206,8 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
 
     ``params``: the row's keyword settings, a dict, a strategy of dicts, or a function
     of the drawn (float64) inputs returning such a strategy (labels ``t`` for a loss);
-    float arrays among them (one-hot targets) are cast to each dtype with the inputs.
+    float arrays among them (one-hot targets, running statistics), also inside tuples, are
+    cast to each dtype with the inputs.
     """
     from hypothesis import Phase, given, settings
     from hypothesis import strategies as st
@@ -1212,7 +1262,7 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
         kw = draw_params(data, xs64)
         for dtype in dtypes:
             typed = [x.astype(dtype) for x in xs64]
-            kw_typed = {k: p.astype(dtype) if _float_array(p) else p for k, p in kw.items()}
+            kw_typed = {k: _cast(p, dtype) for k, p in kw.items()}
             out = _primary(op.forward(*typed, **kw_typed))
             v = data.draw(_upstream_strategy(np.shape(out), dtype), label=f"upstream {dtype}")
             check_grads(op, *typed, params=kw_typed, upstream=v, rng=seed, order=order)
@@ -1221,6 +1271,15 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
 
     test.__name__ = test.__qualname__ = f"test_rule_{op.name}"
     return test
+
+
+def _cast(p, dtype):
+    """A setting in ``dtype``: float arrays cast, tuples and lists of them too."""
+    if _float_array(p):
+        return p.astype(dtype)
+    if isinstance(p, (tuple, list)):
+        return type(p)(_cast(q, dtype) for q in p)
+    return p
 
 
 def _engine_agrees(op, xs, g):

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograd import OPS, Value, declare_op, grad, gradcheck, graph_size, ops
-from autograd.testing import arrays_for, check_grads, class_labels, close, rule_test
+from autograd.testing import (arrays_for, check_grads, class_labels, close, float_arrays,
+                              rule_test)
 
 
 def targets(xs):
@@ -74,6 +75,53 @@ ARRAY_ROWS.update({
         {"stride": st.integers(1, 2), "pad": st.integers(0, 1)})),
     "max_pool": dict(inputs=distinct_images(), params=lambda xs: windows(
         xs[0], names=("pool_h", "pool_w"))),
+})
+
+
+def batch_inputs():
+    """(x,) with distinct values (Batch Norm divides by each feature's spread): (N, D) or
+    (N, C, H, W)."""
+    shapes = st.one_of(st.tuples(st.integers(2, 4), st.integers(1, 3)),
+                       st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 3),
+                                 st.integers(2, 3)))
+    return shapes.flatmap(lambda shape: hnp.arrays(
+        np.float64, shape, unique=True,
+        elements=st.floats(-3, 3, allow_nan=False, allow_subnormal=False))).map(lambda x: (x,))
+
+
+def batch_settings(xs):
+    """axes (0,) for (N, D), (0, 2, 3) per channel for (N, C, H, W); half the time running
+    statistics (test mode): a mean and a variance >= 0.5 per feature."""
+    x = xs[0]
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    features = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    running = st.tuples(float_arrays(features), float_arrays(features, bound=2.0).map(
+        lambda v: np.abs(v) + 0.5))
+    return st.one_of(st.just({"axes": axes}),
+                     running.map(lambda r: {"axes": axes, "running": r}))
+
+
+def scale_shift_shapes():
+    return st.one_of(
+        st.tuples(st.integers(1, 4), st.integers(1, 3)).map(lambda s: (s, s[1:], s[1:])),
+        st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3)).map(
+            lambda s: ((s[0], s[1], s[2], 2), (s[1],), (s[1],))))
+
+
+def dropout_inputs():
+    """(x, mask): the mask 0/1, data (no gradient)."""
+    return hnp.array_shapes(min_dims=1, max_dims=3, max_side=4).flatmap(lambda shape: st.tuples(
+        float_arrays(shape), hnp.arrays(np.bool_, shape).map(lambda m: m.astype(np.float64))))
+
+
+ARRAY_ROWS.update({
+    "batchnorm": dict(inputs=batch_inputs(), params=batch_settings),
+    "scale_shift": dict(shapes=scale_shift_shapes(), params=lambda xs: st.just(
+        {"axes": (0,) if xs[0].ndim == 2 else (0, 2, 3)})),
+    "dropout": dict(inputs=dropout_inputs(),
+                    params=st.fixed_dictionaries({"scale": st.sampled_from([1.0, 2.0, 0.7])})),
+    "l2_penalty": dict(shapes=hnp.array_shapes(min_dims=1, max_dims=2, max_side=4).map(
+        lambda s: (s,)), params=st.fixed_dictionaries({"lam": st.floats(0.01, 2.0)})),
 })
 SCALAR = sorted(name for name, op in OPS.items() if op.scalar)
 
