@@ -84,12 +84,12 @@ RTOL = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-3, np.dtype(np.floa
 _EPS = float(np.finfo(np.float64).eps)
 
 
-def close(actual, expected, tol=None, dtype=np.float64, atol=None):
-    """Assert ``actual`` ~ ``expected`` elementwise: |a - e| <= atol + tol * |e|, with ``tol``
-    by default ``RTOL[dtype]``, the tolerance of a value computed once in ``dtype``, and
-    ``atol`` by default ``tol``."""
-    tol = RTOL[np.dtype(dtype)] if tol is None else tol
-    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol if atol is None else atol)
+def close(actual, expected, rtol=None, atol=None, dtype=np.float64):
+    """Assert ``actual`` ~ ``expected`` elementwise: |a - e| <= atol + rtol * |e|, with
+    ``rtol`` by default ``RTOL[dtype]``, the tolerance of a value computed once in
+    ``dtype``, and ``atol`` by default ``rtol``."""
+    rtol = RTOL[np.dtype(dtype)] if rtol is None else rtol
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol if atol is None else atol)
 
 
 # -- domains and kinks, read from the rows --------------------------------------------

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograd import Value
+from autograd.testing import close
 from nn.layers import BatchNormalization, Dropout
 
 EPS = 1e-6
@@ -25,10 +26,6 @@ def as_values(a):
 
 def grads(values):
     return np.vectorize(lambda v: v.grad, otypes=[float])(values)
-
-
-def close(actual, expected):
-    np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=1e-10)
 
 
 def value_batchnorm(x, gamma, beta, groups):
@@ -79,10 +76,10 @@ def test_batchnorm_matches_the_scalar_engine(shape, per_pixel, data):
     loss = sum((v * g for v, g in zip(vy.ravel()[1:], G.ravel()[1:])), vy.ravel()[0] * G.ravel()[0])
     loss.backward()
 
-    close(y, np.vectorize(lambda v: v.data, otypes=[float])(vy))
-    close(dx, grads(vx))
-    close(layer.dgamma, grads(vgamma))
-    close(layer.dbeta, grads(vbeta))
+    close(y, np.vectorize(lambda v: v.data, otypes=[float])(vy), 1e-9, atol=1e-10)
+    close(dx, grads(vx), 1e-9, atol=1e-10)
+    close(layer.dgamma, grads(vgamma), 1e-9, atol=1e-10)
+    close(layer.dbeta, grads(vbeta), 1e-9, atol=1e-10)
 
 
 @pytest.mark.parametrize("inverted", [True, False])
@@ -106,5 +103,5 @@ def test_dropout_matches_the_scalar_engine(inverted, data, seed):
             vy = [v * (1.0 if inverted else 0.6) for v in vx.ravel()]
         loss = sum((v * g for v, g in zip(vy, G.ravel())), Value(0.0))
         loss.backward()
-        close(y.ravel(), [v.data for v in vy])
-        close(dx, grads(vx))
+        close(y.ravel(), [v.data for v in vy], 1e-9, atol=1e-10)
+        close(dx, grads(vx), 1e-9, atol=1e-10)
