@@ -689,6 +689,12 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
     of anything (a rule for the wrong input, say) breaks the symmetry.  ``rtol`` defaults
     to ``RTOL`` of the dtype the rule runs in.
 
+    Rounding inside the rule is allowed for (16 eps of its dtype times the size of the
+    terms, and 16 times what moving the inputs by one eps does to the result), but a point
+    where the rule is badly conditioned in its dtype (float32 Batch Norm of values that
+    differ by a few percent: it divides by their spread) can still exceed the float32
+    tolerance; draw such inputs with some spread, as the project's strategies do.
+
     Besides the values, for arrays and layers: inputs, ``dout`` and the output are not
     mutated, the gradients are new arrays (no alias of an input or the output), shaped
     and typed like their inputs, and the output keeps the inputs' float dtype.

@@ -79,14 +79,14 @@ ARRAY_ROWS.update({
 
 
 def batch_inputs():
-    """(x,) with distinct values (Batch Norm divides by each feature's spread): (N, D) or
-    (N, C, H, W)."""
+    """(x,) of shape (N, D) or (N, C, H, W) whose every feature has a spread over the batch:
+    sample n is shifted by 10 n.  Batch Norm divides by each feature's standard deviation;
+    for values that hardly differ its float32 rounding grows beyond any fixed tolerance."""
     shapes = st.one_of(st.tuples(st.integers(2, 4), st.integers(1, 3)),
-                       st.tuples(st.integers(1, 2), st.integers(1, 2), st.integers(1, 3),
-                                 st.integers(2, 3)))
-    return shapes.flatmap(lambda shape: hnp.arrays(
-        np.float64, shape, unique=True,
-        elements=st.floats(-3, 3, allow_nan=False, allow_subnormal=False))).map(lambda x: (x,))
+                       st.tuples(st.integers(2, 3), st.integers(1, 2), st.integers(1, 3),
+                                 st.integers(1, 3)))
+    return shapes.flatmap(lambda shape: float_arrays(shape)).map(
+        lambda x: (x + 10.0 * np.arange(len(x)).reshape((-1,) + (1,) * (x.ndim - 1)),))
 
 
 def batch_settings(xs):
