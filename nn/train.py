@@ -73,8 +73,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     """
     rng = np.random.default_rng(rng)
     learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
-    train_size = len(x_train)
-    history = History(iter_per_epoch=max(train_size // batch_size, 1))
+    history = History(iter_per_epoch=max(len(x_train) // batch_size, 1))
+    draw_batch = batch_drawer(x_train, t_train, batch_size, rng)
     bar = _progress_bar(iters_num) if progress else None
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
     start = time.perf_counter()
@@ -82,8 +82,7 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     try:
         with _blas_threads(threads):
             for i in range(iters_num):
-                batch_mask = rng.integers(train_size, size=batch_size)
-                grad = network.gradient(x_train[batch_mask], t_train[batch_mask])
+                grad = network.gradient(*draw_batch())
                 loss = float(network.lastLayer.loss)
                 if not math.isfinite(loss):
                     raise FloatingPointError(
@@ -113,6 +112,24 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
             bar.close()
     history.elapsed = time.perf_counter() - start
     return history
+
+
+def batch_drawer(x_train, t_train, batch_size, rng):
+    """A function that draws a mini-batch, ``(x_batch, t_batch)``: ``batch_size`` samples
+    picked at random with replacement, like the book's ``np.random.choice``.
+
+    The images are gathered into one array that every call overwrites, so that no step
+    allocates a new batch.
+    """
+    x_train = np.asarray(x_train)
+    x_batch = np.empty((batch_size,) + x_train.shape[1:], x_train.dtype)
+
+    def draw():
+        batch_mask = rng.integers(len(x_train), size=batch_size)
+        # mode="clip" never clips here (the indices are in range); "raise" would copy the output.
+        x_train.take(batch_mask, axis=0, out=x_batch, mode="clip")
+        return x_batch, t_train[batch_mask]
+    return draw
 
 
 def save_params(path, params):

@@ -1,0 +1,122 @@
+"""What every benchmark script shares: a clean BLAS environment, the header that says what
+runs, side-by-side timing in one run, and tables.
+
+A script starts with ``import _harness as h; h.clean_env()`` before it imports numpy.
+"""
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # `python benchmarks/bench_x.py` without installing
+
+# Some machines set these because older OpenBLAS builds failed on their CPUs; with a current
+# numpy they pick slower kernels.  Benchmarks unset them for themselves only.
+FORCED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def clean_env():
+    """Re-execute this script without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, if either is set.
+
+    OpenBLAS reads them when numpy loads it, so this must run before ``import numpy``.
+    """
+    if any(name in os.environ for name in FORCED):
+        env = {k: v for k, v in os.environ.items() if k not in FORCED}
+        env["BENCH_UNSET"] = " ".join(f"{k}={os.environ[k]}" for k in FORCED if k in os.environ)
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+
+def optional(module):
+    """The module, or None (with a note) when the ``bench`` extra is not installed."""
+    try:
+        return __import__(module)
+    except ImportError:
+        print(f"note: {module} is not installed, its rows are skipped "
+              f'(pip install -e ".[bench]")')
+        return None
+
+
+def header(title):
+    """Print what runs: CPU, versions, BLAS kernels and thread counts."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor() or platform.machine()
+    if Path("/proc/cpuinfo").exists():
+        cpu = next((line.split(":", 1)[1].strip() for line in
+                    Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    torch = sys.modules.get("torch")
+    print(f"# {title}\n")
+    print(f"- {cpu}, {len(os.sched_getaffinity(0))} usable CPUs, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"- python {platform.python_version()}, numpy {np.__version__}, torch "
+          f"{torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else '-'}")
+    for lib in threadpool_info():
+        print(f"- {lib['user_api']}: {lib['internal_api']} {lib.get('version') or ''} "
+              f"{lib.get('architecture') or ''}, {lib['num_threads']} threads "
+              f"({Path(lib['filepath']).name})")
+    print(f"- {', '.join(FORCED)}: " + (f"the caller's {os.environ['BENCH_UNSET']} unset for "
+          f"this run" if "BENCH_UNSET" in os.environ else "not set") + "\n")
+
+
+def set_threads(n):
+    """n threads for numpy's BLAS and, if it is loaded, PyTorch."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(n, user_api="blas")
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+
+
+def compare(configs, rounds, calls, warmup=True):
+    """Time configs side by side: {name: (threads, fn)} -> {name: [seconds per call, per round]}.
+
+    Each round runs every config for ``calls`` calls (after one untimed call if ``warmup``), in an order
+    that rotates from round to round, so all see the same machine.
+    """
+    names = list(configs)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            threads, fn = configs[name]
+            set_threads(threads)
+            if threads > 1:
+                time.sleep(0.2)  # until the previous block's idle BLAS threads stop spinning
+            if warmup:
+                fn()
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times[name].append((time.perf_counter() - start) / calls)
+    return times
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def ratio(times, a, b):
+    """Median over rounds of a's time / b's time in the same round."""
+    return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+
+def fastest(times, prefix):
+    """The name starting with ``prefix`` whose median time is lowest."""
+    return min((name for name in times if name.startswith(prefix)), key=lambda n: median(times[n]))
+
+
+def table(headers, rows):
+    """Print a Markdown table; cells are strings or numbers."""
+    print("| " + " | ".join(headers) + " |")
+    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(headers))) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    print()
+
+
+def verdict(value, target):
+    return f"<= {target}x: {'met' if value <= target else 'NOT met'}"
