@@ -56,8 +56,9 @@ def header(title):
     print(f"- python {platform.python_version()}, numpy {np.__version__}, torch "
           f"{torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else '-'}")
     for lib in threadpool_info():
-        print(f"- {lib['user_api']}: {lib['internal_api']} {lib.get('version') or ''} "
-              f"{lib.get('architecture') or ''}, {lib['num_threads']} threads "
+        what = " ".join(filter(None, (lib["internal_api"], lib.get("version"),
+                                      lib.get("architecture"))))
+        print(f"- {lib['user_api']}: {what}, {lib['num_threads']} threads "
               f"({Path(lib['filepath']).name})")
     print(f"- {', '.join(FORCED)}: " + (f"the caller's {os.environ['BENCH_UNSET']} unset for "
           f"this run" if "BENCH_UNSET" in os.environ else "not set") + "\n")

@@ -14,6 +14,7 @@ The loop is ``train(...)``, importable for tests and notebooks::
 """
 import argparse
 import contextlib
+import json
 import math
 import os
 import sys
@@ -209,6 +210,42 @@ def _check_output(parser, option, path, suffix=None):
 
 
 def main(argv=None):
+    """``python -m nn.train``; returns the exit status.
+
+    With ``--json -`` stdout carries the JSON summary alone; the usual lines go to stderr.
+    """
+    stdout = sys.stdout
+    if _json_option(argv) != "-":
+        return _main(argv, stdout)
+    with contextlib.redirect_stdout(sys.stderr):
+        return _main(argv, stdout)
+
+
+def _json_option(argv):
+    """The value of --json in ``argv``, read before the full parse to route stdout."""
+    peek = argparse.ArgumentParser(prog="python -m nn.train", add_help=False)
+    peek.add_argument("--json", nargs="?")  # a missing value is left to the full parse
+    return peek.parse_known_args(argv)[0].json
+
+
+def _write_summary(path, stdout, args, seed, history, load_seconds):
+    """Write the run's settings, accuracies and timings as JSON to ``path`` ('-': ``stdout``)."""
+    summary = {
+        **{k: v for k, v in vars(args).items() if k not in ("seed", "json")}, "seed": seed,
+        "train_acc": history.train_acc_list[-1], "test_acc": history.test_acc_list[-1],
+        "load_seconds": load_seconds, "train_seconds": history.elapsed - history.eval_seconds,
+        "eval_seconds": history.eval_seconds, "elapsed": history.elapsed,
+        "eval_iters": history.eval_iters, "train_acc_list": history.train_acc_list,
+        "test_acc_list": history.test_acc_list}
+    text = json.dumps(summary, indent=1) + "\n"
+    if path == "-":
+        stdout.write(text)
+    else:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+
+
+def _main(argv, stdout):
     parser = argparse.ArgumentParser(
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
@@ -246,6 +283,9 @@ def main(argv=None):
     parser.add_argument("--save", metavar="FILE.npz", default=None,
                         help="save the trained weights (W1, b1, W2, b2) to an .npz file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", metavar="FILE.json", default=None,
+                        help="also write the settings, accuracies and timings as JSON to this "
+                             "file; '-' writes them to stdout (the usual lines then go to stderr)")
     args = parser.parse_args(argv)
 
     for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
@@ -273,6 +313,8 @@ def main(argv=None):
                          f"of {', '.join('.' + f for f in sorted(formats))}")
     if args.save:
         _check_output(parser, "--save", args.save, suffix=".npz")
+    if args.json and args.json != "-":
+        _check_output(parser, "--json", args.json, suffix=".json")
 
     from .mnist import load_mnist
     from .two_layer_net import TwoLayerNet
@@ -311,6 +353,8 @@ def main(argv=None):
     print(f"elapsed {time.perf_counter() - start:.2f} s: loading data {load_seconds:.2f} s, "
           f"training {training:.2f} s ({args.iters / training:,.0f} it/s), "
           f"accuracy {history.eval_seconds:.2f} s")
+    if args.json:
+        _write_summary(args.json, stdout, args, seed, history, load_seconds)
     return 0
 
 
