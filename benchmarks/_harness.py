@@ -5,13 +5,13 @@ A script starts with ``import _harness as h; h.clean_env()`` before it imports n
 """
 import os
 import platform
+from importlib import metadata
 import statistics
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # `python benchmarks/bench_x.py` without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing
 
 # Some machines set these because older OpenBLAS builds failed on their CPUs; with a current
 # numpy they pick slower kernels.  Benchmarks unset them for themselves only.
@@ -34,32 +34,30 @@ def optional(module):
     try:
         return __import__(module)
     except ImportError:
-        print(f"note: {module} is not installed, its rows are skipped "
-              f'(pip install -e ".[bench]")')
+        print(f'note: {module} is not installed, its rows are skipped (pip install -e ".[bench]")')
         return None
 
 
 def header(title):
     """Print what runs: CPU, versions, BLAS kernels and thread counts."""
-    import numpy as np
+    import numpy  # noqa: F401 -- its BLAS is what threadpool_info reports
     from threadpoolctl import threadpool_info
 
-    cpu = platform.processor() or platform.machine()
-    if Path("/proc/cpuinfo").exists():
-        cpu = next((line.split(":", 1)[1].strip() for line in
-                    Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")), cpu)
-    torch = sys.modules.get("torch")
-    print(f"# {title}\n")
-    print(f"- {cpu}, {len(os.sched_getaffinity(0))} usable CPUs, load average "
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                if line.startswith("model name")), platform.machine())
+    print(f"# {title}\n\n- {cpu}, {len(os.sched_getaffinity(0))} usable CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"- python {platform.python_version()}, numpy {np.__version__}, torch "
-          f"{torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else '-'}")
+    print(f"- python {platform.python_version()}, " + ", ".join(
+        f"{name} {metadata.version(name)}" for name in ("numpy", "torch", "micrograd")
+        if name in sys.modules))
     for lib in threadpool_info():
         what = " ".join(filter(None, (lib["internal_api"], lib.get("version"),
                                       lib.get("architecture"))))
         print(f"- {lib['user_api']}: {what}, {lib['num_threads']} threads "
               f"({Path(lib['filepath']).name})")
+    if "torch" in sys.modules:
+        print(f"- torch: {sys.modules['torch'].get_num_threads()} intra-op threads")
     print(f"- {', '.join(FORCED)}: " + (f"the caller's {os.environ['BENCH_UNSET']} unset for "
           f"this run" if "BENCH_UNSET" in os.environ else "not set") + "\n")
 
@@ -76,8 +74,8 @@ def set_threads(n):
 def compare(configs, rounds, calls, warmup=True):
     """Time configs side by side: {name: (threads, fn)} -> {name: [seconds per call, per round]}.
 
-    Each round runs every config for ``calls`` calls (after one untimed call if ``warmup``), in an order
-    that rotates from round to round, so all see the same machine.
+    Each round runs every config for ``calls`` calls (after an untimed one if ``warmup``), in
+    an order that rotates from round to round, so that all see the same machine.
     """
     names = list(configs)
     times = {name: [] for name in names}
@@ -96,8 +94,7 @@ def compare(configs, rounds, calls, warmup=True):
     return times
 
 
-def median(values):
-    return statistics.median(values)
+median = statistics.median
 
 
 def ratio(times, a, b):
@@ -119,5 +116,7 @@ def table(headers, rows):
     print()
 
 
-def verdict(value, target):
-    return f"<= {target}x: {'met' if value <= target else 'NOT met'}"
+def versus(ratio, target):
+    """Cells for a ratio and its target; none when the ratio could not be measured."""
+    return [] if ratio is None else [f"{ratio:.2f}x", f"<= {target}x: "
+                                     + ("met" if ratio <= target else "NOT met")]

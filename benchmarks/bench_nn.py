@@ -1,16 +1,13 @@
-"""chainrule's ``nn`` side by side with PyTorch eager and the floor, in one run: one training
-step of the book's 784-50-10 net (batch 100, float32), then the whole default
-``python -m nn.train`` run (10,000 steps and 18 evaluations on all 70,000 images, data
-already loaded), then the evidence behind ``nn.train``'s thread defaults.
+"""chainrule's ``nn`` beside PyTorch eager and the floor, in one run: a training step of the
+book's 784-50-10 net (batch 100, float32); the whole default ``python -m nn.train`` run
+(10,000 steps, 18 evaluations of all 70,000 images, data loaded); nn.train's thread defaults.
 
-Every step draws 100 indices at random from the 60,000 training images and gathers that
-batch, as the book's loop does.  The floor is the work no implementation avoids: the same
-draws and gathers and the same matrix products (a step's five, an evaluation's two per
-chunk), nothing else, with nn.train's threads (1 per step, 2 to evaluate).
+Every step draws 100 of the 60,000 training images at random and gathers them, as the
+book's loop does.  The floor is the work no implementation avoids: the same draws, gathers
+and matrix products (a step's five, an evaluation's two per chunk) alone, on the same threads.
 
     CHAINRULE_DATA=../shared/data python benchmarks/bench_nn.py [--quick]
 """
-import math
 import sys
 import time
 
@@ -37,34 +34,35 @@ def nn_step(x, t, rng):
     return step
 
 
-def torch_step(torch, X, T, W1, b1, W2, b2, rng):
+def torch_model(torch, x, t, rng):
+    """The same net in PyTorch eager, its weights drawn as TwoLayerNet draws them from
+    ``rng``: returns (step, scores), the step drawing its batches from ``rng`` too."""
+    X, T = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
+    W1, W2 = (torch.from_numpy((0.01 * rng.standard_normal(shape)).astype(np.float32))
+              .requires_grad_() for shape in ((784, HIDDEN), (HIDDEN, 10)))
+    b1, b2 = torch.zeros(HIDDEN, requires_grad=True), torch.zeros(10, requires_grad=True)
+
+    def scores(x):
+        return torch.relu(x @ W1 + b1) @ W2 + b2
+
     def step():
         idx = torch.from_numpy(rng.integers(len(X), size=BATCH))
-        loss = torch.nn.functional.cross_entropy(torch.relu(X[idx] @ W1 + b1) @ W2 + b2, T[idx])
+        loss = torch.nn.functional.cross_entropy(scores(X[idx]), T[idx])
         loss.backward()
-        if not math.isfinite(loss.item()):  # nn.train checks every loss
-            raise FloatingPointError
+        loss.item()  # nn.train reads every loss
         with torch.no_grad():
             for p in (W1, b1, W2, b2):
                 p -= LR * p.grad
                 p.grad = None
-    return step
-
-
-def torch_params(torch, rng):
-    """W1, b1, W2, b2 drawn as TwoLayerNet draws them."""
-    W1 = torch.from_numpy((0.01 * rng.standard_normal((784, HIDDEN))).astype(np.float32))
-    W2 = torch.from_numpy((0.01 * rng.standard_normal((HIDDEN, 10))).astype(np.float32))
-    return [p.requires_grad_() for p in (W1, torch.zeros(HIDDEN), W2, torch.zeros(10))]
+    return step, scores
 
 
 def floor_step(x, t, rng):
     """The draw, the gather and the five products of a step (outputs preallocated)."""
-    f = np.float32
-    W1, W2 = np.ones((784, HIDDEN), f), np.ones((HIDDEN, 10), f)
-    xb, tb = np.empty((BATCH, 784), f), np.empty(BATCH, t.dtype)
-    a1, h1, dh = (np.ones((BATCH, HIDDEN), f) for _ in range(3))
-    a2, dW2, dW1 = np.ones((BATCH, 10), f), np.empty((HIDDEN, 10), f), np.empty((784, HIDDEN), f)
+    xb, tb = np.empty((BATCH, 784), np.float32), np.empty(BATCH, t.dtype)
+    W1, dW1, a1, h1, dh, W2, dW2, a2 = (np.ones(shape, np.float32) for shape in (
+        (784, HIDDEN), (784, HIDDEN), (BATCH, HIDDEN), (BATCH, HIDDEN), (BATCH, HIDDEN),
+        (HIDDEN, 10), (HIDDEN, 10), (BATCH, 10)))
 
     def step():
         idx = rng.integers(len(x), size=BATCH)
@@ -84,40 +82,31 @@ def step_table(torch, x, t, quick):
     for n in (1, 2):
         configs[f"nn, {n} thread(s)"] = (n, nn_step(x, t, rng))
         if torch:
-            X, T = torch.from_numpy(x), torch.from_numpy(t.astype(np.int64))
-            configs[f"PyTorch eager, {n} thread(s)"] = (
-                n, torch_step(torch, X, T, *torch_params(torch, rng), rng))
+            configs[f"PyTorch eager, {n} thread(s)"] = (n, torch_model(torch, x, t, rng)[0])
         configs[f"floor, {n} thread(s)"] = (n, floor_step(x, t, rng))
     times = h.compare(configs, rounds=5 if quick else 30, calls=100 if quick else 300)
-    rows = []
-    for name in times:
-        n = configs[name][0]
-        vs_torch = [f"{h.ratio(times, name, f'PyTorch eager, {m} thread(s)'):.2f}x"
-                    for m in (1, 2)] if torch else ["-", "-"]
-        rows.append([name, f"{1e6 * h.median(times[name]):.0f}", *vs_torch,
-                     f"{h.ratio(times, name, f'floor, {n} thread(s)'):.2f}x"])
-    print("## One training step (median us; ratios are medians of same-round ratios)\n")
-    h.table(["step", "us", "vs PyTorch 1 thread", "vs PyTorch 2 threads",
-             "vs floor, same threads"], rows)
+    best = h.fastest(times, "PyTorch") if torch else None
+    print(f"## One training step (median us; ratios: medians of same-round ratios; PyTorch "
+          f"at its best: {best})\n")
+    h.table(["step", "us", "vs PyTorch", "vs floor, same threads"],
+            [[name, f"{1e6 * h.median(v):.0f}", f"{h.ratio(times, name, best):.2f}x" if best
+              else "-", f"{h.ratio(times, name, f'floor, {configs[name][0]} thread(s)'):.2f}x"]
+             for name, v in times.items()])
     if torch:
-        r = h.ratio(times, "nn, 1 thread(s)", h.fastest(times, "PyTorch"))
-        print(f"Target: nn's step (1 thread, nn.train's default) / PyTorch's at its best thread "
-              f"count: {r:.2f}x, {h.verdict(r, 0.7)}\n")
+        print("Target: nn's step (1 thread, nn.train's default) / PyTorch's: "
+              + ", ".join(h.versus(h.ratio(times, "nn, 1 thread(s)", best), 0.7)) + "\n")
 
 
 def torch_run(torch, data, iters, step_threads):
     """nn.train's loop in PyTorch: the same weights and batches for the same seed, every
     loss read, train and test accuracy as often, on 2 threads, in chunks of 10,000."""
     (x, t), (xt, tt) = data
-    rng = np.random.default_rng(0)
-    W1, b1, W2, b2 = params = torch_params(torch, rng)
-    step = torch_step(torch, torch.from_numpy(x), torch.from_numpy(t.astype(np.int64)),
-                      *params, rng)
+    step, scores = torch_model(torch, x, t, np.random.default_rng(0))
 
     def accuracy(x, t):
         with torch.no_grad():
-            return sum(int(((torch.relu(torch.from_numpy(x[s:s + CHUNK]) @ W1 + b1) @ W2 + b2)
-                            .argmax(1) == torch.from_numpy(t[s:s + CHUNK])).sum())
+            return sum(int((scores(torch.from_numpy(x[s:s + CHUNK])).argmax(1)
+                            == torch.from_numpy(t[s:s + CHUNK])).sum())
                        for s in range(0, len(x), CHUNK)) / len(x)
     torch.set_num_threads(step_threads)
     for i in range(iters):
@@ -141,8 +130,8 @@ def floor_run(data, iters):
     from threadpoolctl import threadpool_limits
     (x, t), (xt, _) = data
     step = floor_step(x, t, np.random.default_rng(0))
-    W1, W2 = np.ones((784, HIDDEN), np.float32), np.ones((HIDDEN, 10), np.float32)
-    a1, a2 = np.empty((CHUNK, HIDDEN), np.float32), np.empty((CHUNK, 10), np.float32)
+    W1, W2, a1, a2 = (np.ones(shape, np.float32) for shape in
+                      ((784, HIDDEN), (HIDDEN, 10), (CHUNK, HIDDEN), (CHUNK, 10)))
     for i in range(iters):
         step()
         if i % 600 == 0 or i == iters - 1:
@@ -169,18 +158,16 @@ def run_table(torch, data, quick):
             [[name, f"{h.median(times[name]):.2f}", accs[name] or "-",
               f"{h.ratio(times, nn, name):.2f}x"] for name in times])
     if torch:
-        r = h.ratio(times, nn, h.fastest(times, "PyTorch"))
-        print(f"Target: nn / PyTorch's same loop at its best: {r:.2f}x, {h.verdict(r, 0.7)}")
-    r = h.ratio(times, nn, "floor")
-    print(f"Target: nn / the floor: {r:.2f}x, {h.verdict(r, 1.25)}\n")
+        print("Target: nn / PyTorch's same loop at its best: "
+              + ", ".join(h.versus(h.ratio(times, nn, h.fastest(times, "PyTorch")), 0.7)))
+    print(f"Target: nn / the floor: {', '.join(h.versus(h.ratio(times, nn, 'floor'), 1.25))}\n")
 
 
 def thread_table(x, t, steps):
     """Why nn.train takes 1 BLAS thread per step and 2 to evaluate: a step's products are
-    small, so a second thread gains little and, when another process holds a core, the
-    step stalls waiting for it (the mean and the tail grow); an evaluation's products are
-    100 times larger and gain more from a second thread."""
-    rows = []
+    small, and when another process holds a core a second thread makes the step wait for
+    it (the mean and the tail grow); an evaluation's products are 100 times larger."""
+    net, rows = TwoLayerNet(784, HIDDEN, 10, dtype=np.float32, rng=0), []
     for threads in (1, 2):
         h.set_threads(threads)
         step, times = nn_step(x, t, np.random.default_rng(1)), []
@@ -188,13 +175,12 @@ def thread_table(x, t, steps):
             start = time.perf_counter()
             step()
             times.append(time.perf_counter() - start)
-        net = TwoLayerNet(784, HIDDEN, 10, dtype=np.float32, rng=0)
-        evals = h.compare({"eval": (threads, lambda: net.accuracy(x[:CHUNK], t[:CHUNK]))}, 5, 2)
+        evals = h.compare({"": (threads, lambda: net.accuracy(x[:CHUNK], t[:CHUNK]))}, 1, 10)
         us = 1e6 * np.array(times)
         rows.append([threads, f"{us.mean():.0f}", f"{np.median(us):.0f}",
-                     f"{np.percentile(us, 99):.0f}", f"{1e3 * h.median(evals['eval']):.1f}"])
+                     f"{np.percentile(us, 99):.0f}", f"{1e3 * evals[''][0]:.1f}"])
     print("## nn.train's thread defaults (one step at a time; accuracy() on 10,000 images)\n")
-    h.table(["BLAS threads", "step mean, us", "median", "p99", "accuracy(), ms"], rows)
+    h.table(["BLAS threads", "step mean, us", "median", "p99", "accuracy(), ms (mean)"], rows)
 
 
 def main():

@@ -1,11 +1,8 @@
-"""chainrule's scalar engine (``autograd.Value``) side by side with micrograd, in one run, on
-the same graphs: a chain of operations (build + backward), one training step of micrograd's
-MLP demo (2-16-16-1 on 100 points, SVM loss), and the bytes each graph node holds.
+"""chainrule's scalar engine (``autograd.Value``) beside micrograd, in one run, on the same
+graphs: chains of operations (build + backward), one step of micrograd's MLP demo (2-16-16-1
+on 100 points, SVM loss), bytes per graph node.  The garbage collector runs as usual.
 
     python benchmarks/bench_scalar.py [--quick]
-
-micrograd's backward recurses once per node, so this script raises Python's recursion
-limit for it; chainrule's backward does not recurse.  The garbage collector runs as usual.
 """
 import gc
 import math
@@ -41,10 +38,9 @@ def chain_step(V, n):
 def moons(n=100, seed=0):
     """sklearn's make_moons(n, noise=0.1) without sklearn; labels -1 / +1."""
     rng, half = random.Random(seed), n // 2
-    points = [(math.cos(math.pi * i / (half - 1)), math.sin(math.pi * i / (half - 1)))
-              for i in range(half)]
-    points += [(1 - math.cos(math.pi * i / (half - 1)), 0.5 - math.sin(math.pi * i / (half - 1)))
-               for i in range(half)]
+    angles = [math.pi * i / (half - 1) for i in range(half)]
+    points = [(math.cos(a), math.sin(a)) for a in angles]
+    points += [(1 - math.cos(a), 0.5 - math.sin(a)) for a in angles]
     return [(a + rng.gauss(0, 0.1), b + rng.gauss(0, 0.1)) for a, b in points], [-1] * half + [1] * half
 
 
@@ -100,32 +96,33 @@ def main():
     quick = "--quick" in sys.argv
     h.header("Scalar engine vs micrograd (benchmarks/bench_scalar.py"
              + (" --quick)" if quick else ")"))
-    sys.setrecursionlimit(250_000)  # micrograd's recursive backward on the 100,000-op chain
+    sys.setrecursionlimit(250_000)  # micrograd's backward recurses once per node (chainrule's does not)
     X, y = moons()
-    rows, last = [], {}
+    timed, last = [], {}
     for n, rounds, calls in ((1_000, 11, 10), (10_000, 7, 1), (100_000, 3, 1)):
         configs = {name: (1, lambda V=V: chain_step(V, n)) for name, V in ENGINES.items()}
-        times = h.compare(configs, 3 if quick else rounds, calls)
-        rows.append((f"chain of {n:,} ops, build + backward", times))
+        timed.append((f"chain of {n:,} ops, build + backward", 0.5,
+                      h.compare(configs, 3 if quick else rounds, calls)))
     configs = {name: (1, lambda V=V, layers=mlp(V): demo_step(V, layers, X, y, last))
                for name, V in ENGINES.items()}
-    rows.append(("MLP demo, one step", h.compare(configs, 2 if quick else 5, 1)))
+    timed.append(("MLP demo, one step", 0.34, h.compare(configs, 2 if quick else 5, 1)))
+    rows = []
+    for what, target, times in timed:
+        ratio = h.ratio(times, "chainrule", "micrograd") if micrograd else None
+        rows.append([what, *(f"{1e3 * h.median(times[name]):,.1f}" for name in ENGINES),
+                     *h.versus(ratio, target)])
     print("Median ms; the ratio is the median of same-round ratios.\n")
-    h.table(["graph", *ENGINES, "chainrule / micrograd", "target"],
-            [[what, *(f"{1e3 * h.median(times[name]):,.1f}" for name in ENGINES),
-              *([f"{h.ratio(times, 'chainrule', 'micrograd'):.2f}x",
-                 h.verdict(h.ratio(times, "chainrule", "micrograd"), target)] if micrograd else [])]
-             for (what, times), target in zip(rows, (0.5, 0.5, 0.5, 0.34))])
+    h.table(["graph", *ENGINES, "chainrule / micrograd", "target"], rows)
     print("Loss after the last step (the same graphs give the same loss): "
           + ", ".join(f"{name} {last[V]:.6f}" for name, V in ENGINES.items()) + "\n")
-    graphs = {"chain of 10,000 ops": lambda V: lambda: chain(V, 10_000)[1],
-              "MLP demo loss graph": lambda V: lambda: demo_loss(V, mlp(V), X, y)[0]}
-    memory = [[what, *(f"{bytes_per_node(build(V)):.0f}" for V in ENGINES.values())]
-              for what, build in graphs.items()]
-    if micrograd:
-        memory = [row + [f"{float(row[2]) / float(row[1]):.2f}x", h.verdict(
-            float(row[2]) / float(row[1]), 0.5)] for row in memory]
-    h.table(["bytes per node", *ENGINES, "chainrule / micrograd", "target"], memory)
+
+    rows = []
+    for what, build in (("chain of 10,000 ops", lambda V: chain(V, 10_000)[1]),
+                        ("MLP demo loss graph", lambda V: demo_loss(V, mlp(V), X, y)[0])):
+        held = {name: bytes_per_node(lambda: build(V)) for name, V in ENGINES.items()}
+        ratio = held["chainrule"] / held["micrograd"] if micrograd else None
+        rows.append([what, *(f"{b:.0f}" for b in held.values()), *h.versus(ratio, 0.5)])
+    h.table(["bytes per node", *ENGINES, "chainrule / micrograd", "target"], rows)
 
 
 if __name__ == "__main__":
