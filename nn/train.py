@@ -65,7 +65,7 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     and does not collapse when another process shares the cores.  ``eval_threads``:
     BLAS threads while measuring accuracy, whose products are 100 times larger: there
     two threads take ~0.55x the time of one and little more than one when the cores are
-    shared (``benchmarks/bench_nn.py``, section 4); 0 keeps the steps' setting.  Neither
+    shared (``benchmarks/bench_nn.py``, its thread table); 0 keeps the steps' setting.  Neither
     exceeds the CPUs this process may use.  ``progress``:
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
