@@ -61,11 +61,11 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     ``accuracy`` and ``lastLayer.loss``); data in its dtype, labels one-hot or
     indices (indices are faster).  ``rng``: seed or np.random.Generator for the
     mini-batches.  ``threads``: BLAS threads for the training steps (threadpoolctl,
-    if installed; 0 leaves BLAS's default): one is fastest for these small products
-    and does not collapse when another process shares the cores.  ``eval_threads``:
-    BLAS threads while measuring accuracy, whose products are 100 times larger: there
-    two threads take ~0.55x the time of one and little more than one when the cores are
-    shared (``benchmarks/bench_nn.py``, its thread table); 0 keeps the steps' setting.  Neither
+    if installed; 0 leaves BLAS's default): one, because a step's products are small and
+    a second thread, though faster on an idle machine, makes every step wait for a core
+    when another process holds one.  ``eval_threads``: BLAS threads while measuring
+    accuracy, whose products are 100 times larger and gain more from a second thread
+    (``benchmarks/bench_nn.py`` prints both); 0 keeps the steps' setting.  Neither
     exceeds the CPUs this process may use.  ``progress``:
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
