@@ -8,12 +8,13 @@ by the chain rule, the book's MulLayer/AddLayer, and numerical gradient checks.
     >>> apple.grad, num.grad, tax.grad
     (2.2, 110.00000000000001, 200.0)
 """
-from . import rules
-from .engine import Node, Value, is_grad_enabled, no_grad
+from . import ops
+from .engine import Node, Value, grad, graph_size, is_grad_enabled, no_grad
+from .ops import OPS, declare_op
 from .layers import AddLayer, MulLayer
 from .numerical import (GradcheckError, GradcheckResult, central_difference, gradcheck,
                         numerical_grad)
 
 __all__ = ["Value", "Node", "no_grad", "is_grad_enabled", "MulLayer", "AddLayer",
            "central_difference", "numerical_grad", "gradcheck", "GradcheckResult",
-           "GradcheckError", "rules"]
+           "GradcheckError", "ops", "OPS", "declare_op", "grad", "graph_size"]

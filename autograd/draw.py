@@ -11,8 +11,6 @@ package (``pip install 'chainrule[viz]'``) and the Graphviz ``dot`` program;
 import html
 import shutil
 
-_OP_SYMBOLS = {"+": "+", "-": "−", "*": "×", "/": "÷", "**": "**", "**c": "**",
-               "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "σ", "relu": "ReLU"}
 
 
 def _number(x, precision):
@@ -51,7 +49,7 @@ def _constants(order):
 
 
 def _op_label(node, folded, precision):
-    symbol = _OP_SYMBOLS.get(node.op, node.op)
+    symbol = node.row.symbol
     x, y = (node.parents + (None, None))[:2]
     if y is not None and id(y) in folded:  # x * 2 drawn as "×2", the book's style
         symbol = f"{symbol}{_number(y.data, precision)}"

@@ -1,87 +1,112 @@
 """The scalar engine: a Value is one node of a computational graph (計算グラフ).
 
 Every operation on Values makes a new Value that remembers its inputs (``parents``)
-and the op's name.  ``backward()`` then visits the graph from the output back to
-the inputs in reverse topological order and applies the chain rule (連鎖律):
-each node multiplies the gradient it received by its local derivative, taken
-from ``autograd.rules``, and adds the result to its parents' ``grad``.
+and its row of the op table (``autograd.ops``).  ``backward()`` then visits the graph
+from the output back to the inputs in reverse topological order and applies the
+chain rule (連鎖律): each node hands the gradient it received to its row's backward
+rules, and adds what they return to its parents' ``grad``.
 
-Memory: a node holds its (at most two) parents and a short op name, never a
-closure, so a graph has no reference cycles and is freed as soon as nothing
-refers to it.  The parents sit in two slots rather than in a tuple: one object
-per node instead of two for Python's garbage collector to track and walk, which
-is most of the cost of building a big graph (benchmarks/bench_scalar.py).
+The engine knows no derivative: it only walks the graph and calls the table.  Run
+with ``create_graph=True``, it hands the rules Values instead of floats, so the
+backward pass is itself recorded and can be differentiated again (see ``grad``).
+
+Memory: a node holds its (at most two) parents and its row, never a closure, so a
+graph has no reference cycles and is freed as soon as nothing refers to it.  The
+parents sit in two slots rather than in a tuple: one object per node instead of
+two for Python's garbage collector to track and walk, which is most of the cost of
+building a big graph.
 """
 import math
 import numbers
 import threading
 from contextlib import contextmanager
 
-from . import rules
+import numpy as np
+
+from . import ops as _ops
+from .ops import Op
+
+_ADD, _SUB, _MUL, _DIV, _POW = _ops.add, _ops.sub, _ops.mul, _ops.div, _ops.pow_
+_EXP, _LOG, _TANH, _SIGMOID, _RELU = _ops.exp, _ops.log, _ops.tanh, _ops.sigmoid, _ops.relu
+
+# What a new node records, per thread: True, its parents and op (the default);
+# False, nothing (inside no_grad()); or, while a backward pass builds a graph of its
+# own, a dict: then nodes are simplified and shared through it (_derivative_node).
 
 
 class _GradMode(threading.local):
-    enabled = True  # the class default every thread sees until it enters no_grad()
+    mode = True  # the class default every thread sees until it changes its own
 
 
-_grad_mode = _GradMode()  # per thread; a plain attribute read, no exception on the hot path
+_grad_mode = _GradMode()  # a plain attribute read on the hot path
 
 
 def is_grad_enabled():
     """False inside ``no_grad()`` on this thread."""
-    return _grad_mode.enabled
+    return _grad_mode.mode is not False
 
 
 @contextmanager
+def _mode(mode):
+    previous = _grad_mode.mode
+    _grad_mode.mode = mode
+    try:
+        yield
+    finally:
+        _grad_mode.mode = previous
+
+
 def no_grad():
     """Context manager (or decorator): operations inside record no graph.
 
     Results are plain leaf Values: no parents, nothing kept alive.  The switch is
     per thread, so one thread evaluating a model does not disturb another training it.
     """
-    previous = _grad_mode.enabled
-    _grad_mode.enabled = False
-    try:
-        yield
-    finally:
-        _grad_mode.enabled = previous
+    return _mode(False)
+
+
+# backward() and grad() of all threads take turns: two of them on graphs that share
+# a node would otherwise both reset and add to that node's grad.
+_backward_lock = threading.RLock()
 
 
 def _as_float(x, what="Value"):
-    if type(x) is int:  # the common case first: isinstance against an ABC is slow
+    if type(x) is int or type(x) is float:  # the common cases first: ABC checks are slow
         return float(x)
-    if isinstance(x, numbers.Real):
-        return float(x)
-    # A numpy 0-d array or size-1 array is not numbers.Real; naming it helps.
+    if isinstance(x, (numbers.Real, np.bool_)) or (
+            isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "biuf"):
+        return float(x)  # numpy scalars and 0-d arrays, on either side of an operator
     raise TypeError(
-        f"{what} needs a real number (int or float), got {type(x).__name__}: {x!r:.60}")
+        f"{what} needs a real number (int, float or a 0-d numpy number), got "
+        f"{type(x).__name__}: {x!r:.60}")
 
 
-# op name -> how backward feeds that op's rule in autograd.rules (filled in beside
-# each op in Value below).  The formulas themselves live only in autograd.rules.
-_LOCAL_GRADS = {}
+_new = object.__new__  # a bare Value for _node to fill in, without __init__'s checks
 
-_new = object.__new__  # a bare Value for _result to fill in, without __init__'s checks
+# The plain numbers of an expression (the 2 of ``x * 2``) become constant leaves: they
+# get no gradient, and a backward pass that builds a graph folds them away.
+_CONSTANT = object()
 
 
 class Value:
     """A float in a computational graph, with the gradient back-propagation leaves in it.
 
     ``data``   the number computed on the forward pass
-    ``grad``   d(output)/d(this node) after ``output.backward()``; 0.0 before
+    ``grad``   d(output)/d(this node) after ``output.backward()``; 0.0 before (a Value
+               after ``backward(create_graph=True)``)
     ``label``  an optional name, shown by ``repr`` and in drawings
     ``parents`` the Values this one was computed from: (), (x,) or (x, y)
-    ``op``     the name of the operation that made it ('' for a leaf)
+    ``op``     the name of its row in the op table ('' for a leaf)
     """
 
-    __slots__ = ("data", "grad", "label", "op", "_x", "_y")  # _x, _y: the parents, or None
+    __slots__ = ("data", "grad", "label", "_op", "_x", "_y")  # _op: an ops.Op, _CONSTANT or None
+    __array_ufunc__ = None  # numpy defers to Value: np.float64(2) * x is x.__rmul__
 
     def __init__(self, data, label=None):
         self.data = data if type(data) is float else _as_float(data)
         self.grad = 0.0
         self.label = label
-        self.op = ""
-        self._x = self._y = None
+        self._op = self._x = self._y = None
 
     @property
     def parents(self):
@@ -90,130 +115,92 @@ class Value:
             return (self._x, self._y)
         return () if self._x is None else (self._x,)
 
+    @property
+    def op(self):
+        """The name of the op that made this node, '' for a leaf or a constant."""
+        return self._op.name if self._x is not None else ""
+
+    @property
+    def row(self):
+        """The op table row (``autograd.ops.Op``) that made this node; None for a leaf."""
+        return self._op if self._x is not None else None
+
+    @property
+    def is_constant(self):
+        """True for a plain number of an expression (the 2 of ``x * 2``): it gets no grad."""
+        return self._op is _CONSTANT
+
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
-        op = f", op={self.op!r}" if self.op else ""
+        op = f", op={self.op!r}" if self._x is not None else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label}{op})"
 
     def __float__(self):
         return self.data
 
-    # -- building the graph --
-    # Each op computes its result's data and records its parents and name.  Beside it,
-    # _LOCAL_GRADS[name] says how backward calls that op's rule in autograd.rules:
-    # (upstream grad g, each parent's data, the node's own data) -> a gradient per parent.
-
-    def _result(self, data, x, y, op):
-        """The op's output node, with parents x and y (None for a unary op)."""
-        out = _new(Value)
-        out.data, out.grad, out.label = data, 0.0, None
-        if _grad_mode.enabled:
-            out.op, out._x, out._y = op, x, y
-        else:
-            out.op, out._x, out._y = "", None, None
-        return out
+    # -- building the graph: each operator is a row of autograd.ops --
+    # Each computes its result with the row's forward and records it with _node; written
+    # out rather than through a shared helper, since a Python call is a fifth of an op's cost.
 
     def __add__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        return self._result(self.data + other.data, self, other, "+")
-
-    _LOCAL_GRADS["+"] = lambda g, x, y, out: rules.add_backward(g)
+        if not isinstance(other, Value):
+            other = _constant(other)
+        return _node(_ADD, _ADD.on_floats(self.data, other.data), self, other)
 
     def __radd__(self, other):
-        return Value(other) + self
+        return _binary(_ADD, _constant(other), self)
 
     def __sub__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        return self._result(self.data - other.data, self, other, "-")
-
-    _LOCAL_GRADS["-"] = lambda g, x, y, out: rules.sub_backward(g)
+        if not isinstance(other, Value):
+            other = _constant(other)
+        return _node(_SUB, _SUB.on_floats(self.data, other.data), self, other)
 
     def __rsub__(self, other):
-        return Value(other) - self
+        return _binary(_SUB, _constant(other), self)
 
     def __mul__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        return self._result(self.data * other.data, self, other, "*")
-
-    _LOCAL_GRADS["*"] = lambda g, x, y, out: rules.mul_backward(g, x, y)
+        if not isinstance(other, Value):
+            other = _constant(other)
+        return _node(_MUL, _MUL.on_floats(self.data, other.data), self, other)
 
     def __rmul__(self, other):
-        return Value(other) * self
+        return _binary(_MUL, _constant(other), self)
 
     def __neg__(self):
-        return self * -1.0
+        return _binary(_MUL, self, _constant(-1.0))
 
     def __truediv__(self, other):
-        other = other if isinstance(other, Value) else Value(other)
-        if other.data == 0.0:
-            raise ZeroDivisionError(f"division by zero: {self.data!r} / {other.data!r}")
-        return self._result(self.data / other.data, self, other, "/")
-
-    _LOCAL_GRADS["/"] = lambda g, x, y, out: rules.div_backward(g, x, y)
+        if not isinstance(other, Value):
+            other = _constant(other)
+        return _node(_DIV, _DIV.on_floats(self.data, other.data), self, other)
 
     def __rtruediv__(self, other):
-        return Value(other) / self
+        return _binary(_DIV, _constant(other), self)
 
     def __pow__(self, exponent):
-        x = self.data
-        if isinstance(exponent, Value):
-            if x <= 0.0:
-                raise ValueError(
-                    f"pow: base {x!r} ** a Value exponent needs a base > 0, since "
-                    "d(x**y)/dy = x**y * ln(x); use a plain number as exponent instead")
-            return self._result(x ** exponent.data, self, exponent, "**")
-        y = _as_float(exponent, "pow's exponent")
-        if x < 0.0 and not y.is_integer():
-            raise ValueError(f"pow: negative base {x!r} to the fractional power {y!r} "
-                             "is not a real number")
-        if x == 0.0 and y < 0.0:
-            raise ZeroDivisionError(f"pow: 0.0 to the negative power {y!r}")
-        # The exponent is kept as a constant leaf so backward can read it.
-        return self._result(x ** y, self, Value(y), "**c")
-
-    _LOCAL_GRADS["**"] = rules.pow_backward  # already (g, x, y, out)
-    _LOCAL_GRADS["**c"] = lambda g, x, y, out: (rules.pow_const_backward(g, x, y), 0.0)
+        if isinstance(exponent, Value) and exponent._op is not _CONSTANT and self.data <= 0.0:
+            raise ValueError(
+                f"pow: base {self.data!r} ** a Value exponent needs a base > 0, since "
+                "d(x**y)/dy = x**y * ln(x); use a plain number as exponent instead")
+        return _binary(_POW, self, exponent)
 
     def __rpow__(self, base):
-        return Value(base) ** self
+        return _constant(base) ** self
 
     def exp(self):
-        try:
-            data = math.exp(self.data)
-        except OverflowError:
-            raise OverflowError(f"exp({self.data!r}) overflows a float (limit ~709.78)") from None
-        return self._result(data, self, None, "exp")
-
-    _LOCAL_GRADS["exp"] = lambda g, x, out: rules.exp_backward(g, out)
+        return _node(_EXP, _EXP.on_floats(self.data), self, None)
 
     def log(self):
-        if self.data <= 0.0:
-            raise ValueError(f"log: input must be > 0, got {self.data!r}")
-        return self._result(math.log(self.data), self, None, "log")
-
-    _LOCAL_GRADS["log"] = lambda g, x, out: rules.log_backward(g, x)
+        return _node(_LOG, _LOG.on_floats(self.data), self, None)
 
     def tanh(self):
-        return self._result(math.tanh(self.data), self, None, "tanh")
-
-    _LOCAL_GRADS["tanh"] = lambda g, x, out: rules.tanh_backward(g, out)
+        return _node(_TANH, _TANH.on_floats(self.data), self, None)
 
     def sigmoid(self):
-        x = self.data
-        # Two forms so exp never overflows: exp(-x) for x >= 0, exp(x) otherwise.
-        if x >= 0.0:
-            y = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            y = e / (1.0 + e)
-        return self._result(y, self, None, "sigmoid")
-
-    _LOCAL_GRADS["sigmoid"] = lambda g, x, out: rules.sigmoid_backward(g, out)
+        return _node(_SIGMOID, _SIGMOID.on_floats(self.data), self, None)
 
     def relu(self):
-        return self._result(self.data if self.data > 0.0 else 0.0, self, None, "relu")
-
-    _LOCAL_GRADS["relu"] = lambda g, x, out: rules.relu_backward(g, x)
+        return _node(_RELU, _RELU.on_floats(self.data), self, None)
 
     # -- back-propagation --
 
@@ -222,55 +209,62 @@ class Value:
 
         ``leaves=False`` keeps only the nodes made by an op, the ones with parents
         (what backward visits), leaving out inputs and constants.
-
-        Depth-first with an explicit stack instead of recursion, so a chain of a
-        million nodes needs no deep Python stack.  Each node is expanded once: it goes
-        back on the stack under a ``None`` marker and its parents go on top (second
-        parent first, so the first comes off first, as in a recursive walk); when the
-        marker comes up again, all its parents are in ``order``, so the node follows.
         """
-        order, visited = [], set()
-        stack = [self] if leaves or self._x is not None else []
-        while stack:
-            node = stack.pop()
-            if node is None:
-                order.append(stack.pop())
-            elif node not in visited:
-                visited.add(node)
-                stack.append(node)
-                stack.append(None)
-                for p in (node._y, node._x):  # p._x is None for a leaf
-                    if p is not None and (leaves or p._x is not None) and p not in visited:
-                        stack.append(p)
-        return order
+        return _order(self, leaves)
 
-    def backward(self, grad=1.0):
+    def backward(self, grad=1.0, create_graph=False):
         """Back-propagate ``grad`` (= dL/dself, 1.0 by default) to every node below.
 
         Leaves *accumulate* their gradient across calls, as in PyTorch; clear them
         with ``zero_grad()``.  Intermediate nodes are recomputed from zero on every
         call, so a second call adds exactly the same amount to each leaf again.
-        Only op nodes are visited: a leaf has nothing to pass on, it just receives.
+        Constants (the plain numbers of an expression) get none.
+
+        ``create_graph=True`` records the backward pass itself: every ``grad`` is then
+        a Value that can be differentiated again.  For derivatives of derivatives,
+        ``autograd.grad`` is usually handier (it leaves ``.grad`` alone).
+
+        All or nothing: if a rule raises, no leaf's gradient has changed.
         """
-        grad = _as_float(grad, "backward's grad")
-        ops = self.topological_order(leaves=False)
-        for node in ops:
-            node.grad = 0.0
-        self.grad += grad
-        local_grads = _LOCAL_GRADS
-        for node in reversed(ops):  # outputs first: a node's grad is complete when reached
-            x, y = node._x, node._y
-            if y is None:
-                x.grad += local_grads[node.op](node.grad, x.data, node.data)
-            else:
-                dx, dy = local_grads[node.op](node.grad, x.data, y.data, node.data)
-                x.grad += dx
-                y.grad += dy
+        if not (create_graph and isinstance(grad, Value)):
+            grad = _as_float(grad, "backward's grad")
+        with _backward_lock:
+            leaves = []
+            ops = _order(self, False, leaves)
+            saved = [(leaf, leaf.grad) for leaf in leaves]
+            saved.append((self, self.grad))
+            try:
+                _chain_rule(self, grad, ops, create_graph)
+            except BaseException as error:
+                for node, g in saved:
+                    node.grad = g
+                for node in ops:
+                    node.grad = 0.0
+                if isinstance(error, Exception):
+                    error.add_note("backward() stopped; no gradient was changed by this call")
+                raise
 
     def zero_grad(self):
         """Set ``grad`` to 0.0 on this node and every node it was computed from."""
         for node in self.topological_order():
             node.grad = 0.0
+
+    # -- copies: iterative, as everything else here, so deep graphs copy too --
+
+    def __deepcopy__(self, memo):
+        for node in self.topological_order():
+            if id(node) not in memo:
+                twin = _new(Value)
+                twin.data, twin.grad, twin.label, twin._op = node.data, node.grad, node.label, node._op
+                twin._x = None if node._x is None else memo[id(node._x)]
+                twin._y = None if node._y is None else memo[id(node._y)]
+                memo[id(node)] = twin
+        return memo[id(self)]
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("a Value graph cannot be pickled (pickle runs code on load); save the "
+                        "numbers you need, e.g. [v.data for v in params], with json or numpy, "
+                        "or use copy.deepcopy for a copy in memory")
 
     # -- seeing the graph (autograd.draw) --
 
@@ -296,3 +290,237 @@ class Value:
 
 
 Node = Value
+
+
+def _constant(x):
+    """A plain number (or a Value, returned as it is) as a constant leaf."""
+    if isinstance(x, Value):
+        return x
+    c = _new(Value)
+    c.data = x if type(x) is float else _as_float(x, "an operand")
+    c.grad, c.label, c._op, c._x, c._y = 0.0, None, _CONSTANT, None, None
+    return c
+
+
+def _binary(op, x, y):
+    if not isinstance(y, Value):
+        y = _constant(y)
+    return _node(op, op.on_floats(x.data, y.data), x, y)
+
+
+def apply(op, *inputs):
+    """Record ``op`` (a row of autograd.ops) on one or two inputs; numbers become constants.
+
+    This is what calling a row on Values does; the operators above are its shortcuts.
+    """
+    if not isinstance(op, Op) or not op.scalar:
+        raise TypeError(f"{op!r} is not an op on Values (a row declared with scalar=True)")
+    values = [_constant(x) for x in inputs]
+    try:
+        data = op.forward(*(v.data for v in values))
+        data = data if type(data) is float else _as_float(data, f"op {op.name!r}'s forward result")
+    except (ArithmeticError, ValueError, TypeError) as error:
+        if op.name not in str(error):
+            error.add_note(f"in op {op.name!r} at {', '.join(repr(v.data) for v in values)}")
+        raise
+    return _node(op, data, values[0], values[1] if len(values) == 2 else None)
+
+
+def _node(op, data, x, y):
+    """The op's output node, with parents x and y (None for a unary op)."""
+    if data - data:  # inf - inf and nan - nan are nan (true), a finite x - x is 0.0 (false)
+        _not_finite(op, data, x, y)
+    mode = _grad_mode.mode
+    if mode is not True:
+        if mode is False:
+            return Value(data)
+        return _derivative_node(op, data, x, y, mode)
+    out = _new(Value)
+    out.data = data  # one assignment a slot: a six-name unpacking builds a tuple first
+    out.grad = 0.0
+    out.label = None
+    out._op = op
+    out._x = x
+    out._y = y
+    return out
+
+
+def _not_finite(op, data, x, y):
+    args = repr(x.data) if y is None else f"{x.data!r}, {y.data!r}"
+    kind = OverflowError if data == data else ValueError
+    raise kind(f"op {op.name!r} of ({args}) gives {data!r}, not a finite number"
+               + (": the result overflows a float" if kind is OverflowError else ""))
+
+
+def _share_key(name, x, y):
+    """What makes two nodes the same: the op, and its inputs by identity (constants by
+    value); x + y and y + x (likewise *) are the same node."""
+    kx = ("c", x.data) if x._op is _CONSTANT else id(x)
+    if y is None:
+        return (name, kx)
+    ky = ("c", y.data) if y._op is _CONSTANT else id(y)
+    return (name, frozenset((kx, ky))) if name in ("+", "*") else (name, kx, ky)
+
+
+def _derivative_node(op, data, x, y, shared):
+    """A node built while back-propagating with create_graph=True, kept small.
+
+    Derivative graphs grow fast (each order differentiates the last).  Two things keep
+    them in check: what needs no graph is folded (an op on constants is a constant;
+    x * 1, x + 0, x - 0, x / 1 are x; x * 0 is 0), and a node that already exists
+    (the same op on the same inputs, in the graph being differentiated or built
+    earlier in this pass) is used again instead of being built twice.
+    """
+    name = op.name
+    x_const = x._op is _CONSTANT
+    y_const = y is None or y._op is _CONSTANT
+    if x_const and y_const:
+        return _constant(data)
+    if y is not None:
+        a, b = x.data if x_const else None, y.data if y_const else None
+        if name == "*":
+            if a == 0.0 or b == 0.0:
+                return _constant(0.0)
+            if a == 1.0:
+                return y
+        if b == 1.0 and name in ("*", "/", "**"):
+            return x
+        if name == "+" and a == 0.0:
+            return y
+        if b == 0.0 and name in ("+", "-"):
+            return x
+    key = _share_key(name, x, y)
+    found = shared.get(key)
+    if found is not None:
+        return found
+    out = _new(Value)
+    out.data, out.grad, out.label, out._op, out._x, out._y = data, 0.0, None, op, x, y
+    shared[key] = out
+    return out
+
+
+def _order(root, leaves, leaf_list=None):
+    """Every node ``root`` depends on, each after its parents; leaves too if ``leaves``.
+
+    Depth-first with an explicit stack instead of recursion, so a chain of a million
+    nodes needs no deep Python stack.  Each node is expanded once: it goes back on the
+    stack under a ``None`` marker and its parents go on top (second parent first, so
+    the first comes off first, as in a recursive walk); when the marker comes up again,
+    all its parents are in ``order``, so the node follows.  Skipped leaves are appended
+    to ``leaf_list`` when one is given, once each (constants, which get no
+    gradient, are not).
+    """
+    order, visited = [], set()
+    stack = [root] if leaves or root._x is not None else []
+    while stack:
+        node = stack.pop()
+        if node is None:
+            order.append(stack.pop())
+        elif node not in visited:
+            visited.add(node)
+            stack.append(node)
+            stack.append(None)
+            for p in (node._y, node._x):
+                if p is None:
+                    continue
+                if p._x is not None or leaves:
+                    if p not in visited:
+                        stack.append(p)
+                elif leaf_list is not None and p._op is not _CONSTANT and p not in visited:
+                    visited.add(p)
+                    leaf_list.append(p)
+    return order
+
+
+def _chain_rule(root, grad, ops, create_graph):
+    """Add d(root)/d(node) * grad to every node's ``grad``; ``ops`` is root's op nodes in
+    topological order.  With ``create_graph`` the rules get Values and build a graph."""
+    for node in ops:
+        node.grad = 0.0
+    root.grad += grad
+    graph = create_graph
+    if graph:
+        previous, _grad_mode.mode = _grad_mode.mode, {}
+        for node in ops:  # the graph being differentiated: its nodes can be shared
+            _grad_mode.mode[_share_key(node._op.name, node._x, node._y)] = node
+    try:
+        constant, number = _CONSTANT, float  # locals: read once per node or more
+        for node in reversed(ops):  # outputs first: a node's grad is complete when reached
+            x, y, rules, g = node._x, node._y, node._op.backward, node.grad
+            if graph:  # the rules get the Values themselves, and record what they compute
+                if x._op is not constant:
+                    x.grad += _checked(rules[0](g, node, x) if y is None else
+                                       rules[0](g, node, x, y), node, 0)
+                if y is not None and y._op is not constant:
+                    y.grad += _checked(rules[1](g, node, x, y), node, 1)
+            elif y is None:
+                if x._op is not constant:
+                    d = rules[0](g, node.data, x.data)
+                    x.grad += d if type(d) is number else _checked(d, node, 0)
+            else:
+                out, xd, yd = node.data, x.data, y.data
+                if x._op is not constant:
+                    d = rules[0](g, out, xd, yd)
+                    x.grad += d if type(d) is number else _checked(d, node, 0)
+                if y._op is not constant:
+                    d = rules[1](g, out, xd, yd)
+                    y.grad += d if type(d) is number else _checked(d, node, 1)
+    except Exception as error:
+        error.add_note(f"while back-propagating through op {node.op!r} at "
+                       f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
+        raise
+    finally:
+        if graph:
+            _grad_mode.mode = previous
+
+
+def _checked(grad, node, i):
+    """A rule's result, refused unless it is one number (or a Value) for one scalar input."""
+    if type(grad) is float or isinstance(grad, Value):
+        return grad
+    if isinstance(grad, (numbers.Real, np.bool_)) or (isinstance(grad, np.ndarray) and grad.ndim == 0):
+        return float(grad)
+    raise TypeError(
+        f"op {node.op!r}: backward[{i}] returned {type(grad).__name__} {grad!r:.60}; on Values a "
+        f"rule must return one number, the gradient for input {i}")
+
+
+def grad(output, inputs, grad_output=1.0, create_graph=False):
+    """d(output)/d(input) for each of ``inputs``, leaving every ``.grad`` as it was.
+
+    ``inputs`` is a Value or a list of Values; the result is one gradient or a list.
+    An input the output does not depend on gets 0, never None.  With
+    ``create_graph=True`` the gradients are Values recorded as a graph, so they can
+    be differentiated again: ``grad(grad(y, x, create_graph=True), x)`` is y''.
+    """
+    single = isinstance(inputs, Value)
+    inputs = [inputs] if single else list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: inputs[{i}] is {type(x).__name__}, not a Value")
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output is {type(output).__name__}, not a Value")
+    with _backward_lock:
+        order = output.topological_order()
+        saved = [(node, node.grad) for node in order]
+        try:
+            for node in order:
+                node.grad = 0.0
+            if not (create_graph and isinstance(grad_output, Value)):
+                grad_output = _as_float(grad_output, "grad's grad_output")
+            _chain_rule(output, grad_output, [n for n in order if n._x is not None],
+                        create_graph)
+            present = {id(node) for node in order}
+            result = [x.grad if id(x) in present and x._op is not _CONSTANT else 0.0
+                      for x in inputs]
+        finally:
+            for node, g in saved:
+                node.grad = g
+    if create_graph:
+        result = [_constant(r) if not isinstance(r, Value) else r for r in result]
+    return result[0] if single else result
+
+
+def graph_size(root):
+    """The number of op nodes ``root`` depends on (itself included; leaves and constants not)."""
+    return len(_order(root, False))

@@ -4,7 +4,7 @@ Chapter 5's code runs after changing only its imports::
 
     from nn import TwoLayerNet, load_mnist
 
-Every backward takes its derivative from ``autograd.rules``, shared with the
+Every forward and backward comes from the op table ``autograd.ops``, shared with the
 scalar engine ``autograd.Value``.  Train with ``python -m nn.train``; check the
 gradients with ``python -m nn.gradcheck``.
 """

@@ -2,8 +2,9 @@
 
 Each layer has ``forward(...)``, which keeps what its backward needs, and
 ``backward(dout=1)``, which takes dL/d(output) and returns dL/d(input).  The
-derivatives themselves come from ``autograd.rules``, the one place they are
-written; a layer only stores the right arrays and reshapes.
+forward and the derivatives themselves are rows of the op table
+(``autograd.ops``), the one place they are written, shared with the scalar
+engine; a layer only keeps the right arrays and reshapes.
 
 ``dout=1`` (the default) means L = sum of the layer's outputs, so dL/d(output)
 is all ones; for SoftmaxWithLoss, whose output is the loss itself, it is dL/dL = 1.
@@ -15,7 +16,7 @@ import math
 
 import numpy as np
 
-from autograd import rules
+from autograd import ops
 
 from . import functions
 
@@ -42,7 +43,8 @@ class Relu:
     """ReLU layer: y = max(0, x) elementwise, any shape.
 
     Keeps its output ``out`` for backward: dL/dx = dout where x > 0, else 0
-    (``rules.relu_backward``).  ``mask`` is the book's: True where x <= 0.
+    (the op table's ``relu`` row reads only the output).  ``mask`` is the book's:
+    True where x <= 0.
     """
 
     def __init__(self):
@@ -59,7 +61,7 @@ class Relu:
     def backward(self, dout=1):
         _forward_first(self.out, "Relu")
         dout = _upstream(dout, self.out.shape, self.out.dtype, "Relu")
-        return rules.relu_backward(dout, self.out)
+        return ops.relu.backward[0](dout, self.out, None)
 
 
 ReLU = Relu
@@ -68,7 +70,7 @@ ReLU = Relu
 class Sigmoid:
     """Sigmoid layer: y = 1 / (1 + exp(-x)) elementwise, any shape.
 
-    Keeps its output ``out``: dL/dx = dout * y * (1 - y) (``rules.sigmoid_backward``).
+    Keeps its output ``out``: dL/dx = dout * y * (1 - y) (the ``sigmoid`` row).
     """
 
     def __init__(self):
@@ -81,7 +83,7 @@ class Sigmoid:
     def backward(self, dout=1):
         _forward_first(self.out, "Sigmoid")
         dout = _upstream(dout, self.out.shape, self.out.dtype, "Sigmoid")
-        return rules.sigmoid_backward(dout, self.out)
+        return ops.sigmoid.backward[0](dout, self.out, None)
 
 
 class Affine:
@@ -95,7 +97,7 @@ class Affine:
     for a single sample.
 
     backward(dout) stores dW = X^T dY (D, M) and db = sum_n dY (M,) and
-    returns dX = dY W^T in the input's shape (``rules.affine_backward``).
+    returns dX = dY W^T in the input's shape (the ``affine`` row).
     With ``input_grad=False`` it skips dX and returns None: the first layer of
     a network never needs it, and it is the largest product of the backward pass.
     """
@@ -125,8 +127,7 @@ class Affine:
             x, x2 = self._as_batch(x)
         self.x = x2
         self.original_x_shape = x.shape
-        out = x2 @ W
-        out += self.b
+        out = ops.affine.forward(x2, W, self.b)
         return out[0] if x.ndim == 1 else out
 
     def _as_batch(self, x):
@@ -152,7 +153,12 @@ class Affine:
         dout = _upstream(dout, (m,) if single else (n, m), self.W.dtype, "Affine")
         if single:
             dout = dout.reshape(1, m)
-        dx, self.dW, self.db = rules.affine_backward(dout, self.x, self.W, self.input_grad)
+        # The row's three rules called one by one (the hot path of a training step):
+        # dX only when asked for.
+        d_x, d_W, d_b = ops.affine.backward
+        dx = d_x(dout, None, self.x, self.W, self.b) if self.input_grad else None
+        self.dW = d_W(dout, None, self.x, self.W, self.b)
+        self.db = d_b(dout, None, self.x, self.W, self.b)
         if dx is None or dx.shape == self.original_x_shape:
             return dx
         return dx.reshape(self.original_x_shape)
@@ -165,8 +171,8 @@ class SoftmaxWithLoss:
     rows shaped like ``x``, or class indices (N,) (a scalar for one sample).
     Returns the loss L = -(1/N) sum_n log y[n, t_n], computed from
     log_softmax(x) = x - max - log(sum(exp(x - max))): stable, and exact, so
-    that backward's (y - t) / N is its true derivative
-    (``rules.softmax_cross_entropy_backward``).  Index targets are used as
+    that backward's (y - t) / N is its true derivative (the
+    ``softmax_cross_entropy`` row).  Index targets are used as
     they are; no one-hot matrix is built.
 
     Keeps ``loss``, ``y`` = softmax(x) (N, C) and ``t`` (indices (N,) or one-hot (N, C)).
@@ -180,7 +186,7 @@ class SoftmaxWithLoss:
 
     def forward(self, x, t):
         x2, self.t = functions.batch_targets(x, t, "SoftmaxWithLoss")
-        self.loss, self.y = functions.softmax_cross_entropy(x2, self.t)
+        self.loss, self.y = ops.softmax_cross_entropy.forward(x2, t=self.t)
         self.x_shape = np.shape(x)
         return self.loss
 
@@ -189,7 +195,5 @@ class SoftmaxWithLoss:
         if not isinstance(dout, (int, float)) and np.ndim(dout) != 0:  # np.ndim(1) is slow
             raise ValueError(f"SoftmaxWithLoss.backward: dout must be a number (dL/dloss, the "
                              f"loss is a scalar), got an array of shape {np.shape(dout)}")
-        dx = rules.softmax_cross_entropy_backward(self.y, self.t)
-        if dout != 1:
-            dx *= dout
+        dx = ops.softmax_cross_entropy.backward[0](dout, (self.loss, self.y), None, t=self.t)
         return dx if dx.shape == self.x_shape else dx.reshape(self.x_shape)

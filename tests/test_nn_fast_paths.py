@@ -1,7 +1,7 @@
 """The training step's hot spots against an independent float64 reference.
 
 SoftmaxWithLoss (``functions.softmax_cross_entropy`` and the index branch of
-``rules.softmax_cross_entropy_backward``) on numpy arrays, Python lists and one-hot
+the ``softmax_cross_entropy`` row of ``autograd.ops``) on numpy arrays, Python lists and one-hot
 targets alike; Affine's fast path for a batch (N, D) already in W's dtype against its
 general path; ``relu`` of a float array.
 
@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograd import rules
+from autograd import ops
 from nn import Affine, SoftmaxWithLoss, relu, functions
 
 # Row offsets: ordinary scores, huge logits, and rows far apart from each other (a row
@@ -157,7 +157,7 @@ def test_index_rule_with_a_fortran_ordered_y():
     rng = np.random.default_rng(2)
     y = np.asfortranarray(functions.softmax(rng.standard_normal((4, 3))))
     y_before, t = y.copy(), np.array([2, 0, 1, 2])
-    dx = rules.softmax_cross_entropy_backward(y, t)
+    dx = ops.softmax_cross_entropy.backward[0](1, (None, y), None, t=t)
     np.testing.assert_allclose(dx, (y - np.eye(3)[t]) / 4, rtol=1e-15, atol=1e-17)
     np.testing.assert_array_equal(y, y_before)
 

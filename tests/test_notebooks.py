@@ -31,6 +31,7 @@ NOTEBOOKS = [
     "03_affine_softmax.ipynb",
     "04_gradient_check.ipynb",
     "05_training_mnist.ipynb",
+    "06_higher_order_derivatives.ipynb",
 ]
 
 # These load MNIST through load_mnist, from $CHAINRULE_DATA/mnist (CI never downloads).

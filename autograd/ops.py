@@ -1,0 +1,386 @@
+"""The op table: every operation declared once, with its forward and its derivative.
+
+A row says everything there is to know about one operation (演算): its name, the
+symbol the drawings put in its circle, its forward computation and its backward
+rule (逆伝播).  The scalar engine (``autograd.Value``), the vectorised layers
+(``nn.layers``), the drawings, the testing API and higher-order derivatives all
+read this table; no derivative formula is written anywhere else.
+
+The backward rule is a tuple with one function per input (as HIPS autograd's
+``defvjp``), all with one signature::
+
+    vjp(g, out, *inputs, **params) -> dL/d(that input), shaped like that input
+
+``g`` is the upstream gradient dL/d(out) (the book's ``dout``), ``out`` the
+forward result.  One function per input lets a caller skip a gradient nobody
+needs (the first Affine layer never needs dL/dX), and lets the scalar engine
+skip the plain numbers in an expression.  ``None`` in place of a function marks
+an input that is data, not a variable (class labels, a dropout mask).
+
+The rules are written with operators and with the rows themselves as the
+elementary functions (``exp``, ``log``, ``step`` ...), which dispatch on their
+argument: a float goes to ``math``, a numpy array to numpy, a ``Value`` records
+a node.  So the very rule that back-propagates floats, run on Values, records
+the backward pass as a graph, and derivatives differentiate again.
+
+Declaring an operation of your own is one call::
+
+    softplus = declare_op("softplus", symbol="softplus",
+                          forward=lambda x: log(1 + exp(x)),
+                          backward=(lambda g, out, x: g * sigmoid(x),))
+    softplus(Value(0.5))   # a recorded node; softplus(np.ones(3)) runs forward
+
+Array-only rows (``affine``, ``softmax_cross_entropy`` and those of the later
+chapters) use numpy directly: they never see a Value.
+"""
+import inspect
+import math
+import numbers
+import operator
+
+import numpy as np
+
+OPS = {}  # name -> Op: the table
+
+
+class Op:
+    """One row of the table.  Call it like a function: on Values it records a node,
+    on floats or numpy arrays it runs ``forward``.
+
+    ``name``      key in ``OPS``, shown as ``Value.op``
+    ``symbol``    what a drawing writes in the op's circle
+    ``forward``   ``forward(*inputs, **params)`` on floats and/or numpy arrays
+    ``backward``  one ``vjp(g, out, *inputs, **params)`` per input (None: no gradient)
+    ``arity``     the number of inputs
+    ``kinks``     points where the op is not differentiable (relu: 0.0), for checks
+    ``domain``    (low, high) bounds of the inputs where the op is defined, for checks
+    ``scalar``    True when the row works on Values (False: numpy arrays only)
+    """
+
+    __slots__ = ("name", "symbol", "forward", "backward", "arity", "kinks", "domain", "scalar",
+                 "doc", "on_floats")
+
+    def __init__(self, name, symbol, forward, backward, arity, kinks, domain, scalar, doc):
+        self.name, self.symbol, self.forward, self.backward = name, symbol, forward, backward
+        # The forward for Python floats alone, which the scalar engine calls: ``forward``
+        # itself, or its float half when it was made by ``elementwise``.
+        self.on_floats = getattr(forward, "on_floats", forward)
+        self.arity, self.kinks, self.domain, self.scalar = arity, kinks, domain, scalar
+        self.doc = doc  # what the op computes and its derivative, in words
+
+    def __repr__(self):
+        return f"<op {self.name!r} ({self.arity} input{'s' * (self.arity != 1)})>"
+
+    def __call__(self, *inputs, **params):
+        if len(inputs) != self.arity:
+            raise TypeError(f"op {self.name!r} takes {self.arity} input(s), got {len(inputs)}")
+        from .engine import Value, apply
+        if any(isinstance(x, Value) for x in inputs):
+            if params:
+                raise TypeError(f"op {self.name!r} on Values takes no keyword settings; "
+                                f"got {sorted(params)}")
+            return apply(self, *inputs)
+        return self.forward(*inputs, **params)
+
+    def vjp(self, g, out, *inputs, needs=None, **params):
+        """The gradient for each input: a tuple, None where ``needs[i]`` is false or the
+        input is data.  Checks each gradient's shape against its input, naming the op."""
+        grads = []
+        for i, (rule, x) in enumerate(zip(self.backward, inputs)):
+            if rule is None or (needs is not None and not needs[i]):
+                grads.append(None)
+                continue
+            dx = rule(g, out, *inputs, **params)
+            if np.shape(dx) != np.shape(x):
+                raise ValueError(
+                    f"op {self.name!r}: the backward rule for input {i} returned a gradient of "
+                    f"shape {np.shape(dx)}, but that input has shape {np.shape(x)}; a rule must "
+                    f"return dL/d(input) shaped like its input")
+            grads.append(dx)
+        return tuple(grads)
+
+
+def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scalar=True,
+               doc=None, register=True):
+    """Add a row to the table and return it (a callable ``Op``).
+
+    ``forward(*inputs, **params)`` computes the result from floats or numpy arrays.
+    ``backward`` holds one function per input of ``forward``, each
+    ``vjp(g, out, *inputs, **params) -> dL/d(input)``, or None for an input that
+    is data.  Write the rules with operators and the rows of this module (``exp``,
+    ``log``, ``step`` ...) so that they also run on Values: then the op
+    differentiates to any order.  ``symbol`` is drawn in the op's circle (the name
+    by default).  ``kinks`` lists the inputs where the op has no derivative and
+    ``domain`` the (low, high) bounds where it is defined; the checks use both.
+    ``scalar=False`` declares an op on numpy arrays only.  ``register=False`` keeps
+    the op out of ``OPS`` (a private op, e.g. a deliberately wrong rule in a test).
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"declare_op: name must be a non-empty string, got {name!r}")
+    if register and name in OPS:
+        raise ValueError(f"declare_op: an op named {name!r} is already declared "
+                         f"({OPS[name].doc or 'see autograd.ops.OPS'}); choose another name")
+    if not callable(forward):
+        raise TypeError(f"declare_op({name!r}): forward must be a function, got {forward!r}")
+    if callable(backward):  # one input: a bare function is as good as a 1-tuple
+        backward = (backward,)
+    backward = tuple(backward)
+    arity = _arity(getattr(forward, "on_floats", forward), name)
+    if len(backward) != arity:
+        raise ValueError(
+            f"declare_op({name!r}): forward takes {arity} input(s), so backward needs {arity} "
+            f"function(s), one per input, each vjp(g, out, *inputs) -> dL/d(input); got "
+            f"{len(backward)}")
+    for i, rule in enumerate(backward):
+        if rule is not None and not callable(rule):
+            raise TypeError(f"declare_op({name!r}): backward[{i}] must be a function "
+                            f"vjp(g, out, *inputs) or None, got {rule!r}")
+    if scalar and arity > 2:
+        raise ValueError(f"declare_op({name!r}): an op on Values takes one or two inputs "
+                         f"(got {arity}); declare it with scalar=False for numpy arrays")
+    op = Op(name, symbol or name, forward, backward, arity, tuple(kinks), domain, scalar,
+            doc or (forward.__doc__ if forward.__doc__ else None))
+    if register:
+        OPS[name] = op
+    return op
+
+
+def _arity(forward, name):
+    """The number of positional inputs of ``forward`` (keyword-only ones are params)."""
+    try:
+        parameters = inspect.signature(forward).parameters.values()
+    except (TypeError, ValueError):
+        raise TypeError(f"declare_op({name!r}): cannot read forward's signature; give a "
+                        f"Python function") from None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        raise TypeError(f"declare_op({name!r}): forward must name its inputs, not take *args")
+    return sum(p.kind in kinds and p.default is p.empty for p in parameters)
+
+
+# -- floats and arrays ---------------------------------------------------------------
+# A row's forward gets Python floats from the scalar engine and numpy arrays from the
+# layers.  Floats go to ``math`` (exact, and it raises instead of returning inf or nan);
+# the engine adds the op's name and inputs to the message.
+
+def _is_float(x):
+    # The ndarray test before the ABC one: isinstance against numbers.Real is slow.
+    return type(x) is float or not isinstance(x, np.ndarray) and isinstance(x, numbers.Real)
+
+
+def elementwise(on_floats, on_arrays):
+    """A forward that sends Python numbers to ``on_floats`` and arrays to ``on_arrays``.
+
+    Works for one input or two (a number and an array together go to ``on_arrays``).
+    """
+    def forward(*xs):
+        return on_floats(*xs) if all(map(_is_float, xs)) else on_arrays(*xs)
+    forward.on_floats = on_floats
+    return forward
+
+
+def _exp_float(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp({x!r}) overflows a float (the limit is about 709.78)") from None
+
+
+def _log_float(x):
+    if not x > 0.0:
+        raise ValueError(f"log: input must be > 0, got {x!r}")
+    return math.log(x)
+
+
+def _sigmoid_float(x):
+    if x >= 0.0:  # two forms, so exp only ever sees a number <= 0 and never overflows
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sigmoid_array(x):
+    e = np.exp(-np.abs(x))  # in (0, 1]: no overflow for either sign
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _relu_array(x):
+    if x.dtype.kind == "f" and x.ndim > 0:
+        # Against an array of zeros rather than the scalar 0: numpy's SIMD loop for
+        # maximum needs both operands contiguous (same values, about twice as fast).
+        y = np.zeros(x.shape, x.dtype)
+        return np.maximum(x, y, out=y)
+    return np.maximum(x, 0)
+
+
+def _div_float(x, y):
+    if y == 0.0:
+        raise ZeroDivisionError(f"division by zero: {x!r} / {y!r}")
+    return x / y
+
+
+def _pow_float(x, y):
+    if x == 0.0 and y < 0.0:
+        raise ZeroDivisionError(f"pow: 0.0 to the negative power {y!r} is infinite")
+    if x < 0.0 and not float(y).is_integer():
+        raise ValueError(f"pow: negative base {x!r} to the fractional power {y!r} "
+                         "is not a real number")
+    try:
+        return x ** y
+    except OverflowError:
+        raise OverflowError(f"pow: {x!r} ** {y!r} overflows a float") from None
+
+
+# -- the scalar rows: elementwise, so they run on floats, arrays and Values -----------
+# The names of the operators are the operators themselves, as Value.op shows them.
+# On arrays the operands have one shape: broadcasting belongs to the layers (a rule
+# returning a gradient of another shape is refused by Op.vjp).  + - * are Python's
+# own operators (operator.add ...), which serve floats, arrays and Values alike.
+
+add = declare_op("+", symbol="+", forward=operator.add,
+                 backward=(lambda g, out, x, y: g, lambda g, out, x, y: g),
+                 doc="z = x + y; dz/dx = dz/dy = 1, so both inputs get g unchanged.")
+
+sub = declare_op("-", symbol="−", forward=operator.sub,
+                 backward=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
+                 doc="z = x - y; dz/dx = 1, dz/dy = -1.")
+
+mul = declare_op("*", symbol="×", forward=operator.mul,
+                 backward=(lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
+                 doc="z = x * y; dz/dx = y, dz/dy = x: the inputs swap (the book's MulLayer).")
+
+div = declare_op("/", symbol="÷", forward=elementwise(_div_float, np.divide),
+                 backward=(lambda g, out, x, y: g / y,
+                           # -x/y**2 written as -(out / y): y**2 could overflow where out does not
+                           lambda g, out, x, y: -g * out / y),
+                 doc="z = x / y; dz/dx = 1/y, dz/dy = -x/y**2 = -z/y.")
+
+
+def _pow_dx(g, out, x, y):
+    """d(x**y)/dx = y * x**(y-1); 0 for a constant y == 0 (x**0 is 1, even at x = 0)."""
+    if (_is_float(y) or getattr(y, "is_constant", False)) and float(y) == 0.0:
+        return 0.0 * g
+    return g * y * pow_(x, y - 1)  # the row, not **: a float 0 ** -0.5 gets a named error
+
+
+pow_ = declare_op("**", symbol="**", forward=elementwise(_pow_float, np.power),
+                  backward=(_pow_dx,
+                            # d(x**y)/dy = x**y * ln(x), for x > 0 only (the engine refuses a
+                            # Value exponent on a base <= 0)
+                            lambda g, out, x, y: g * out * log(x)),
+                  doc="z = x ** y; dz/dx = y * x**(y-1), dz/dy = z * ln(x).")
+
+exp = declare_op("exp", forward=elementwise(_exp_float, np.exp),
+                 backward=(lambda g, out, x: g * out,),
+                 doc="z = exp(x); dz/dx = exp(x) = z, so the result is reused.")
+
+log = declare_op("log", forward=elementwise(_log_float, np.log),
+                 backward=(lambda g, out, x: g / x,), domain=(0.0, math.inf),
+                 doc="z = ln(x), x > 0; dz/dx = 1/x.")
+
+tanh = declare_op("tanh", forward=elementwise(math.tanh, np.tanh),
+                  backward=(lambda g, out, x: g * (1 - out * out),),
+                  doc="z = tanh(x); dz/dx = 1 - z**2.")
+
+sigmoid = declare_op("sigmoid", symbol="σ", forward=elementwise(_sigmoid_float, _sigmoid_array),
+                     backward=(lambda g, out, x: g * out * (1 - out),),
+                     doc="y = 1 / (1 + exp(-x)); dy/dx = y (1 - y), from the output alone.")
+
+
+def _step_float(x):
+    return 1.0 if x > 0.0 else 0.0
+
+
+def _step(x):
+    """1 where x > 0, else 0: the derivative of ReLU, itself with derivative 0 everywhere.
+
+    On a Value it returns a plain number, so nothing is recorded: relu'' = 0.
+    """
+    if type(x) is float:
+        return 1.0 if x > 0.0 else 0.0
+    if isinstance(x, np.ndarray):
+        return x > 0
+    return _step_float(x if _is_float(x) else x.data)
+
+
+step = _step
+
+
+def _relu_float(x):
+    # `not x <= 0` keeps nan as nan, as numpy's maximum (and nn.functions.relu) does.
+    return x if not x <= 0.0 else 0.0
+
+
+relu = declare_op("relu", symbol="ReLU", forward=elementwise(_relu_float, _relu_array),
+                  backward=(lambda g, out, x: g * _step(out),), kinks=(0.0,),
+                  doc="y = max(0, x); dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in "
+                      "PyTorch).  The rule reads the output: y > 0 exactly where x > 0.")
+
+
+# -- array rows: the layers of chapter 5 (numpy arrays only) --------------------------
+
+def _affine(x, W, b):
+    out = x @ W
+    out += b
+    return out
+
+
+affine = declare_op(
+    "affine", symbol="Affine", forward=_affine, scalar=False,
+    backward=(lambda g, out, x, W, b: g @ W.T,
+              lambda g, out, x, W, b: x.T @ g,
+              # The batch sum as ones(N) @ g: one BLAS call instead of a reduction.
+              lambda g, out, x, W, b: np.ones(len(g), g.dtype) @ g),
+    doc="Y = X W + b for X (N, D), W (D, M), b (M,); dX = dY W^T (N, D), "
+        "dW = X^T dY (D, M), db = sum over the batch of dY (M,).")
+
+
+def _softmax_cross_entropy(x, *, t):
+    """``(loss, y)`` for scores ``x`` (N, C) and targets ``t`` (class indices (N,) as intp,
+    or one-hot rows (N, C); see nn.functions.batch_targets, which checks them).
+
+    With z = x minus each row's maximum (no overflow) and s = sum_k exp(z_k) per row,
+    log y = z - log s is the log-softmax: exact even far from the answer, where y itself
+    rounds to 0, so that (y - t) / N is the loss's true derivative.
+    """
+    # Row maxima from a transposed copy (C, N): several times faster than x.max(axis=1)
+    # on rows of 10 classes.
+    z = x - np.ascontiguousarray(x.T).max(axis=0)[:, None]
+    y = np.exp(z)
+    sums = y @ np.ones(x.shape[1], x.dtype)  # row sums: one BLAS call beats y.sum(axis=1)
+    z -= np.log(sums)[:, None]
+    loss = mean_nll(z, t)
+    y /= sums[:, None]
+    return loss, y
+
+
+def mean_nll(logp, t):
+    """-(1/N) sum_n sum_k t_nk logp_nk for one-hot ``t`` (N, C), or -(1/N) sum_n logp[n, t_n]
+    for indices ``t`` (N,).  ``logp``: log-probabilities (N, C).
+    """
+    n = logp.shape[0]
+    if t.ndim == 1:
+        return -logp[np.arange(n), t].sum() / n
+    # Only where t != 0: a class with probability 0 (logp = -inf) and t = 0 adds 0, not nan.
+    used = t != 0
+    return -(t[used] * logp[used]).sum() / n
+
+
+def _softmax_cross_entropy_dx(g, out, x, *, t):
+    y = out[1]
+    n = y.shape[0]
+    if t.ndim == y.ndim:
+        dx = (y - t) / n
+    else:
+        dx = y / n
+        dx[np.arange(n), t] -= 1.0 / n
+    if g != 1:
+        dx *= g
+    return dx
+
+
+softmax_cross_entropy = declare_op(
+    "softmax_cross_entropy", symbol="Softmax-with-Loss", forward=_softmax_cross_entropy,
+    backward=(_softmax_cross_entropy_dx,), scalar=False,
+    doc="L = -(1/N) sum_n log y[n, t_n] with y = softmax(x) for scores x (N, C); its output "
+        "is the pair (L, y).  dL/dx = (y - t) / N (the book's Softmax-with-Loss), t one-hot.")
