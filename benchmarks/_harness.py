@@ -71,11 +71,13 @@ def set_threads(n):
         sys.modules["torch"].set_num_threads(n)
 
 
-def compare(configs, rounds, calls, warmup=True):
+def compare(configs, rounds, calls, warmup=True, clock=time.perf_counter):
     """Time configs side by side: {name: (threads, fn)} -> {name: [seconds per call, per round]}.
 
     Each round runs every config for ``calls`` calls (after an untimed one if ``warmup``), in
-    an order that rotates from round to round, so that all see the same machine.
+    an order that rotates from round to round, so that all see the same machine.  ``clock``:
+    wall time by default; ``time.thread_time`` counts only this thread's CPU time, which
+    other processes on the machine do not stretch (for configs running on one thread).
     """
     names = list(configs)
     times = {name: [] for name in names}
@@ -87,10 +89,10 @@ def compare(configs, rounds, calls, warmup=True):
                 time.sleep(0.2)  # until the previous block's idle BLAS threads stop spinning
             if warmup:
                 fn()
-            start = time.perf_counter()
+            start = clock()
             for _ in range(calls):
                 fn()
-            times[name].append((time.perf_counter() - start) / calls)
+            times[name].append((clock() - start) / calls)
     return times
 
 

@@ -84,14 +84,22 @@ def step_table(torch, x, t, quick):
         if torch:
             configs[f"PyTorch eager, {n} thread(s)"] = (n, torch_model(torch, x, t, rng)[0])
         configs[f"floor, {n} thread(s)"] = (n, floor_step(x, t, rng))
-    times = h.compare(configs, rounds=5 if quick else 30, calls=100 if quick else 300)
+    rounds, calls = (5, 100) if quick else (30, 300)
+    times = h.compare(configs, rounds, calls)
+    ones = {name: config for name, config in configs.items() if config[0] == 1}
+    cpu = h.compare(ones, rounds, calls, clock=time.thread_time)
     best = h.fastest(times, "PyTorch") if torch else None
     print(f"## One training step (median us; ratios: medians of same-round ratios; PyTorch "
-          f"at its best: {best})\n")
-    h.table(["step", "us", "vs PyTorch", "vs floor, same threads"],
-            [[name, f"{1e6 * h.median(v):.0f}", f"{h.ratio(times, name, best):.2f}x" if best
-              else "-", f"{h.ratio(times, name, f'floor, {configs[name][0]} thread(s)'):.2f}x"]
-             for name, v in times.items()])
+          f"at its best: {best}; CPU: this thread's CPU time, on 1 thread)\n")
+    rows = []
+    for name, v in times.items():
+        vs = [h.ratio(times, name, best) if best else None,
+              h.ratio(times, name, f"floor, {configs[name][0]} thread(s)")]
+        vs += [h.ratio(cpu, name, "PyTorch eager, 1 thread(s)") if torch and name in cpu else None,
+               h.ratio(cpu, name, "floor, 1 thread(s)") if name in cpu else None]
+        rows.append([name, f"{1e6 * h.median(v):.0f}", *(f"{r:.2f}x" if r else "-" for r in vs)])
+    h.table(["step", "us", "vs PyTorch", "vs floor, same threads", "CPU vs PyTorch 1 thread",
+             "CPU vs floor"], rows)
     if torch:
         print("Target: nn's step (1 thread, nn.train's default) / PyTorch's: "
               + ", ".join(h.versus(h.ratio(times, "nn, 1 thread(s)", best), 0.7)) + "\n")
