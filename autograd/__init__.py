@@ -8,6 +8,10 @@ by the chain rule, the book's MulLayer/AddLayer, and numerical gradient checks.
     >>> apple.grad, num.grad, tax.grad
     (2.2, 110.00000000000001, 200.0)
 """
+__chainrule__ = True  # marks chainrule's autograd: HIPS autograd on PyPI has the same import name
+from .clash import warn_if_shadowed
+
+warn_if_shadowed(__file__)
 from . import ops
 from .engine import Node, Value, grad, graph_size, is_grad_enabled, no_grad
 from .ops import OPS, declare_op

@@ -5,8 +5,10 @@ the value flowing forward, and once ``backward()`` has run, the gradient flowing
 back (in red, below it).  Inputs are plain text with their label.
 
 ``to_dot`` needs nothing; ``draw`` renders through the optional ``graphviz``
-package (``pip install 'chainrule[viz]'``) and the Graphviz ``dot`` program;
-``to_text`` is the same graph as lines of text; ``show`` picks what fits.
+package (``pip install -e '.[viz]'`` in the source folder) and the Graphviz ``dot``
+program, and without them lays the graph out itself (``autograd.explore``) and
+returns the picture as SVG; ``to_text`` is the same graph as lines of text;
+``show`` picks what fits.
 """
 import html
 import shutil
@@ -17,14 +19,25 @@ def _number(x, precision):
     return f"{x:.{precision}g}"
 
 
+def _label(node):
+    """The node's label as text ('' for none): any object given as a label is shown via str()."""
+    return "" if node.label is None else str(node.label)
+
+
 def _name(node, precision):
-    return node.label or _number(node.data, precision)
+    return _label(node) or _number(node.data, precision)
+
+
+def _dot_string(text):
+    """``text`` for a double-quoted DOT string: HTML-escaped, and a backslash doubled, since
+    a lone one would escape the closing quote (a label ending in a backslash broke the file)."""
+    return html.escape(text).replace("\\", "\\\\")
 
 
 def _edge_label(node, show_grad, precision, named=True):
     text = html.escape(_number(node.data, precision))
-    if named and node.parents and node.label:  # a named intermediate result, like the book's t
-        text = f"{html.escape(node.label)} = {text}"
+    if named and node.parents and _label(node):  # a named intermediate result, like the book's t
+        text = f"{html.escape(_label(node))} = {text}"
     if show_grad:
         text += f'<br/><font color="red">{html.escape(_number(node.grad, precision))}</font>'
     return f"<{text}>"
@@ -42,13 +55,17 @@ def _constants(order):
         # At most one operand per op is folded, so the circle keeps an input arrow.
         for const, other in ((y, x), (x, y)):
             if (const is not None and other is not None and not const.parents
-                    and not const.label and uses[id(const)] == 1):
+                    and not _label(const) and uses[id(const)] == 1):
                 folded.add(id(const))
                 break
     return folded
 
 
-def _op_label(node, folded, precision):
+def op_symbol(node, folded, precision=6):
+    """What the op's circle shows: its symbol, with a folded constant ("×2", "+1", "1÷").
+
+    ``folded``: the ids from ``_constants``.  Plain text; the DOT and SVG writers escape it.
+    """
     symbol = node.row.symbol
     x, y = (node.parents + (None, None))[:2]
     if y is not None and id(y) in folded:  # x * 2 drawn as "×2", the book's style
@@ -57,7 +74,7 @@ def _op_label(node, folded, precision):
         const = _number(x.data, precision)
         # 1 + x reads as "+1" like the book; order matters only for 1 / x ("1÷") and 3 - x.
         symbol = f"{symbol}{const}" if node.op in ("+", "*") else f"{const}{symbol}"
-    return html.escape(symbol)
+    return symbol
 
 
 def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
@@ -81,9 +98,10 @@ def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True)
     for node in order:
         nid = ids[id(node)]
         if node.parents:
-            lines.append(f'  {nid} [shape=circle, label="{_op_label(node, folded, precision)}"];')
+            symbol = _dot_string(op_symbol(node, folded, precision))
+            lines.append(f'  {nid} [shape=circle, label="{symbol}"];')
         elif id(node) not in folded:
-            label = html.escape(_name(node, precision))
+            label = _dot_string(_name(node, precision))
             lines.append(f'  {nid} [shape=plaintext, label="{label}"];')
     for node in order:
         for parent in node.parents:
@@ -92,7 +110,7 @@ def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True)
                              f"[label={_edge_label(parent, show_grad, precision)}];")
     if root.parents:
         # The output leaves the last op on an arrow of its own, as in the book.
-        out_label = html.escape(root.label or "out")
+        out_label = _dot_string(_label(root) or "out")
         lines.append(f'  output [shape=plaintext, label="{out_label}"];')
         lines.append(f"  {ids[id(root)]} -> output "
                      f"[label={_edge_label(root, show_grad, precision, named=False)}];")
@@ -106,7 +124,7 @@ def to_text(root, precision=6, max_lines=200):
     names = {}
     lines = []
     for i, node in enumerate(order):
-        names[id(node)] = node.label or f"v{i}"
+        names[id(node)] = _label(node) or f"v{i}"
         if len(lines) >= max_lines:
             continue
         value = _number(node.data, precision)
@@ -122,30 +140,35 @@ def to_text(root, precision=6, max_lines=200):
 
 
 def draw(root, format="svg", **options):
-    """A ``graphviz.Source`` of the graph: displays itself in Jupyter, ``.render()`` saves it.
+    """The picture: a ``graphviz.Source`` with Graphviz, else an ``explore.Picture`` (SVG).
 
+    Both display themselves in Jupyter and give the bytes with ``.pipe(format="svg")``.
+    Without the graphviz package or the ``dot`` program the graph is laid out here
+    (``autograd.layout``) and drawn as SVG; other formats need Graphviz.
     ``options`` are those of ``to_dot``.
     """
     try:
         import graphviz
     except ImportError:
-        raise ImportError(
-            "drawing needs the graphviz package: pip install 'chainrule[viz]' "
-            "(or use value.to_text() / value.to_dot() without it)") from None
-    if shutil.which("dot") is None:
+        graphviz = None
+    if graphviz is not None and shutil.which("dot") is not None:
+        return graphviz.Source(to_dot(root, **options), format=format)
+    if format != "svg":
         raise RuntimeError(
-            "drawing needs the Graphviz 'dot' program on PATH (Debian/Ubuntu: "
-            "apt-get install graphviz; macOS: brew install graphviz); "
-            "value.to_text() works without it")
-    return graphviz.Source(to_dot(root, **options), format=format)
+            f"drawing as {format!r} needs Graphviz: pip install -e '.[viz]' in chainrule's "
+            "folder, and its 'dot' program (Debian/Ubuntu: apt-get install graphviz; macOS: "
+            "brew install graphviz); without them draw() gives SVG")
+    from .explore import picture
+    return picture(root, **options)
 
 
 def show(root, **options):
     """Look at the graph: the picture in Jupyter, else the text view.
 
-    In a Jupyter kernel with Graphviz available, displays the graph as SVG; in a
-    plain terminal, or without the viz extra, prints ``to_text``.  Returns None,
-    so a notebook stores the picture and nothing that changes from run to run.
+    In a Jupyter kernel, displays the graph as SVG (through Graphviz when it is
+    installed, else laid out by ``autograd.layout``); in a plain terminal prints
+    ``to_text``.  Returns None, so a notebook stores the picture and nothing that
+    changes from run to run.
     """
     try:
         from IPython import get_ipython
@@ -154,10 +177,7 @@ def show(root, **options):
     except ImportError:
         in_kernel = False
     if in_kernel:
-        try:
-            display(SVG(draw(root, **options).pipe(format="svg")))
-            return None
-        except (ImportError, RuntimeError):
-            pass
+        display(SVG(draw(root, **options).pipe(format="svg")))
+        return None
     print(to_text(root))
     return None

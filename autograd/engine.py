@@ -288,6 +288,16 @@ class Value:
         from .draw import show
         return show(self, **options)
 
+    def explore(self, **options):
+        """Step through forward and backward in Jupyter; options in ``autograd.explore``."""
+        from .explore import explore
+        return explore(self, **options)
+
+    def to_html(self, path, **options):
+        """Write the step-by-step explorer to ``path`` as one offline HTML file."""
+        from .explore import to_html
+        return to_html(self, path, **options)
+
 
 Node = Value
 

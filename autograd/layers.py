@@ -6,9 +6,26 @@ Chapter 5's code runs unchanged after ``from autograd import MulLayer, AddLayer`
     apple_price = mul_apple_layer.forward(apple, apple_num)
     dapple, dapple_num = mul_apple_layer.backward(dapple_price)
 
-They work on floats and on numpy arrays of one shape.
+They work on floats and on numpy arrays of one shape (and on Values).  Anything else,
+None or a string included, is refused with a TypeError naming the layer: ``"ab" * 2``
+would be "abab", and a None gradient would pass through AddLayer unnoticed.
 """
+import numbers
+
+import numpy as np
+
+from .engine import Value
 from .ops import add, mul
+
+
+def _number(value, who):
+    """``value`` if it is a real number, a numpy array of them, or a Value; else TypeError."""
+    if isinstance(value, (numbers.Real, Value)) and not isinstance(value, (bool, np.bool_)):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return value
+    raise TypeError(f"{who}: expected a number or a numpy array of numbers, got "
+                    f"{type(value).__name__}: {value!r:.60}")
 
 
 class MulLayer:
@@ -19,23 +36,24 @@ class MulLayer:
         self.y = None
 
     def forward(self, x, y):
-        self.x, self.y = x, y
+        self.x, self.y = _number(x, "MulLayer.forward: x"), _number(y, "MulLayer.forward: y")
         return mul.forward(x, y)
 
     def backward(self, dout):
         """Returns (dx, dy) = (dout * y, dout * x)."""
         if self.x is None:
             raise RuntimeError("MulLayer.backward called before forward: run forward(x, y) first")
-        return mul.vjp(dout, None, self.x, self.y)  # the rules do not read out
+        return mul.vjp(_number(dout, "MulLayer.backward: dout"), None, self.x, self.y)  # the rules do not read out
 
 
 class AddLayer:
     """out = x + y; needs nothing for backward."""
 
     def forward(self, x, y):
-        return add.forward(x, y)
+        return add.forward(_number(x, "AddLayer.forward: x"), _number(y, "AddLayer.forward: y"))
 
     def backward(self, dout):
         """Returns (dx, dy) = (dout, dout)."""
         # The rules read only dout; inputs of add have dout's shape, so it stands in for them.
+        dout = _number(dout, "AddLayer.backward: dout")
         return add.vjp(dout, None, dout, dout)

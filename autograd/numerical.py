@@ -84,7 +84,8 @@ def gradcheck(f, inputs, h=1e-6, atol=1e-5, rtol=1e-3, raise_exception=False):
     """Compare back-propagated gradients of ``f(*inputs)`` with central differences.
 
     An input passes when |backprop - numerical| <= atol + rtol * |numerical|
-    (the test of ``numpy.isclose``).  The inputs' ``.grad`` and ``.data`` are left
+    (the test of ``numpy.isclose``); a nan or infinite gradient on either side
+    fails (its errors count as inf).  The inputs' ``.grad`` and ``.data`` are left
     as they were.  Returns a ``GradcheckResult`` (truthy when every input passes;
     ``print`` it for a table); with ``raise_exception=True`` a failure raises
     ``GradcheckError`` naming the worst input.
@@ -105,21 +106,26 @@ def gradcheck(f, inputs, h=1e-6, atol=1e-5, rtol=1e-3, raise_exception=False):
             x.grad = g
     numerical = numerical_grad(f, inputs, h)
 
-    rows, ok, worst, worst_excess = [], True, "", -math.inf
+    rows, ok, worst, worst_excess = [], True, None, -math.inf
     for i, (x, a, n) in enumerate(zip(inputs, backprop, numerical)):
         name = x.label or f"inputs[{i}]"
-        abs_err = abs(a - n)
-        rel_err = abs_err / abs(n) if n != 0 else (0.0 if a == 0 else math.inf)
-        excess = abs_err - (atol + rtol * abs(n))
+        if math.isfinite(a) and math.isfinite(n):
+            abs_err = abs(a - n)
+            rel_err = abs_err / abs(n) if n != 0 else (0.0 if a == 0 else math.inf)
+            excess = abs_err - (atol + rtol * abs(n))
+        else:  # nan compares as neither better nor worse: count it as the worst possible
+            abs_err = rel_err = excess = math.inf
         ok = ok and excess <= 0
-        if excess > worst_excess:
-            worst, worst_excess = name, excess
         rows.append((name, a, n, abs_err, rel_err))
+        if worst is None or excess > worst_excess:
+            worst, worst_excess = rows[-1], excess
     result = GradcheckResult(ok, max((r[3] for r in rows), default=0.0),
-                             max((r[4] for r in rows), default=0.0), worst, rows)
+                             max((r[4] for r in rows), default=0.0),
+                             worst[0] if worst else "", rows)
     if raise_exception and not ok:
-        row = next(r for r in rows if r[0] == worst)
-        raise GradcheckError(
-            f"gradcheck failed for {worst}: backprop {row[1]!r}, numerical {row[2]!r} "
-            f"(abs err {row[3]:.3e} > atol {atol} + rtol {rtol} * |numerical|)\n{result}")
+        row = worst
+        why = (f"abs err {row[3]:.3e} > atol {atol} + rtol {rtol} * |numerical|"
+               if math.isfinite(row[3]) else "a gradient that is not a finite number")
+        raise GradcheckError(f"gradcheck failed for {row[0]}: backprop {row[1]!r}, numerical "
+                             f"{row[2]!r} ({why})\n{result}")
     return result

@@ -4,16 +4,31 @@ Chapter 5's code runs after changing only its imports::
 
     from nn import TwoLayerNet, load_mnist
 
+and chapter 7's (``Convolution``, ``Pooling``, ``im2col``, ``col2im``, ``SimpleConvNet``;
+``python -m nn.train --net convnet``) the same way.
+
 Every forward and backward comes from the op table ``autograd.ops``, shared with the
 scalar engine ``autograd.Value``.  Train with ``python -m nn.train``; check the
 gradients with ``python -m nn.gradcheck``.
 """
+import autograd as _autograd
+
+if not getattr(_autograd, "__chainrule__", False):  # HIPS autograd shares the name: see autograd/clash.py
+    raise ImportError(
+        f"nn needs chainrule's autograd, but `import autograd` gives another package "
+        f"({getattr(_autograd, '__file__', _autograd)}). chainrule and HIPS autograd (the "
+        f"'autograd' package on PyPI) both install a top-level package named autograd, so one "
+        f"hides the other. Uninstall HIPS autograd from this environment (pip uninstall "
+        f"autograd), or give chainrule a virtual environment of its own.")
+
+from .conv import Convolution, Pooling, col2im, im2col
 from .functions import cross_entropy_error, log_softmax, relu, sigmoid, softmax
 from .gradient import numerical_gradient
 from .layers import Affine, Relu, ReLU, Sigmoid, SoftmaxWithLoss
 from .mnist import load_mnist
+from .simple_conv_net import SimpleConvNet
 from .two_layer_net import TwoLayerNet
 
 __all__ = ["Affine", "Relu", "ReLU", "Sigmoid", "SoftmaxWithLoss", "TwoLayerNet", "load_mnist",
            "numerical_gradient", "softmax", "log_softmax", "cross_entropy_error", "sigmoid",
-           "relu"]
+           "relu", "Convolution", "Pooling", "im2col", "col2im", "SimpleConvNet"]

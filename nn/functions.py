@@ -82,7 +82,8 @@ def batch_targets(x, t, who):
 
     Returns ``(x2, t2)``: ``x2`` is ``x`` as (N, C) (a view, no copy); ``t2`` is
     (N,) class indices as ``np.intp``, or (N, C) one-hot rows in ``x``'s dtype.
-    Raises ValueError naming ``who`` and the shapes, or the bad label and the range.
+    Raises ValueError naming ``who`` and the shapes, or the bad label and the range,
+    for an empty batch, and for one-hot rows that do not sum to 1 (nan and inf included).
     """
     x = _floats(x)
     t = np.asarray(t)
@@ -90,13 +91,17 @@ def batch_targets(x, t, who):
         raise ValueError(f"{who}: scores must have shape (N, C) for a batch or (C,) for one "
                          f"sample, with C >= 1 classes; got shape {x.shape}")
     classes = x.shape[-1]
+    if x.ndim == 2 and x.shape[0] == 0:
+        raise ValueError(f"{who}: empty batch (scores of shape {x.shape}): the mean loss over 0 "
+                         f"samples is undefined; give at least one sample")
     if t.shape == x.shape:  # one-hot rows
         if t.dtype.kind not in "biuf":
             raise ValueError(f"{who}: one-hot targets must be numbers, got dtype {t.dtype}")
         t = t.reshape(-1, classes).astype(x.dtype, copy=False)
-        # The gradient y - t assumes every row of t sums to 1.
+        # The gradient y - t assumes every row of t sums to 1.  Written as "not <=" so that a
+        # row holding nan or inf (whose sum is nan or inf) is refused too.
         sums = t.sum(axis=1)
-        bad = np.flatnonzero(np.abs(sums - 1) > np.sqrt(np.finfo(x.dtype).eps))
+        bad = np.flatnonzero(~(np.abs(sums - 1) <= np.sqrt(np.finfo(x.dtype).eps)))
         if bad.size:
             raise ValueError(
                 f"{who}: one-hot target row {bad[0]} sums to {sums[bad[0]]}, not 1; give one-hot "

@@ -12,14 +12,19 @@ is right.  With the book's check that happens for about one random seed in
 eight.  ``gradient_check`` therefore compares the ReLU masks of the + and -
 forward passes with the unperturbed ones and leaves such coordinates out,
 reporting how many it left out.
+
+Max pooling (chapter 7) has kinks too: where the largest two values of a window are
+within h of each other, +-h can change which one is the maximum, and the central
+difference again mixes two slopes.  Its layers are watched the same way: a coordinate
+is left out if the + or - pass picks a different maximum in some window.
 """
-import argparse
-import sys
 from typing import NamedTuple
 
 import numpy as np
 
+from . import cli
 from .gradient import numerical_gradient
+from .conv import Pooling
 from .layers import Relu
 
 TOLERANCE = 1e-8
@@ -34,8 +39,15 @@ class ParamCheck(NamedTuple):
 
 
 def relu_masks(network):
-    """Where each ReLU layer's input was > 0 in the last forward pass (a list of bool arrays)."""
-    return [layer.out > 0 for layer in network.layers.values() if isinstance(layer, Relu)]
+    """Where each ReLU layer's input was > 0 in the last forward pass (a list of bool arrays),
+    and which element of each window each Pooling layer picked (its ``arg_max``)."""
+    masks = []
+    for layer in network.layers.values():
+        if isinstance(layer, Relu):
+            masks.append(layer.out > 0)
+        elif isinstance(layer, Pooling):
+            masks.append(layer.arg_max)
+    return masks
 
 
 def gradient_check(network, x, t, h=1e-4):
@@ -44,7 +56,8 @@ def gradient_check(network, x, t, h=1e-4):
     ``network`` needs ``params``, ``layers``, ``loss`` and ``gradient``, as
     TwoLayerNet has; use float64.  Returns {name: ParamCheck} in ``params``
     order.  A coordinate is excluded when the forward pass at +h or at -h has a
-    different ReLU mask than the unperturbed pass.
+    different ReLU mask, or a different maximum in a pooling window, than the
+    unperturbed pass.
     """
     backprop = {k: g.copy() for k, g in network.gradient(x, t).items()}
     network.loss(x, t)
@@ -78,13 +91,28 @@ def format_results(results, title, tol=TOLERANCE):
         verdict = "ok" if r.mean_abs_diff <= tol else f"EXCEEDS {tol:g}"
         line = f"  {name}:{r.mean_abs_diff:.3e}  {verdict}"
         if r.excluded:
-            line += f"  ({r.excluded} of {r.size} coordinates left out: ReLU kink crossed)"
+            line += f"  ({r.excluded} of {r.size} coordinates left out: kink crossed)"
         lines.append(line)
     return "\n".join(lines)
 
 
+def book_network(hidden_size, seed):
+    """``np.random.seed(seed); TwoLayerNet(784, hidden_size, 10)``, as the book and notebook 04
+    build it (numpy's legacy generator), without touching the global generator."""
+    from .two_layer_net import TwoLayerNet
+
+    return TwoLayerNet(784, hidden_size, 10, rng=np.random.RandomState(seed))
+
+
+def book_batch(x_train, t_train, samples):
+    """The first ``samples`` images as ``load_mnist(normalize=True)`` gives them (float32 / 255),
+    then float64, and their labels as indices; from load_mnist's raw uint8 arrays."""
+    x = np.divide(x_train[:samples], 255, dtype=np.float32).astype(np.float64)
+    return x.reshape(samples, -1), t_train[:samples].astype(np.intp)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m nn.gradcheck",
         description="The book's gradient check: mean |backprop - numerical| per parameter of a "
                     "fresh TwoLayerNet on the first MNIST training samples, with one-hot and "
@@ -102,19 +130,30 @@ def main(argv=None):
                         help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
                              "then the cache)")
     args = parser.parse_args(argv)
-    if args.samples < 1:
-        parser.error(f"--samples must be >= 1, got {args.samples}")
+    cli.check_int(parser, "--samples", args.samples, 1)
+    cli.check_int(parser, "--hidden-size", args.hidden_size, 1)
+    if args.seed is not None:
+        cli.check_int(parser, "--seed", args.seed, 0, 2**32 - 1)
+    cli.check_positive(parser, "--h", args.h)
+    cli.check_positive(parser, "--tol", args.tol, zero_ok=True)
 
     from .mnist import load_mnist
-    from .two_layer_net import TwoLayerNet
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-    # Raw uint8 and normalised here: converting all 60,000 images to float64 would take 376 MB.
-    (x_train, t_train), _ = load_mnist(normalize=False, data_dir=args.data_dir)
-    x = x_train[:args.samples].astype(np.float64) / 255
-    labels = t_train[:args.samples].astype(np.intp)
+    try:
+        # Raw uint8, normalised below: converting all 60,000 images would take 188 MB or more.
+        (x_train, t_train), _ = load_mnist(normalize=False, data_dir=args.data_dir)
+    except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
+        return cli.error(err)
+    if args.samples > len(x_train):
+        return cli.error(f"--samples {args.samples}: the MNIST training set has {len(x_train)} "
+                         f"samples; use at most that")
+    x, labels = book_batch(x_train, t_train, args.samples)
     one_hot = np.eye(10)[labels]
-    network = TwoLayerNet(784, args.hidden_size, 10, rng=seed)
+    try:
+        network = book_network(args.hidden_size, seed)
+    except MemoryError:
+        return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     print(f"gradient check: TwoLayerNet(784, {args.hidden_size}, 10), seed {seed}, "
           f"{args.samples} MNIST samples, float64, h={args.h:g}, tolerance {args.tol:g}")
     ok, left_out = True, 0
@@ -130,4 +169,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -22,14 +22,30 @@ from . import functions
 
 
 def _upstream(dout, shape, dtype, who):
-    """``dout`` as an array of the layer output's shape; a number stands for that number everywhere."""
-    dout = np.asarray(dout)
+    """``dout`` as an array of the layer output's shape; a number stands for that number everywhere.
+
+    Anything but real numbers (None, strings, objects, complex) is refused: numpy would
+    turn None into nan and give all-nan gradients without a word.
+    """
+    if type(dout) is np.ndarray and dout.shape == shape and dout.dtype.kind == "f":
+        return dout  # the usual case: nothing to do
+    dout = _real_numbers(dout, who)
     if dout.ndim == 0:
         return np.full(shape, dout, dtype=dtype)
     if dout.shape != shape:
         raise ValueError(f"{who}.backward: dout has shape {dout.shape}, but forward's output "
                          f"had shape {shape}; pass dL/d(output), shaped like the output")
     return dout
+
+
+def _real_numbers(dout, who):
+    """``dout`` as an array of ints or floats, or TypeError naming the layer."""
+    array = np.asarray(dout) if not isinstance(dout, (str, bytes)) else None
+    if array is None or array.dtype.kind not in "iuf":
+        raise TypeError(f"{who}.backward: dout must be real numbers (dL/d(output), a number or "
+                        f"an array of floats), got {type(dout).__name__}"
+                        f"{f' of dtype {array.dtype}' if array is not None else ''}: {dout!r:.60}")
+    return array
 
 
 def _forward_first(state, who):
@@ -107,6 +123,11 @@ class Affine:
         if not isinstance(b, np.ndarray) or b.shape != W.shape[1:]:
             raise ValueError(f"Affine: b must be a numpy array of shape {W.shape[1:]} to match "
                              f"W of shape {W.shape}, got {type(b).__name__} of shape {np.shape(b)}")
+        # Inputs are computed in W's dtype: an integer W would truncate them (0.7 -> 0).
+        for name, array in (("W", W), ("b", b)):
+            if array.dtype.kind != "f":
+                raise TypeError(f"Affine: {name} must be floating point, got dtype {array.dtype}; "
+                                f"convert it, e.g. {name}.astype(np.float64)")
         self.W = W
         self.b = b
         self.input_grad = input_grad
@@ -184,8 +205,11 @@ class SoftmaxWithLoss:
 
     def backward(self, dout=1):
         _forward_first(self.y, "SoftmaxWithLoss")
-        if np.ndim(dout) != 0:
-            raise ValueError(f"SoftmaxWithLoss.backward: dout must be a number (dL/dloss, the "
-                             f"loss is a scalar), got an array of shape {np.shape(dout)}")
+        if type(dout) not in (int, float):  # the usual dout=1 skips the checks (np.ndim(1) is slow)
+            dout = _real_numbers(dout, "SoftmaxWithLoss")
+            if dout.ndim != 0:
+                raise ValueError(f"SoftmaxWithLoss.backward: dout must be a number (dL/dloss, the "
+                                 f"loss is a scalar), got an array of shape {dout.shape}")
+            dout = dout[()]
         dx = ops.softmax_cross_entropy.backward[0](dout, (self.loss, self.y), None, t=self.t)
         return dx if dx.shape == self.x_shape else dx.reshape(self.x_shape)

@@ -13,23 +13,31 @@ Files are looked for, as ``NAME`` or ``NAME.gz``, in ``data_dir`` if given,
 else in ``$CHAINRULE_DATA/mnist`` and then in the per-user cache
 ``$XDG_CACHE_HOME/chainrule/mnist`` (default ``~/.cache/chainrule/mnist``).
 Missing files are downloaded from a mirror unless ``CHAINRULE_OFFLINE=1``.
-The decompressed content of each file is checked against its official sha256.
-The decoded arrays are cached as ``.npy`` files in the per-user cache, so that
-every load after the first one takes a fraction of a second.
+The decompressed content of each file is checked against its official sha256,
+and no file is read or decompressed beyond the size MNIST has (a gzip bomb is
+refused, not unpacked).  Without ``data_dir`` the decoded arrays are cached as
+``.npy`` files in the per-user cache, so that every load after the first one
+takes a fraction of a second; each load checks the cached array against the same
+official sha256 (the IDX header is determined by the shape) and rebuilds it if
+it differs or is not a plain ``.npy`` file of the right shape.  With ``data_dir``
+the files in that folder are read and checked every time; no cache is used.
 """
 
+import contextlib
 import gzip
 import hashlib
 import os
+import stat
 import struct
 import sys
-import tempfile
 import urllib.request
 import warnings
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write, remove_stale
 
 # Decompressed file name -> (kind, number of items, sha256 of the decompressed bytes).
 MNIST_FILES = {
@@ -117,14 +125,27 @@ def read_idx(path, expected_sha256=None, *, kind=None, count=None):
     """Read an IDX file, gzipped or not, and decode it with ``parse_idx``.
 
     If ``expected_sha256`` is given, the decompressed bytes must have that
-    sha256 (MnistChecksumError otherwise). Returns a uint8 array.
+    sha256 (MnistChecksumError otherwise). Returns a uint8 array.  At most the
+    file's size (from ``kind`` and ``count``, else the largest MNIST file's) plus
+    one byte is read or decompressed: anything longer is refused
+    (MnistFormatError), so a gzip bomb is never unpacked.  Only regular files
+    are read (a FIFO or a device is refused, without blocking).
     """
-    raw = Path(path).read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip magic: decide by content, not by file name
+    limit = _largest_file if kind is None or count is None else _file_size(kind, count)
+    with _open_regular(path) as f:
+        if f is None:
+            raise MnistFormatError(f"{path}: not a regular file. {_FIX}")
+        gzipped = f.peek(2)[:2] == b"\x1f\x8b"  # gzip magic: decide by content, not by file name
         try:
-            raw = gzip.decompress(raw)
+            # Never more than one byte past the size MNIST has: a gzip bomb is not unpacked.
+            raw = (gzip.GzipFile(fileobj=f) if gzipped else f).read(limit + 1)
         except (OSError, EOFError, zlib.error) as err:
             raise MnistFormatError(f"{path}: cannot decompress ({err}). {_FIX}") from None
+    if len(raw) > limit:
+        expected = (f"an MNIST {kind} file of {count} items has {limit}" if limit != _largest_file
+                    else f"the largest MNIST file has {limit}")
+        raise MnistFormatError(f"{path}: {'decompresses to' if gzipped else 'has'} more than "
+                               f"{limit} bytes, but {expected}. {_FIX}")
     # Parse before hashing: a truncated file gets a precise message, not just a bad hash.
     array = parse_idx(raw, str(path), kind=kind, count=count)
     if expected_sha256 is not None:
@@ -135,6 +156,35 @@ def read_idx(path, expected_sha256=None, *, kind=None, count=None):
                 f"{expected_sha256} (the official file); it is corrupt or not the "
                 f"official MNIST file. {_FIX}")
     return array
+
+
+def _file_size(kind, count):
+    """Bytes in an uncompressed IDX file of ``count`` images or labels."""
+    return 16 + count * 784 if kind == "images" else 8 + count
+
+
+_largest_file = _file_size("images", 60000)
+
+
+def _idx_header(shape):
+    """The IDX header of a uint8 array of ``shape``: what precedes its bytes in the file."""
+    return struct.pack(f">I{len(shape)}I", 0x0800 | len(shape), *shape)
+
+
+@contextlib.contextmanager
+def _open_regular(path):
+    """Yield ``path`` opened for binary reading, or None if it is not a regular file.
+
+    The open does not block on a FIFO (O_NONBLOCK) and the check is made on the
+    open file, so a special file swapped in meanwhile is refused too.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        yield None
+        return
+    with open(fd, "rb") as f:
+        yield f
 
 
 def cache_dir():
@@ -209,21 +259,21 @@ def _fetch_verified(url, name, final):
     """Download ``url`` to a temporary file beside ``final``, check it against MNIST_FILES[name],
     then rename it to ``final``; the temporary file is removed whatever happens."""
     kind, count, sha256 = MNIST_FILES[name]
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=final.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+    # A gzip file is never much larger than its content: stop a mirror that sends more.
+    limit = _file_size(kind, count) + (1 << 16)
+    with atomic_write(final, ".part") as out:
+        with urllib.request.urlopen(url, timeout=60) as response:
             length = response.headers.get("Content-Length")
-            _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz")
-        read_idx(tmp, sha256, kind=kind, count=count)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; data_dir may be shared
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+            _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz", limit)
+        out.flush()
+        read_idx(out.name, sha256, kind=kind, count=count)
 
 
-def _copy_with_progress(src, dst, total, label):
-    """Copy a response to a file, with a tqdm bar if tqdm is installed, else a stderr line."""
+def _copy_with_progress(src, dst, total, label, limit):
+    """Copy a response to a file, with a tqdm bar if tqdm is installed, else a stderr line.
+
+    Raises MnistDownloadError past ``limit`` bytes.
+    """
     try:
         from tqdm import tqdm
     except ImportError:
@@ -234,6 +284,9 @@ def _copy_with_progress(src, dst, total, label):
         while chunk := src.read(1 << 16):
             dst.write(chunk)
             done += len(chunk)
+            if done > limit:
+                raise MnistDownloadError(f"{label}: more than {limit} bytes sent, more than the "
+                                         f"file can be; not an MNIST file")
             if bar is not None:
                 bar.update(len(chunk))
             elif total:
@@ -252,28 +305,41 @@ def _npy_path(name, sha256):
     return cache_dir() / f"{name}.{sha256[:16]}.npy"
 
 
-def _read_npy(path, kind, count):
-    """The cached uint8 array, or None if it is missing or unusable (it is then rebuilt)."""
+def _read_npy(path, kind, count, sha256):
+    """The cached uint8 array, or None if it is missing or not exactly the official content.
+
+    Reads only a plain ``.npy`` file (no pickle, no npz, no FIFO) whose header
+    announces the expected dtype and shape and whose size matches, and returns
+    it only if sha256(IDX header + its bytes) is the official ``sha256``; in
+    every other case None, and the caller rebuilds it.
+    """
+    shape = (count, 28, 28) if kind == "images" else (count,)
     try:
-        array = np.load(path, allow_pickle=False)
+        with _open_regular(path) as f:
+            if f is None:
+                return None
+            version = np.lib.format.read_magic(f)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            if read_header(f) != (shape, False, np.dtype(np.uint8)):
+                return None
+            array = np.empty(shape, np.uint8)
+            if (os.fstat(f.fileno()).st_size != f.tell() + array.nbytes
+                    or f.readinto(array.reshape(-1)) != array.nbytes):
+                return None
     except (OSError, ValueError, EOFError):
         return None
-    shape = (count, 28, 28) if kind == "images" else (count,)
-    return array if array.dtype == np.uint8 and array.shape == shape else None
+    digest = hashlib.sha256(_idx_header(shape))
+    digest.update(array)
+    return array if digest.hexdigest() == sha256 else None
 
 
 def _write_npy(path, array):
     """Save atomically; a cache that cannot be written is only a warning."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, array, allow_pickle=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with atomic_write(path, ".part") as f:
+            np.save(f, array, allow_pickle=False)
     except OSError as err:
         warnings.warn(f"could not write the MNIST cache {path}: {err}", stacklevel=3)
 
@@ -310,8 +376,13 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"dtype must be a floating type, got {dtype}")
     dirs = search_dirs(data_dir)
+    use_cache = data_dir is None  # an explicit folder is read itself, not a cache elsewhere
+    ours = [f"{n}.gz" for n in MNIST_FILES] + [_npy_path(n, sha).name
+                                              for n, (_, _, sha) in MNIST_FILES.items()]
+    for folder in {cache_dir(), *dirs}:  # temporary files of writers that were killed
+        remove_stale(folder, ours, ".part")
 
-    arrays = {name: _read_npy(_npy_path(name, sha), kind, count)
+    arrays = {name: _read_npy(_npy_path(name, sha), kind, count, sha) if use_cache else None
               for name, (kind, count, sha) in MNIST_FILES.items()}
     missing = [n for n, a in arrays.items() if a is None and find_file(n, dirs) is None]
     if missing:
@@ -331,7 +402,8 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
         if arrays[name] is None:
             sources[name] = find_file(name, dirs)
             arrays[name] = read_idx(sources[name], sha, kind=kind, count=count)
-            _write_npy(_npy_path(name, sha), arrays[name])
+            if use_cache:
+                _write_npy(_npy_path(name, sha), arrays[name])
 
     result = []
     for images_name, labels_name in _SPLITS:

@@ -2,6 +2,7 @@
 
     python -m nn.train                      # the book's run: 784-50-10, 10,000 iterations
     python -m nn.train --seed 0 --plot curves.png --save weights.npz
+    python -m nn.train --net convnet        # chapter 7's SimpleConvNet, Adam, 20 epochs
 
 The loop is ``train(...)``, importable for tests and notebooks::
 
@@ -12,7 +13,6 @@ The loop is ``train(...)``, importable for tests and notebooks::
     history = train(network, x_train, t_train, x_test, t_test, iters_num=1200, rng=0)
     history.test_acc_list[-1]
 """
-import argparse
 import contextlib
 import json
 import math
@@ -22,6 +22,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from . import cli
+from .files import atomic_write, probe_writable
 
 
 @dataclass
@@ -47,12 +50,16 @@ def _progress_bar(total):
 
 
 def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
-          learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True):
+          learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True,
+          optimizer=None):
     """Stochastic gradient descent on mini-batches, as the book's training loop.
 
     Each iteration draws ``batch_size`` training samples at random (with
     replacement, like ``np.random.choice``), computes the gradient by
-    back-propagation and updates ``network.params[key] -= learning_rate * grad[key]``.
+    back-propagation and updates ``network.params[key] -= learning_rate * grad[key]``
+    (SGD), or calls ``optimizer.update(network.params, grad)`` if an ``optimizer`` with
+    the book's interface is given (e.g. ``nn.optimizers.Adam``; ``learning_rate`` is
+    then its business).
     Train and test accuracy are measured once per epoch (train_size / batch_size
     iterations; the book's 600), after the first iteration as in the book, and
     after the last one.
@@ -70,11 +77,17 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
-    becomes nan or inf.
+    becomes nan or inf, and before measuring accuracy (so also after the last
+    update) if a parameter holds nan or inf: no result comes from diverged weights.
     """
     rng = np.random.default_rng(rng)
     learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
-    history = History(iter_per_epoch=max(len(x_train) // batch_size, 1))
+    if optimizer is not None:
+        learning_rate = float(getattr(optimizer, "lr", learning_rate))  # for the error message
+    train_size = len(x_train)
+    if train_size == 0:
+        raise ValueError("train: x_train is empty: there is nothing to draw mini-batches from")
+    history = History(iter_per_epoch=max(train_size // batch_size, 1))
     draw_batch = batch_drawer(x_train, t_train, batch_size, rng)
     bar = _progress_bar(iters_num) if progress else None
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
@@ -89,11 +102,15 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
                     raise FloatingPointError(
                         f"the loss became {loss} at iteration {i + 1} of {iters_num}: training "
                         f"diverged; try a smaller learning rate than {learning_rate:g}")
-                for key in grad:
-                    network.params[key] -= learning_rate * grad[key]
+                if optimizer is not None:
+                    optimizer.update(network.params, grad)
+                else:
+                    for key in grad:
+                        network.params[key] -= learning_rate * grad[key]
                 history.train_loss_list.append(loss)
 
                 if i % history.iter_per_epoch == 0 or i == iters_num - 1:
+                    _check_finite(network.params, i + 1, iters_num, learning_rate)
                     eval_start = time.perf_counter()
                     with _blas_threads(eval_threads):
                         train_acc = network.accuracy(x_train, t_train)
@@ -133,27 +150,32 @@ def batch_drawer(x_train, t_train, batch_size, rng):
     return draw
 
 
+def _check_finite(params, iteration, iters_num, learning_rate):
+    """Raise FloatingPointError naming the first parameter that holds nan or inf."""
+    for key, value in params.items():
+        finite = np.isfinite(value)
+        if not finite.all():
+            raise FloatingPointError(
+                f"{key} holds {value.size - np.count_nonzero(finite)} non-finite values (nan or "
+                f"inf) after iteration {iteration} of {iters_num}: training diverged; try a "
+                f"smaller learning rate than {learning_rate:g}")
+
+
 def save_params(path, params):
     """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
 
     The arrays go to a temporary file beside ``path`` that then replaces it
-    (``os.replace``), so ``path`` is never left half-written.
+    (``nn.files.atomic_write``), so ``path`` is never left half-written.  Arrays
+    holding nan or inf are refused (ValueError): they are no trained weights.
     """
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
-    directory, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "xb") as f:  # a file object: np.savez adds no suffix
-            np.savez(f, **params)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    for key, value in params.items():  # weights of a diverged run are not a result
+        if not np.isfinite(value).all():
+            raise ValueError(f"save_params: {key} holds nan or inf; nothing was saved to {path}")
+    with atomic_write(path, ".tmp") as f:  # a file object: np.savez adds no suffix
+        np.savez(f, **params)
 
 
 def load_params(path):
@@ -179,7 +201,8 @@ def plot_history(history, path):
                 label="test acc")
     ax_acc.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0), title="accuracy")
     ax_acc.legend(loc="lower right")
-    fig.savefig(path)
+    with atomic_write(path, ".tmp") as f:
+        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
 
 
 def _blas_threads(n):
@@ -202,11 +225,46 @@ def _usable_cpus():
 
 
 def _check_output(parser, option, path, suffix=None):
+    """Refuse, before training, an output path that could not be written after it."""
     directory = os.path.dirname(os.path.abspath(path))
     if suffix and not path.endswith(suffix):
         parser.error(f"{option} {path}: the file name must end with {suffix}")
     if not os.path.isdir(directory):
         parser.error(f"{option} {path}: the folder {directory} does not exist")
+    try:  # create and remove a file beside it: a read-only folder fails now, not after the run
+        probe_writable(path, ".tmp")
+    except OSError as err:
+        parser.error(f"{option} {path}: cannot write there ({err.strerror or err})")
+
+
+def _two_layer_net(args, input_shape, dtype, rng):
+    from .two_layer_net import TwoLayerNet
+
+    network = TwoLayerNet(input_shape[0], args.hidden_size, 10, args.weight_init_std,
+                          dtype=dtype, rng=rng)
+    return network, None, f"TwoLayerNet({input_shape[0]}, {args.hidden_size}, 10), SGD"
+
+
+def _simple_conv_net(args, input_shape, dtype, rng):
+    from .optimizers import Adam
+    from .simple_conv_net import SimpleConvNet
+
+    network = SimpleConvNet(input_dim=input_shape, hidden_size=args.hidden_size,
+                            weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
+    return network, Adam(lr=args.learning_rate), (
+        f"SimpleConvNet(conv 30x5x5 - relu - pool 2x2 - affine {args.hidden_size} - relu - "
+        f"affine 10), Adam")
+
+
+# Each network of the command line: how to build it, and its defaults (the book's settings).
+NETS = {
+    "twolayer": {"build": _two_layer_net,
+                 "defaults": {"hidden_size": 50, "learning_rate": 0.1, "iters": 10000,
+                              "eval_threads": 2}},
+    "convnet": {"build": _simple_conv_net,
+                "defaults": {"hidden_size": 100, "learning_rate": 0.001, "epochs": 20,
+                             "eval_threads": 1}},
+}
 
 
 def main(argv=None):
@@ -223,7 +281,7 @@ def main(argv=None):
 
 def _json_option(argv):
     """The value of --json in ``argv``, read before the full parse to route stdout."""
-    peek = argparse.ArgumentParser(prog="python -m nn.train", add_help=False)
+    peek = cli.ArgumentParser(prog="python -m nn.train", add_help=False)
     peek.add_argument("--json", nargs="?")  # a missing value is left to the full parse
     return peek.parse_known_args(argv)[0].json
 
@@ -241,21 +299,34 @@ def _write_summary(path, stdout, args, seed, history, load_seconds):
     if path == "-":
         stdout.write(text)
     else:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        with atomic_write(path) as f:
+            f.write(text.encode())
 
 
 def _main(argv, stdout):
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
-                    "cross-entropy) on MNIST by back-propagation and SGD, printing train and "
+                    "cross-entropy) by back-propagation and SGD, or with --net convnet "
+                    "chapter 7's SimpleConvNet with Adam, on MNIST, printing train and "
                     "test accuracy once per epoch.")
-    parser.add_argument("--hidden-size", type=int, default=50, help="hidden units (default: %(default)s)")
+    parser.add_argument("--net", choices=sorted(NETS), default="twolayer",
+                        help="twolayer: chapter 5's TwoLayerNet, SGD lr 0.1, 10,000 iterations; "
+                             "convnet: chapter 7's SimpleConvNet (conv 30x5x5 - relu - pool - "
+                             "affine 100 - relu - affine 10), Adam lr 0.001, 20 epochs, as the "
+                             "book's ch07/train_convnet.py (default: %(default)s)")
+    parser.add_argument("--hidden-size", type=int, default=None,
+                        help="hidden units (default: 50 for twolayer, 100 for convnet)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
-    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=0.1,
-                        help="learning rate (default: %(default)s)")
-    parser.add_argument("--iters", type=int, default=10000, help="iterations (mini-batches) (default: %(default)s)")
+    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=None,
+                        help="learning rate (default: 0.1 for twolayer's SGD, 0.001 for "
+                             "convnet's Adam)")
+    parser.add_argument("--iters", type=int, default=None,
+                        help="iterations (mini-batches) (default: 10000 for twolayer, "
+                             "--epochs worth for convnet)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of training-set-size / batch-size iterations, instead of "
+                             "--iters (default: 20 for convnet)")
     parser.add_argument("--weight-init-std", type=float, default=0.01,
                         help="standard deviation of the initial weights (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
@@ -274,36 +345,49 @@ def _main(argv, stdout):
                              "2-core machine 2 threads make a step ~30%% faster, but with "
                              "another process on the cores several times slower (see "
                              "BENCHMARKS.md)")
-    parser.add_argument("--eval-threads", type=int, default=2,
-                        help="BLAS threads while measuring accuracy, whose products are much "
-                             "larger; 0 keeps the steps' setting; at most the number of CPUs "
-                             "(default: %(default)s)")
+    parser.add_argument("--eval-threads", type=int, default=None,
+                        help="BLAS threads while measuring accuracy; 0 keeps the steps' "
+                             "setting; at most the number of CPUs (default: 2 for twolayer, "
+                             "whose accuracy products are much larger than a step's; 1 for "
+                             "convnet, whose are per-image and small)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="save loss and accuracy curves (needs matplotlib: the train extra)")
     parser.add_argument("--save", metavar="FILE.npz", default=None,
-                        help="save the trained weights (W1, b1, W2, b2) to an .npz file")
+                        help="save the trained weights (W1, b1, W2, b2, ...) to an .npz file")
+    parser.add_argument("--filters", metavar="FILE.png", default=None,
+                        help="convnet: save the first layer's filters before and after "
+                             "training (the book's figure 7-24; needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", metavar="FILE.json", default=None,
                         help="also write the settings, accuracies and timings as JSON to this "
                              "file; '-' writes them to stdout (the usual lines then go to stderr)")
     args = parser.parse_args(argv)
+    net = NETS[args.net]
+    if args.iters is not None and args.epochs is not None:
+        parser.error("give --iters or --epochs, not both")
+    for key, value in net["defaults"].items():
+        if key in ("iters", "epochs") and (args.iters is not None or args.epochs is not None):
+            continue  # the run's length was given, in iterations or in epochs
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
     for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
-                          ("--iters", args.iters)):
-        if value < 1:
-            parser.error(f"{option} must be >= 1, got {value}")
-    if not args.learning_rate > 0:
-        parser.error(f"--lr must be > 0, got {args.learning_rate}")
+                          ("--iters", args.iters), ("--epochs", args.epochs)):
+        if value is not None:
+            cli.check_int(parser, option, value, 1)
+    if args.seed is not None:
+        cli.check_int(parser, "--seed", args.seed, 0, 2**32 - 1)
+    cli.check_positive(parser, "--lr", args.learning_rate)
+    cli.check_positive(parser, "--weight-init-std", args.weight_init_std)
     for option, value in (("--threads", args.threads), ("--eval-threads", args.eval_threads)):
-        if value < 0:
-            parser.error(f"{option} must be >= 0, got {value}")
+        cli.check_int(parser, option, value, 0)
     # Everything that could fail after training is checked before it starts.
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error("--plot needs matplotlib, which is not installed; install the train "
-                         "extra: pip install 'chainrule[train]' (or pip install matplotlib)")
+                         "extra from the project folder: pip install -e '.[train]'")
         _check_output(parser, "--plot", args.plot)
         from matplotlib.figure import Figure
 
@@ -315,9 +399,17 @@ def _main(argv, stdout):
         _check_output(parser, "--save", args.save, suffix=".npz")
     if args.json and args.json != "-":
         _check_output(parser, "--json", args.json, suffix=".json")
+    if args.filters:
+        if args.net != "convnet":
+            parser.error("--filters shows convolution filters: use it with --net convnet")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--filters needs matplotlib, which is not installed; install the "
+                         "train extra from the project folder: pip install -e '.[train]'")
+        _check_output(parser, "--filters", args.filters, suffix=".png")
 
     from .mnist import load_mnist
-    from .two_layer_net import TwoLayerNet
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     rng = np.random.default_rng(seed)
@@ -325,29 +417,42 @@ def _main(argv, stdout):
     start = time.perf_counter()
     try:
         (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
+                                                          flatten=args.net == "twolayer",
                                                           data_dir=args.data_dir)
-    except FileNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
+        return cli.error(err)
     load_seconds = time.perf_counter() - start
-    network = TwoLayerNet(x_train.shape[1], args.hidden_size, 10, args.weight_init_std,
-                          dtype=dtype, rng=rng)
-    print(f"TwoLayerNet({x_train.shape[1]}, {args.hidden_size}, 10), {dtype}, seed {seed}, "
-          f"{args.iters} iterations of {args.batch_size}, lr {args.learning_rate:g}")
+    if args.epochs is not None:
+        args.iters = args.epochs * max(len(x_train) // args.batch_size, 1)
+    try:
+        network, optimizer, title = net["build"](args, x_train.shape[1:], dtype, rng)
+    except MemoryError:
+        return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
+    first_filters = network.params["W1"].copy() if args.filters else None
+    print(f"{title}, {dtype}, seed {seed}, {args.iters} iterations of {args.batch_size}, "
+          f"lr {args.learning_rate:g}")
     try:
         history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
                         batch_size=args.batch_size, learning_rate=args.learning_rate,
                         rng=rng, threads=args.threads, eval_threads=args.eval_threads,
-                        progress=not args.no_progress)
+                        progress=not args.no_progress, optimizer=optimizer)
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except MemoryError:
+        return cli.error(f"not enough memory for batches of --batch-size {args.batch_size}; "
+                         f"use a smaller one")
     if args.save:
         save_params(args.save, network.params)
         print(f"weights saved to {args.save}")
     if args.plot:
         plot_history(history, args.plot)
         print(f"curves saved to {args.plot}")
+    if args.filters:
+        from .filters import plot_filters
+
+        plot_filters(args.filters, before=first_filters, after=network.params["W1"])
+        print(f"first-layer filters saved to {args.filters}")
     training = history.elapsed - history.eval_seconds
     print(f"final: train acc {history.train_acc_list[-1]:.4f}, test acc {history.test_acc_list[-1]:.4f}")
     print(f"elapsed {time.perf_counter() - start:.2f} s: loading data {load_seconds:.2f} s, "
@@ -359,4 +464,4 @@ def _main(argv, stdout):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

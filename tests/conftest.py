@@ -1,7 +1,10 @@
-"""Shared fixtures: MNIST for the tests that train (skipped when CHAINRULE_DATA is unset)."""
+"""Shared fixtures: MNIST for the tests that train (they fail, never skip, when CHAINRULE_DATA is unset)."""
 import os
 
 import pytest
+
+NO_DATA = ("CHAINRULE_DATA is unset, so there is no MNIST to test with; run the tests with the "
+           "command README.md gives: CHAINRULE_DATA=../shared/data .venv/bin/python -m pytest")
 
 
 @pytest.fixture(scope="session")
@@ -11,7 +14,7 @@ def mnist_data():
     The arrays are shared between tests: do not modify them.
     """
     if not os.environ.get("CHAINRULE_DATA"):
-        pytest.skip("CHAINRULE_DATA is unset, so no MNIST; run with CHAINRULE_DATA=../shared/data")
+        pytest.fail(NO_DATA)
     from nn import load_mnist
 
     cache = {}

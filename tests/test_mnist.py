@@ -9,6 +9,7 @@ import hashlib
 import os
 import struct
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from conftest import NO_DATA
 from nn import mnist
 from nn.mnist import (MnistChecksumError, MnistDownloadError, MnistFormatError,
                       MnistNotFoundError, load_mnist, parse_idx, read_idx)
@@ -227,8 +229,21 @@ def test_load_mnist_formats(synthetic, env):
         load_mnist(dtype=np.int32, data_dir=env / "src")
 
 
-def test_npy_cache(synthetic, env):
-    load_mnist(data_dir=env / "src")
+@pytest.fixture
+def shared(synthetic, env, monkeypatch):
+    """The synthetic set found through CHAINRULE_DATA (the cached route): DIR/mnist is src."""
+    (env / "root").mkdir()
+    (env / "root" / "mnist").symlink_to(env / "src")
+    monkeypatch.setenv("CHAINRULE_DATA", str(env / "root"))
+    return synthetic
+
+
+def cache_path(name):
+    return mnist._npy_path(name, mnist.MNIST_FILES[name][2])
+
+
+def test_npy_cache(shared, env):
+    load_mnist()
     shas = {name: sha for name, (_, _, sha) in mnist.MNIST_FILES.items()}
     expected = sorted(f"{name}.{sha[:16]}.npy" for name, sha in shas.items())
     assert cache_files(env) == expected
@@ -241,17 +256,220 @@ def test_npy_cache(synthetic, env):
     x[:] = 0
     t[:] = 0
     (x, t), _ = load_mnist(normalize=False)
-    np.testing.assert_array_equal(x.reshape(5, 28, 28), synthetic["train-images-idx3-ubyte"])
-    np.testing.assert_array_equal(t, synthetic["train-labels-idx1-ubyte"])
+    np.testing.assert_array_equal(x.reshape(5, 28, 28), shared["train-images-idx3-ubyte"])
+    np.testing.assert_array_equal(t, shared["train-labels-idx1-ubyte"])
 
 
-def test_corrupt_npy_cache_is_rebuilt(synthetic, env):
-    load_mnist(data_dir=env / "src")
+def test_corrupt_npy_cache_is_rebuilt(shared, env):
+    load_mnist()
     cached = env / "cache" / "chainrule" / "mnist" / cache_files(env)[0]
     cached.write_bytes(cached.read_bytes()[:-10])
-    (x, t), (xt, tt) = load_mnist(normalize=False, data_dir=env / "src")
-    np.testing.assert_array_equal(xt.reshape(3, 28, 28), synthetic["t10k-images-idx3-ubyte"])
+    (x, t), (xt, tt) = load_mnist(normalize=False)
+    np.testing.assert_array_equal(xt.reshape(3, 28, 28), shared["t10k-images-idx3-ubyte"])
     assert len(cached.read_bytes()) == 128 + 3 * 784  # rewritten in full
+
+
+@pytest.mark.parametrize("change", ["labels", "one pixel"])
+def test_a_changed_npy_cache_is_detected_and_rebuilt(shared, env, change):
+    """A well-formed .npy of the right shape but other content is never returned."""
+    load_mnist()
+    name = NAMES[1] if change == "labels" else NAMES[0]
+    changed = shared[name].copy()
+    if change == "labels":
+        changed[2] = 250  # not even a digit
+    else:
+        changed[1, 14, 14] ^= 1
+    np.save(cache_path(name), changed)
+    (x, t), _ = load_mnist(normalize=False, flatten=False)
+    np.testing.assert_array_equal(t, shared[NAMES[1]])
+    np.testing.assert_array_equal(x[:, 0], shared[NAMES[0]])
+    np.testing.assert_array_equal(np.load(cache_path(name)), shared[name])  # rebuilt
+
+
+def test_data_dir_reads_that_folder_not_the_cache(shared, env, monkeypatch):
+    load_mnist()  # the cache now holds the official content
+    assert len(cache_files(env)) == 4
+    (env / "empty").mkdir()
+    with pytest.raises(MnistNotFoundError):
+        load_mnist(data_dir=env / "empty")
+    # A corrupt copy in data_dir is reported, although the cache is good.
+    (env / "bad").mkdir()
+    for p in (env / "src").iterdir():
+        (env / "bad" / p.name).write_bytes(p.read_bytes())
+    labels = shared[NAMES[1]].copy()
+    labels[0] = (labels[0] + 1) % 10
+    write_idx(env / "bad" / f"{NAMES[1]}.gz", labels)
+    with pytest.raises(MnistChecksumError, match=str(env / "bad")):
+        load_mnist(data_dir=env / "bad")
+    # ... and a good one is read, without writing to the cache.
+    before = {p: p.stat().st_mtime_ns for p in (env / "cache" / "chainrule" / "mnist").iterdir()}
+    (_, t), _ = load_mnist(data_dir=env / "src")
+    np.testing.assert_array_equal(t, shared[NAMES[1]])
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def npy_header_only(shape):
+    """A .npy file whose header announces ``shape`` (uint8) but holds only a few bytes."""
+    import io
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_2_0(
+        buffer, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + b"\0" * 16
+
+
+def make_bad_cache(path, kind, expected):
+    """Put a bad file of ``kind`` at ``path`` (the cache file of the array ``expected``)."""
+    path.unlink()
+    if kind == "npz":
+        with open(path, "wb") as f:  # a file object: np.savez would add .npz to a name
+            np.savez(f, expected)
+    elif kind == "zip junk":
+        path.write_bytes(b"PK\x03\x04" + b"junk" * 100)
+    elif kind == "2**40 elements":
+        path.write_bytes(npy_header_only((2**40,)))
+    elif kind == "object array":
+        np.save(path, np.array([{"a": 1}] * len(expected), dtype=object), allow_pickle=True)
+    elif kind == "fortran order":
+        np.save(path, np.asfortranarray(expected.astype(np.uint8)))
+    elif kind == "wrong dtype":
+        np.save(path, expected.astype(np.int64))
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+
+
+BAD_CACHE = ["npz", "zip junk", "2**40 elements", "object array", "fortran order",
+             "wrong dtype", "fifo", "folder"]
+
+
+@pytest.mark.parametrize("kind", BAD_CACHE)
+def test_bad_cache_files_are_rebuilt_not_crashed_on(shared, env, kind):
+    import threading
+
+    load_mnist()
+    for name in (NAMES[0], NAMES[3]):  # images (3-d) and labels (1-d)
+        make_bad_cache(cache_path(name), kind, shared[name])
+    outcome = {}
+
+    def load():  # in a thread, so that a hang fails the test instead of hanging the suite
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                outcome["result"] = load_mnist(normalize=False, flatten=False)
+            outcome["warnings"] = caught
+        except BaseException as err:  # reported below, in the test's thread
+            outcome["error"] = err
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), f"load_mnist hangs on a bad cache file ({kind})"
+    if "error" in outcome:
+        raise outcome["error"]
+    (x, t), (xt, tt) = outcome["result"]
+    caught = outcome["warnings"]
+    np.testing.assert_array_equal(x[:, 0], shared[NAMES[0]])
+    np.testing.assert_array_equal(tt, shared[NAMES[3]])
+    for name in (NAMES[0], NAMES[3]):
+        if kind == "folder":  # cannot be replaced by a file: said, and left alone
+            assert any(str(cache_path(name)) in str(w.message) for w in caught)
+        else:
+            np.testing.assert_array_equal(np.load(cache_path(name)), shared[name])
+
+
+def gzip_bomb(path, megabytes):
+    """A gzip file of ``megabytes`` MB of zeros (a few hundred bytes per MB compressed)."""
+    import zlib
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip container
+    with open(path, "wb") as f:
+        for _ in range(megabytes):
+            f.write(packer.compress(bytes(1 << 20)))
+        f.write(packer.flush())
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it(tmp_path):
+    import tracemalloc
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    gzip_bomb(path, 400)
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(MnistFormatError, match=r"decompresses to more than 60008 bytes.*60000 items"):
+            read_idx(path, kind="labels", count=60000)
+        with pytest.raises(MnistFormatError, match=r"more than 47040016 bytes.*largest MNIST file"):
+            read_idx(path)  # no kind or count: bounded by the largest MNIST file
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 150_000_000  # at most the largest MNIST file, twice: the 400 MB are never held
+
+
+def test_an_oversized_plain_file_is_not_read_whole(tmp_path):
+    path = tmp_path / "t10k-labels-idx1-ubyte"
+    path.write_bytes(idx_bytes(np.zeros(10000, np.uint8)) + bytes(5_000_000))
+    with pytest.raises(MnistFormatError, match=r"has more than 10008 bytes, but an MNIST labels file"):
+        read_idx(path, kind="labels", count=10000)
+
+
+def test_a_gzip_bomb_in_the_data_folder_is_a_clear_error(synthetic, env):
+    gzip_bomb(env / "src" / f"{NAMES[1]}.gz", 100)
+    with pytest.raises(MnistFormatError, match=str(env / "src" / NAMES[1])):
+        load_mnist(data_dir=env / "src")
+
+
+def dead_pid():
+    """The id of a process that has ended."""
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporary_files_are_removed_by_the_next_load(shared, env):
+    import subprocess
+    import sys
+    cache = env / "cache" / "chainrule" / "mnist"
+    cache.mkdir(parents=True)
+    npy = cache_path(NAMES[0]).name
+    pid = dead_pid()
+    stale = [cache / f".{npy}.{pid}.0123abcd.part",  # killed while writing the cache
+             env / "src" / f".{NAMES[1]}.gz.{pid}.89abcdef.part",  # killed while downloading
+             cache / f".{NAMES[2]}.gz.k2x_9qza.part"]  # an older version's mkstemp name
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
+        try:
+            kept = [cache / f".{npy}.{alive.pid}.0123abcd.part",  # its writer is still running
+                    cache / ".notes.part", cache / f"{npy}.part",  # not names of ours
+                    cache / f".{npy}.{pid}.0123abcd.tmp"]
+            for path in stale + kept:
+                path.write_bytes(b"x" * 1000)
+            load_mnist()
+            assert [p for p in stale if p.exists()] == []
+            assert [p for p in kept if not p.exists()] == []
+        finally:
+            alive.kill()
+
+
+def test_a_writer_killed_mid_write_leaves_a_file_the_next_load_removes(shared, env):
+    import signal
+    import subprocess
+    import sys
+    cache = env / "cache" / "chainrule" / "mnist"
+    cache.mkdir(parents=True)
+    target = cache_path(NAMES[0])
+    code = ("import os, signal, sys\n"
+            "from nn.files import atomic_write\n"
+            "with atomic_write(sys.argv[1], '.part') as f:\n"
+            "    f.write(b'half an array')\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    run = subprocess.run([sys.executable, "-c", code, str(target)], cwd=Path(__file__).parent.parent)
+    assert run.returncode == -signal.SIGKILL
+    left = [p for p in cache.iterdir() if p.name.endswith(".part")]
+    assert len(left) == 1 and not target.exists()
+    load_mnist()
+    assert sorted(p.name for p in cache.iterdir()) == cache_files(env)
+    assert not [p for p in cache.iterdir() if p.name.endswith(".part")]
 
 
 # ---------------------------------------------------------------- where files are found
@@ -448,7 +666,7 @@ REAL_DATA = os.environ.get("CHAINRULE_DATA")
 def real_cache(tmp_path_factory):
     """Load the real data once into a temporary cache; later loads read the npy cache."""
     if not REAL_DATA:
-        pytest.skip("CHAINRULE_DATA is not set: no real MNIST files to test")
+        pytest.fail(NO_DATA)
     cache = tmp_path_factory.mktemp("xdg")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(cache))

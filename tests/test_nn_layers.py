@@ -251,9 +251,12 @@ def test_numerical_gradient_perturbs_in_place_and_restores_exactly(x):
         seen.append(np.count_nonzero(v != original))
         return float(np.sum(v))
 
-    numerical_gradient(f, x)
+    try:
+        numerical_gradient(f, x)
+    except ValueError as err:  # float32 far from 0 cannot move by h: refused, and restored too
+        assert "cannot be moved by h" in str(err)
     assert x.tobytes() == original.tobytes()
-    assert max(seen) <= 1  # one element at a time
+    assert max(seen, default=0) <= 1  # one element at a time
 
 
 def test_numerical_gradient_restores_even_if_f_raises():

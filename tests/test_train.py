@@ -159,7 +159,7 @@ def test_plot_without_matplotlib_fails_before_training(monkeypatch, capsys, tmp_
         main(["--plot", str(tmp_path / "curves.png")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert "--plot needs matplotlib" in err and "chainrule[train]" in err
+    assert "--plot needs matplotlib" in err and "pip install -e '.[train]'" in err
 
 
 def test_bad_output_paths_fail_before_training(capsys, tmp_path, no_training):
@@ -184,7 +184,7 @@ def test_help_says_float32_is_the_scripts_speed_default(capsys):
 
 
 def test_command_trains_saves_and_plots(mnist_data, tmp_path, capsys):
-    mnist_data()  # skips without data
+    mnist_data()  # fails without data
     weights, curves = tmp_path / "w.npz", tmp_path / "c.png"
     assert main(["--iters", "60", "--seed", "0", "--no-progress", "--save", str(weights),
                  "--plot", str(curves)]) == 0

@@ -182,7 +182,7 @@ def test_gradient_check_reports_a_real_error():
 
 
 def test_gradcheck_command(mnist_data, capsys):
-    mnist_data(normalize=False)  # skips without data
+    mnist_data(normalize=False)  # fails without data
     assert gradcheck.main(["--seed", "0", "--hidden-size", "4"]) == 0
     out = capsys.readouterr().out
     for key in KEYS:

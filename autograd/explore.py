@@ -1,0 +1,535 @@
+"""Watch back-propagation happen: a step-by-step explorer of a Value graph.
+
+``y.explore()`` is a Jupyter widget and ``y.to_html("graph.html")`` one self-contained
+HTML file (no network, no Graphviz) showing the graph drawn like the book's figures:
+op circles with constants folded in ("×2", "+1"), values above the arrows, gradients
+below them in red.  Its controls walk the graph one node at a time:
+
+- forward (順伝播): each node's value appears as it is computed;
+- backward (逆伝播): the current node is highlighted and the chain rule (連鎖律) is
+  written out with the numbers, upstream gradient × local derivative = the gradient
+  passed to each input; where a node feeds two ops, the two contributions are added.
+
+Every number comes from Python, from the graph itself: the local derivatives from the
+op's backward rule (``_contributions``), never from JavaScript.  Before ``backward()``
+has run, the explorer computes the gradients itself (starting from dL/dy = 1) and shows
+each as "?" until its step; it never changes the graph's ``grad`` fields.
+
+The same layout (``autograd.layout``) and SVG drawing serve ``draw()`` when Graphviz is
+missing: ``picture(root)``.
+
+Data handed to the page (``view`` below), one dict per view:
+``nodes``  [{kind: op | input | output | group, text, x, y, w, h}]
+``edges``  [{src, dst, value, grad, fw, bw}]: the arrow's value text appears at step
+           ``fw``, its gradient at step ``bw`` (None: never)
+``steps``  [{phase, node, text}]: the node highlighted (None: none) and the detail text.
+"""
+import functools
+import html
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from .draw import _constants, _label, _number, op_symbol
+from .layout import layered_layout
+
+_HERE = Path(__file__).resolve().parent
+FONT = 13        # px, op symbols and input names
+EDGE_FONT = 11   # px, numbers on the arrows
+MAX_TEXT = 24    # characters of a label drawn in the picture (the detail text has them whole)
+
+
+def _contributions(node, g):
+    """dL/d(parent) for each parent of ``node``, given g = dL/d(node); None for a constant.
+
+    The op table's row, ``OPS[node.op].backward[i](g, out, *inputs)``, called exactly as
+    ``Value.backward`` calls it, so the numbers shown are back-propagation's to the last bit.
+    """
+    inputs = [p.data for p in node.parents]
+    return tuple(None if p.is_constant else rule(g, node.data, *inputs)
+                 for p, rule in zip(node.parents, node.row.backward))
+
+
+def backward_trace(root, seed=None):
+    """Back-propagation of ``root`` replayed without touching any ``grad`` field.
+
+    ``seed``: dL/d(root); by default ``root.grad`` when ``backward`` has run (so after
+    ``backward(2)`` the trace shows the doubled numbers), else 1.0.
+    Returns ``(seed, grads, passes)``: ``grads`` maps id(node) -> its gradient from this
+    one pass; ``passes`` lists, for each op node in the order backward visits them,
+    ``(node, g, [(parent, local, passed, before), ...])`` (constants left out, as
+    backward leaves them) where ``local`` is the local
+    derivative (the rule applied to g = 1), ``passed`` the gradient sent to that parent
+    (the rule applied to g) and ``before`` what the parent had received until then
+    (None the first time: a node used twice shows its two contributions being added).
+    """
+    if seed is None:
+        seed = float(root.grad) if float(root.grad) != 0.0 else 1.0
+    grads = {id(root): float(seed)}
+    passes = []
+    for node in reversed(root.topological_order(leaves=False)):
+        g = grads[id(node)]
+        locals_ = _contributions(node, 1.0)
+        passed = _contributions(node, g)
+        rows = []
+        for parent, local, p in zip(node.parents, locals_, passed):
+            if p is None:
+                continue  # a constant: back-propagation passes it nothing
+            before = grads.get(id(parent))
+            # Starting from 0.0 as backward does (0.0 + -0.0 is 0.0).
+            grads[id(parent)] = (0.0 if before is None else before) + p
+            rows.append((parent, local, p, before))
+        passes.append((node, g, rows))
+    return seed, grads, passes
+
+
+def _group_of(order, collapse):
+    """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
+
+    ``collapse``: an int d keeps the d ops nearest the output (by the longest path) and
+    their inputs, and draws everything farther away as one box; a str or list of str are
+    label prefixes (a node whose label starts with one belongs to it); a function of the
+    label returns the group name or None.  An unlabelled op node joins the group of its
+    first input, so a whole neuron (w * x + b, then relu) follows its labelled weights.
+    """
+    if collapse is None:
+        return {}
+    groups = {}
+    if isinstance(collapse, bool) or not (isinstance(collapse, (int, str, list, tuple))
+                                          or callable(collapse)):
+        raise TypeError(f"collapse must be a depth (int), label prefixes (str or list of str) "
+                        f"or a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
+    if isinstance(collapse, int):
+        if collapse < 0:
+            raise ValueError(f"collapse depth must be >= 0, got {collapse}")
+        depth, kept = {}, set()  # ops from the output by the longest path; ids kept drawn
+        for node in reversed(order):
+            d = depth.setdefault(id(node), 0)
+            if node.parents and d < collapse:
+                kept.add(id(node))
+                kept.update(id(p) for p in node.parents if not p.parents)  # its inputs too
+            for p in node.parents:
+                depth[id(p)] = max(depth.get(id(p), 0), d + 1)
+        for node in order:
+            if id(node) not in kept:
+                groups[id(node)] = f"farther than {collapse} ops from the output"
+        return groups
+    if isinstance(collapse, str):
+        collapse = [collapse]
+    if not callable(collapse):
+        prefixes = sorted(map(str, collapse), key=len, reverse=True)
+        collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
+    for node in order:
+        label = _label(node)
+        if label:
+            group = collapse(label)
+        elif node.parents:
+            group = groups.get(id(node.parents[0]))
+        else:
+            group = None
+        if group is not None:
+            groups[id(node)] = str(group)
+    return groups
+
+
+def _short(text, limit=MAX_TEXT):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _expression(node, names, folded):
+    """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
+    sym = node.row.symbol
+    parents = node.parents
+    args = [repr(p.data) if id(p) in folded else names[id(p)] for p in parents]
+    nums = [repr(p.data) for p in parents]
+    if len(parents) == 2:
+        return f"{args[0]} {sym} {args[1]}", f"{nums[0]} {sym} {nums[1]}"
+    return f"{sym}({args[0]})", f"{sym}({nums[0]})"
+
+
+def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=None,
+               name="graph"):
+    """The explorer's data for the graph that computed ``root`` (see the module docstring)."""
+    order = root.topological_order()
+    folded = _constants(order) if fold_constants else set()
+    names = {id(n): _label(n) or f"v{i}" for i, n in enumerate(order)}  # as to_text names them
+    seed, grads, passes = backward_trace(root, seed)
+    groups = _group_of(order, collapse)
+    ran = float(root.grad) != 0.0
+
+    # Visual nodes: one per drawn node, one per group.
+    vid, nodes, members = {}, [], {}
+    for node in order:
+        if id(node) in folded:
+            continue
+        group = groups.get(id(node))
+        if group is not None:
+            if group not in members:
+                members[group] = len(nodes)
+                nodes.append({"kind": "group", "text": group, "count": 0})
+            vid[id(node)] = members[group]
+            nodes[members[group]]["count"] += 1
+        elif node.parents:
+            vid[id(node)] = len(nodes)
+            nodes.append({"kind": "op", "text": op_symbol(node, folded, precision)})
+        else:
+            vid[id(node)] = len(nodes)
+            nodes.append({"kind": "input", "text": _short(_label(node) or _number(node.data, precision))})
+    for v in nodes:
+        if v["kind"] == "group":
+            v["text"] = _short(f"{v['text']} ({v.pop('count')} nodes)", 2 * MAX_TEXT)
+    out = None
+    if root.parents:
+        out = len(nodes)
+        nodes.append({"kind": "output", "text": _short(_label(root) or "out")})
+
+    # Steps: the inputs, one per op forward, the seed, one per op backward, the summary.
+    steps = []
+    fw_step, bw_step = {}, {}
+    leaves = [n for n in order if not n.parents and id(n) not in folded]
+    steps.append({"phase": "forward", "node": None, "text": "\n".join(
+        ["forward: the inputs"]
+        + [f"  {names[id(n)]} = {n.data!r}" for n in leaves]
+        + ["", "backward() has run: the gradients below are the ones it computed (dL/d"
+           f"{names[id(root)]} = {seed!r})." if ran else
+           "backward() has not run yet: gradients show as ? until the steps below "
+           f"compute them, starting from dL/d{names[id(root)]} = {seed!r}."])})
+    for n in leaves:
+        fw_step[id(n)] = 0
+    ops = [n for n in order if n.parents]
+    for k, node in enumerate(ops, 1):
+        fw_step[id(node)] = len(steps)
+        expr, nums = _expression(node, names, folded)
+        steps.append({"phase": "forward", "node": vid[id(node)], "text":
+                      f"forward {k} of {len(ops)}: {names[id(node)]} = {expr}\n"
+                      f"  = {nums}\n  = {node.data!r}"})
+    if root.parents:
+        bw_step[id(root), None] = len(steps)
+        steps.append({"phase": "backward", "node": out, "text":
+                      f"backward starts at the output: dL/d{names[id(root)]} = {seed!r}"
+                      + ("" if seed != 1.0 else f"  (d{names[id(root)]}/d{names[id(root)]} = 1)")})
+    for k, (node, g, rows) in enumerate(passes, 1):
+        me = names[id(node)]
+        lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
+                 f"that made {me}", f"  upstream gradient dL/d{me} = {g!r}"]
+        for parent, local, passed, before in rows:
+            pn = names[id(parent)]
+            lines.append(f"  to {pn}: {g!r} × {local!r} (local d{me}/d{pn}) = {passed!r}")
+            if before is not None:
+                lines.append(f"     {pn} is used more than once: its gradients add up, "
+                             f"{before!r} + {passed!r} = {before + passed!r}")
+            bw_step[id(parent), id(node)] = len(steps)
+        for parent in node.parents:
+            if parent.is_constant:
+                lines.append(f"  ({parent.data!r} is a plain number of the expression: "
+                             "it gets no gradient)")
+        steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
+    if root.parents:
+        steps.append({"phase": "backward", "node": None, "text": "\n".join(
+            [f"done: the gradients of {names[id(root)]} with respect to the inputs"]
+            + [f"  dL/d{names[id(n)]} = {grads[id(n)]!r}" for n in leaves if id(n) in grads]
+            + [f"({names[id(root)]} = {root.data!r})"])})
+
+    # Arrows: parent -> node, one per visual pair; their numbers appear at their steps.
+    sent = {}  # (parent, node) -> the gradient node sent to parent (added up for x * x)
+    for node, _, rows in passes:
+        for parent, _, passed, _ in rows:
+            key = (id(parent), id(node))
+            sent[key] = (0.0 if key not in sent else sent[key]) + passed
+    edges, seen = [], {}
+    for node in ops:
+        for parent in node.parents:
+            a, b = vid.get(id(parent)), vid[id(node)]
+            if a is None or a == b or (a, b, id(parent)) in seen:
+                continue  # a folded constant, or inside a collapsed group, or x * x's second x
+            value = _number(parent.data, precision)
+            if parent.parents and _label(parent) and nodes[a]["kind"] != "group":
+                value = f"{_short(_label(parent))} = {value}"  # a named intermediate, like t
+            key = (id(parent), id(node))  # no gradient along it: a constant's arrow
+            edge = {"src": a, "dst": b, "value": value,
+                    "grad": _number(sent[key], precision) if key in sent else "",
+                    "fw": fw_step[id(parent)], "bw": bw_step.get(key)}
+            seen[a, b, id(parent)] = True
+            if (a, b) in seen:  # several arrows between two boxes: one arrow, no numbers
+                edges[seen[a, b]].update(value="", grad="", bw=None)
+                continue
+            seen[a, b] = len(edges)
+            edges.append(edge)
+    if out is not None:
+        edges.append({"src": vid[id(root)], "dst": out, "value": _number(root.data, precision),
+                      "grad": _number(seed, precision), "fw": fw_step[id(root)],
+                      "bw": bw_step[id(root), None]})
+    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps}
+
+
+# -- drawing: layout and SVG --------------------------------------------------------
+
+def _text_width(text, size):
+    # Wide enough for digits and Latin letters in Helvetica; CJK counts double.
+    return sum(1.2 if ord(c) > 0x2e80 else 0.62 for c in str(text)) * size
+
+
+def _node_size(node):
+    kind, text = node["kind"], node["text"]
+    if kind == "op":
+        return max(34.0, _text_width(text, FONT) + 14), 34.0
+    if kind == "group":
+        return _text_width(text, FONT) + 18, 28.0
+    return _text_width(text, FONT) + 4, 18.0
+
+
+def _boundary(centre, size, towards):
+    """The point where the line from a node's centre towards ``towards`` leaves its ellipse."""
+    (cx, cy), (w, h), (px, py) = centre, size, towards
+    rx, ry = w / 2 + 2, h / 2 + 2
+    dx, dy = px - cx, py - cy
+    if dx == 0 and dy == 0:
+        return cx, cy
+    t = 1 / math.sqrt((dx / rx) ** 2 + (dy / ry) ** 2)
+    return cx + dx * t, cy + dy * t
+
+
+def _svg(view, show_values=True, show_grads=True):
+    """The view as an SVG string; every arrow's numbers in text elements the page updates."""
+    nodes, edges = view["nodes"], view["edges"]
+    sizes = [_node_size(n) for n in nodes]
+    longest = max((_text_width(t, EDGE_FONT) for e in edges for t in (e["value"], e["grad"])),
+                  default=0.0)
+    try:
+        centres, routes, (width, height) = layered_layout(
+            sizes, [(e["src"], e["dst"]) for e in edges],
+            col_gap=min(max(60.0, longest + 20), 220.0), row_gap=42.0, margin=16.0)
+    except ValueError:
+        boxes = [n["text"] for n in nodes if n["kind"] == "group"]
+        if not boxes:
+            raise
+        raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
+                         "so they cannot be drawn left to right; choose groups that follow the "
+                         "graph's order (e.g. one prefix per layer)") from None
+    esc = html.escape
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
+           f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+           'font-family="Helvetica, Arial, sans-serif">',
+           '<defs><marker id="cr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+           'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
+           '</defs>']
+    for k, (e, route) in enumerate(zip(edges, routes)):
+        a, b = e["src"], e["dst"]
+        pts = list(route)
+        pts[0] = _boundary(centres[a], sizes[a], pts[1])
+        pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
+        d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        (x0, y0), (x1, y1) = pts[0], pts[1]
+        # Numbers nearer the source than the target: arrows into one op converge there.
+        mx, my = x0 + 0.38 * (x1 - x0), y0 + 0.38 * (y1 - y0)
+        value = esc(e["value"]) if show_values else ""
+        grad = esc(e["grad"]) if show_grads else ""
+        out.append(f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
+                   f'stroke-width="1.2" marker-end="url(#cr-arrow)"/>'
+                   f'<text class="cr-val" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" '
+                   f'font-size="{EDGE_FONT}">{value}</text>'
+                   f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
+                   f'font-size="{EDGE_FONT}" fill="#d00000">{grad}</text></g>')
+    for i, (n, (cx, cy), (w, h)) in enumerate(zip(nodes, centres, sizes)):
+        # An op's one-character symbol (× + ÷ σ) a little larger, as in the book's circles.
+        size = FONT + 4 if n["kind"] == "op" and len(n["text"]) == 1 else FONT
+        text = (f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
+                f'font-size="{size}">{esc(n["text"])}</text>')
+        if n["kind"] == "op":
+            shape = (f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
+                     'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>')
+        elif n["kind"] == "group":
+            shape = (f'<rect x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" '
+                     'rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>')
+        else:
+            shape = (f'<rect x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" '
+                     'fill="none" stroke="none"/>')
+        out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}{text}</g>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _page_data(views, title):
+    """What the page's script needs: per view the SVG, the arrows' texts and steps, the steps."""
+    return {"title": title, "views": [
+        {"name": v["name"], "svg": _svg(v, show_values=False, show_grads=False),
+         "edges": [[e["value"], e["grad"], e["fw"], e["bw"]] for e in v["edges"]],
+         "steps": v["steps"]} for v in views]}
+
+
+# -- the three ways to look: a static picture, an HTML file, a Jupyter widget ----------
+
+class Picture:
+    """An SVG drawing of a graph: shows itself in Jupyter; ``save(path)`` writes it.
+
+    What ``draw()`` returns when Graphviz is not installed; ``pipe(format="svg")`` gives
+    the bytes as ``graphviz.Source.pipe`` does.
+    """
+
+    def __init__(self, svg):
+        self.svg = svg
+
+    def _repr_svg_(self):
+        return self.svg
+
+    def pipe(self, format="svg"):
+        if format != "svg":
+            raise ValueError(f"this picture is SVG only (asked for {format!r}); other formats "
+                             "need Graphviz: pip install -e '.[viz]' in chainrule's folder, and "
+                             "its 'dot' program (apt-get install graphviz / brew install graphviz)")
+        return self.svg.encode()
+
+    def save(self, path):
+        _write_atomic(path, self.svg)
+        return str(path)
+
+
+def picture(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
+    """The book-style drawing as SVG, laid out without Graphviz; options as ``to_dot``'s.
+
+    Gradients (per arrow: what flowed back along it) are drawn once ``backward`` has run.
+    """
+    if rankdir != "LR":
+        raise ValueError(f"rankdir={rankdir!r}: without Graphviz graphs are drawn left to "
+                         "right only (rankdir='LR'); install Graphviz for other directions")
+    if show_grad is None:
+        show_grad = any(n.grad != 0.0 for n in root.topological_order())
+    view = value_view(root, precision=precision, fold_constants=fold_constants)
+    return Picture(_svg(view, show_grads=show_grad))
+
+
+def _write_atomic(path, text):
+    """Write ``text`` to ``path`` whole or not at all (no half-written file on error)."""
+    path = Path(os.fspath(path))
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(folder)!r} does "
+                                "not exist; create it first or pick another path")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _asset(name):
+    return (_HERE / name).read_text(encoding="utf-8")
+
+
+def html_page(views, title="computational graph"):
+    """One self-contained HTML page (inline script, style and SVG; nothing fetched)."""
+    data = json.dumps(_page_data(views, title), ensure_ascii=False, separators=(",", ":"))
+    data = data.replace("</", "<\\/")  # so no "</script>" can end the data block early
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title>\n<style>\n{_asset('explore.css')}\n"
+        "body{margin:12px;font-family:Helvetica,Arial,sans-serif}</style></head>\n<body>\n"
+        "<div id=\"chainrule-explorer\"></div>\n"
+        f"<script type=\"application/json\" id=\"chainrule-data\">{data}</script>\n"
+        f"<script type=\"module\">\n{_asset('explore.js')}\n"
+        "const data = JSON.parse(document.getElementById('chainrule-data').textContent);\n"
+        "mount(document.getElementById('chainrule-explorer'), data, {globalKeys: true});\n"
+        "</script>\n</body></html>\n")
+
+
+BIG = 300       # nodes from which a graph also gets a collapsed view
+BIG_DEPTH = 10  # ... keeping this many ops nearest the output
+
+
+def value_views(root, collapse=None, **options):
+    """The views of one graph the page can switch between (its view menu).
+
+    With ``collapse``: that collapsed view first, then the whole graph.  Without, the
+    whole graph, and for a graph of more than ``BIG`` nodes also the ``BIG_DEPTH`` ops
+    nearest the output with the rest in one box.  The steps are the same in every view.
+    """
+    n = len(root.topological_order())
+    whole = f"whole graph ({n} nodes)"
+    if collapse is not None:
+        return [value_view(root, collapse=collapse, name="collapsed", **options),
+                value_view(root, name=whole, **options)]
+    views = [value_view(root, name=whole, **options)]
+    if n > BIG:
+        views.append(value_view(root, collapse=BIG_DEPTH, name=f"the {BIG_DEPTH} ops nearest the "
+                                "output, the rest in a box", **options))
+    return views
+
+
+def to_html(root, path, *, title=None, **options):
+    """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file.
+
+    ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (see
+    ``value_view``; the views as ``value_views``).  Returns the path written, as a str.
+    """
+    views = value_views(root, **options)
+    _write_atomic(path, html_page(views, title or f"computational graph of {_label(root) or 'out'}"))
+    return str(path)
+
+
+@functools.lru_cache(maxsize=None)
+def _widget_class():
+    try:
+        import anywidget
+        import traitlets
+    except ImportError:
+        raise ImportError(
+            "explore() in Jupyter needs anywidget: pip install -e '.[explore]' in chainrule's "
+            "folder; value.to_html('graph.html') works without it") from None
+
+    class Explorer(anywidget.AnyWidget):
+        """The step-by-step explorer as a Jupyter widget (the same script as the HTML file)."""
+        _esm = _asset("explore.js") + "\nexport default { render };\n"
+        _css = _asset("explore.css")
+        data = traitlets.Dict().tag(sync=True)
+
+        picture = ""  # the last step drawn as SVG, for viewers that cannot run widgets
+
+        def __repr__(self):  # the text a notebook stores beside the widget: short
+            steps = sum(len(v["steps"]) for v in self.data.get("views", []))
+            return f"<explorer: {self.data.get('title', '')}, {steps} steps>"
+
+        def _repr_mimebundle_(self, **kwargs):
+            # Jupyter shows the widget; a stored notebook seen without a kernel or widget
+            # support (a static viewer, nbconvert) shows the picture instead.
+            bundle = super()._repr_mimebundle_(**kwargs)
+            data = bundle[0] if isinstance(bundle, tuple) else bundle
+            if self.picture and isinstance(data, dict):
+                data["image/svg+xml"] = self.picture
+            return bundle
+
+    return Explorer
+
+
+def widget(views, title="computational graph"):
+    """A Jupyter widget showing ``views`` (as made by ``value_view``).
+
+    A small graph's last step also goes with it as a still picture (see ``Explorer``).
+    """
+    w = _widget_class()(data=_page_data(views, title))
+    if len(views[0]["nodes"]) <= BIG:
+        w.picture = _svg(views[0])
+    return w
+
+
+def walkthrough(root, **options):
+    """The explorer's steps as text, one str per step (forward, then backward).
+
+    What the widget's detail pane shows, for a terminal or a stored notebook:
+    ``print("\\n\\n".join(walkthrough(y)))``.  ``options`` as ``value_view``'s.
+    """
+    return [step["text"] for step in value_view(root, **options)["steps"]]
+
+
+def explore(root, *, title=None, **options):
+    """The step-by-step explorer of ``root``'s graph as a Jupyter widget.
+
+    ``options`` as ``value_view``'s: ``precision``, ``fold_constants``, ``collapse``, ``seed``.
+    """
+    return widget(value_views(root, **options),
+                  title or f"computational graph of {_label(root) or 'out'}")

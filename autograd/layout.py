@@ -1,0 +1,204 @@
+"""A layered (Sugiyama-style) layout of a small DAG, left to right, without Graphviz.
+
+The book draws a computational graph flowing left to right; this places its nodes in
+columns the same way, in four steps:
+
+1. columns: each node goes as far right as it can, one column before its first consumer
+   (the longest path to the output), so an input sits just before the op that uses it;
+2. an edge that skips columns gets a bend point (a "dummy" node) in each column it crosses;
+3. crossing reduction: sweeps that sort each column by the mean position of the nodes it
+   connects to in the column beside it (the barycenter heuristic), keeping the order with
+   the fewest crossings seen (on the MLP demo's loss: half as many as the first order);
+4. rows: each node moves towards the mean height of its neighbours, keeping its order and
+   a minimum gap, so edges run mostly straight.
+
+Written here rather than taken from a library: grandalf (the Python Sugiyama layout) took
+2.4 s for a 1,600-node MLP loss and two minutes for a 4,500-node chain on this project's
+machine, and networkx offers the layering of step 1 only, which is three lines here.
+Each sweep is linear in nodes + bend points, plus a sort per column.
+"""
+
+
+SWEEPS = 12  # crossing-reduction sweeps (alternating directions); the best order is kept
+
+
+def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
+    """Positions for a DAG drawn left to right.
+
+    ``sizes``: (width, height) of each node 0..n-1.  ``edges``: (src, dst) pairs, every
+    one pointing from an earlier column to a later one once laid out (a DAG; duplicate
+    pairs are allowed).  ``col_gap``: horizontal room between columns (for edge labels);
+    ``row_gap``: vertical room between two nodes of a column.
+
+    Returns ``(centres, routes, (width, height))``: the (x, y) centre of each node,
+    and for each edge the list of points it passes, from the source's centre through
+    its bend points to the target's centre.
+    """
+    n = len(sizes)
+    succ = [[] for _ in range(n)]
+    pred = [[] for _ in range(n)]
+    for s, d in edges:
+        succ[s].append(d)
+        pred[d].append(s)
+
+    # 1. columns, counted from the right (the sinks) by the longest path to a sink.
+    order = _topological(n, succ, pred)
+    depth = [0] * n
+    for v in reversed(order):
+        if succ[v]:
+            depth[v] = 1 + max(depth[w] for w in succ[v])
+    last = max(depth, default=0)
+    column = [last - d for d in depth]
+
+    # 2. bend points: node ids n, n+1, ... each with its own column; chains per edge.
+    col_of = list(column)
+    height = [h for _, h in sizes]
+    chains = []
+    nbrs_left = [list() for _ in range(n)]
+    nbrs_right = [list() for _ in range(n)]
+    for s, d in edges:
+        chain = [s]
+        for c in range(column[s] + 1, column[d]):
+            col_of.append(c)
+            height.append(0.0)
+            nbrs_left.append([])
+            nbrs_right.append([])
+            chain.append(len(col_of) - 1)
+        chain.append(d)
+        for a, b in zip(chain, chain[1:]):
+            nbrs_right[a].append(b)
+            nbrs_left[b].append(a)
+        chains.append(chain)
+
+    # 3. crossing reduction, starting from the topological order.
+    # A bend point starts beside the node its edge comes from.
+    rank = [0] * len(col_of)
+    for i, v in enumerate(order):
+        rank[v] = i
+    for chain in chains:
+        for v in chain[1:-1]:
+            rank[v] = rank[chain[0]]
+    columns = [[] for _ in range(last + 1)]
+    for v in sorted(range(len(col_of)), key=lambda v: (rank[v], v)):
+        columns[col_of[v]].append(v)
+    pos = [0.0] * len(col_of)
+    _number(columns, pos)
+    best, fewest = [list(col) for col in columns], _crossings(columns, pos, nbrs_right)
+    for sweep in range(SWEEPS):
+        if fewest == 0:
+            break
+        left_to_right = sweep % 2 == 1
+        cols = range(1, last + 1) if left_to_right else range(last - 1, -1, -1)
+        key = nbrs_left if left_to_right else nbrs_right
+        for c in cols:
+            col = columns[c]
+            bary = {v: (sum(pos[u] for u in key[v]) / len(key[v]) if key[v] else pos[v])
+                    for v in col}
+            col.sort(key=lambda v: bary[v])  # stable: ties keep their order
+            for i, v in enumerate(col):
+                pos[v] = i
+        crossings = _crossings(columns, pos, nbrs_right)
+        if crossings < fewest:
+            best, fewest = [list(col) for col in columns], crossings
+    columns = best
+    _number(columns, pos)
+
+    # 4. rows: start packed, then pull each node towards its neighbours' mean height.
+    y = [0.0] * len(col_of)
+    for col in columns:
+        _pack(col, y, height, row_gap, [y[v] for v in col])
+    for it in range(6):
+        cols = range(len(columns)) if it % 2 == 0 else range(len(columns) - 1, -1, -1)
+        for c in cols:
+            col = columns[c]
+            want = []
+            for v in col:
+                nb = nbrs_left[v] + nbrs_right[v]
+                want.append(sum(y[u] for u in nb) / len(nb) if nb else y[v])
+            _pack(col, y, height, row_gap, want)
+    top = min((y[v] - height[v] / 2 for v in range(len(col_of))), default=0.0)
+
+    # x: each column as wide as its widest node.
+    widths = [0.0] * (last + 1)
+    for v in range(n):
+        widths[column[v]] = max(widths[column[v]], sizes[v][0])
+    left, x = margin, []
+    for w in widths:
+        x.append(left + w / 2)
+        left += w + col_gap
+    px = [x[col_of[v]] for v in range(len(col_of))]
+    py = [y[v] - top + margin for v in range(len(col_of))]
+    centres = [(px[v], py[v]) for v in range(n)]
+    routes = [[(px[v], py[v]) for v in chain] for chain in chains]
+    total_h = max((py[v] + height[v] / 2 for v in range(len(col_of))), default=0.0) + margin
+    return centres, routes, (left - col_gap + margin, total_h)
+
+
+def _number(columns, pos):
+    for col in columns:
+        for i, v in enumerate(col):
+            pos[v] = i
+
+
+def _crossings(columns, pos, nbrs_right):
+    """How many pairs of edges cross between neighbouring columns (counted by merging)."""
+    total = 0
+    for col in columns:
+        ends = [pos[w] for v in col for w in sorted(nbrs_right[v], key=pos.__getitem__)]
+        total += _inversions(ends)
+    return total
+
+
+def _inversions(a):
+    """Pairs i < j with a[i] > a[j], by merge sort: O(n log n)."""
+    if len(a) < 2:
+        return 0
+    mid = len(a) // 2
+    left, right = a[:mid], a[mid:]
+    count = _inversions(left) + _inversions(right)
+    left.sort()
+    right.sort()
+    j = 0
+    for x in left:
+        while j < len(right) and right[j] < x:
+            j += 1
+        count += j
+    return count
+
+
+def _topological(n, succ, pred):
+    """Kahn's algorithm, taking the most recently readied node first (depth first), so a
+    chain of nodes stays together in the order."""
+    missing = [len(p) for p in pred]
+    ready = [v for v in range(n) if missing[v] == 0]
+    ready.reverse()
+    order = []
+    while ready:
+        v = ready.pop()
+        order.append(v)
+        for w in reversed(succ[v]):
+            missing[w] -= 1
+            if missing[w] == 0:
+                ready.append(w)
+    if len(order) != n:
+        raise ValueError("layered_layout: the edges form a cycle; a computational graph never does")
+    return order
+
+
+def _pack(col, y, height, gap, want):
+    """Set y for the nodes of one column (top to bottom) as close to ``want`` as the
+    order and gaps allow: pushed down from the top, then up from the bottom, then the
+    block is centred on the wanted heights."""
+    if not col:
+        return
+    sep = [(height[a] + height[b]) / 2 + gap for a, b in zip(col, col[1:])]
+    ys = list(want)
+    for i in range(1, len(col)):
+        ys[i] = max(ys[i], ys[i - 1] + sep[i - 1])
+    for i in range(len(col) - 2, -1, -1):
+        ys[i] = min(ys[i], ys[i + 1] - sep[i])
+    for i in range(1, len(col)):
+        ys[i] = max(ys[i], ys[i - 1] + sep[i - 1])
+    shift = sum(w - v for w, v in zip(want, ys)) / len(col)
+    for v, yv in zip(col, ys):
+        y[v] = yv + shift

@@ -1,0 +1,275 @@
+"""The explorer's HTML file in a real browser: headless Chromium driven by selenium.
+
+Opens the exported page from disk (no server, no network), clicks through every step
+with the page's own controls, reads the numbers it shows and checks the browser
+console stayed clean.  Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run``
+installs them); without them the tests fail under CI and are skipped elsewhere, naming
+the packages.
+"""
+import os
+import random
+import re
+import shutil
+import time
+
+import pytest
+
+from autograd import Value
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1100,800"]
+HANG = 30  # seconds before a wait gives up: a guard against a frozen page, not a speed test
+
+
+@pytest.fixture
+def browser(tmp_path):
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        message = ("headless Chromium is needed: apt-get install -y chromium chromium-driver "
+                   "(.ci/run does this)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(HANG)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def fruit_price():
+    apple, apple_num = Value(100, label="apple"), Value(2, label="apple_num")
+    orange, orange_num = Value(150, label="orange"), Value(3, label="orange_num")
+    tax = Value(1.1, label="tax")
+    price = (apple * apple_num + orange * orange_num) * tax
+    price.label = "price"
+    return price
+
+
+def mlp_loss(sizes=(2, 16, 16, 1), points=2, seed=0):
+    """The MLP demo's loss built with Values: sum of squared errors over a few points."""
+    rnd = random.Random(seed)
+    layers = [[([Value(rnd.uniform(-1, 1), label=f"L{k}.n{j}.w{i}") for i in range(a)],
+                Value(0.0, label=f"L{k}.n{j}.b")) for j in range(b)]
+              for k, (a, b) in enumerate(zip(sizes, sizes[1:]))]
+    loss = Value(0.0, label="loss0")
+    for p in range(points):
+        x = [Value(rnd.uniform(-1, 1), label=f"x{p}.{i}") for i in range(sizes[0])]
+        for k, layer in enumerate(layers):
+            outs = []
+            for w, b in layer:
+                s = b
+                for wi, xi in zip(w, x):
+                    s = s + wi * xi
+                outs.append(s.relu() if k < len(layers) - 1 else s)
+            x = outs
+        loss = loss + (x[0] - 1.0) ** 2
+    loss.label = "loss"
+    return loss
+
+
+def _open(driver, path):
+    driver.get(path.as_uri())
+    WebDriverWait(driver, HANG).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".cr-status"))
+
+
+def _status(driver):
+    return driver.find_element(By.CSS_SELECTOR, ".cr-status").text
+
+
+def _detail(driver):
+    return driver.find_element(By.CSS_SELECTOR, ".cr-detail").text
+
+
+def _texts(driver, css):
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.textContent)", css)
+
+
+def _button(driver, title_start):
+    return driver.find_element(By.CSS_SELECTOR, f'button[title^="{title_start}"]')
+
+
+def _console_errors(driver):
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_apple_and_orange_step_by_step(browser, tmp_path):
+    price = fruit_price()  # backward() not called: the page must compute and say so
+    page = tmp_path / "apple_orange.html"
+    price.to_html(page)
+    assert price.grad == 0.0  # exporting changed nothing
+    _open(browser, page)
+
+    assert _status(browser) == "step 1 of 11 · forward"
+    assert sorted(_texts(browser, "text.cr-grad")) == ["?"] * 9  # not yet computed, not 0
+    assert "backward() has not run yet" in _detail(browser)
+
+    nxt = _button(browser, "next step")
+    details = [_detail(browser)]
+    for k in range(2, 12):
+        nxt.click()
+        assert _status(browser).startswith(f"step {k} of 11")
+        details.append(_detail(browser))
+    assert not nxt.is_enabled()
+
+    forward, backward = details[:5], details[5:]
+    assert "= 715.0000000000001" in forward[4] and "price = v6 × tax" in forward[4]
+    assert "dL/dprice = 1.0" in backward[0]
+    assert "to tax: 1.0 × 650.0 (local dprice/dtax) = 650.0" in backward[1]
+    assert "to v2: 1.1 × 1.0 (local dv6/dv2) = 1.1" in backward[2]
+    assert "to orange: 1.1 × 3.0 (local dv5/dorange) = 3.3000000000000003" in backward[3]
+    assert "to orange_num: 1.1 × 150.0 (local dv5/dorange_num) = 165.0" in backward[3]
+    assert "to apple: 1.1 × 2.0 (local dv2/dapple) = 2.2" in backward[4]
+    assert "to apple_num: 1.1 × 100.0 (local dv2/dapple_num) = 110.00000000000001" in backward[4]
+    for name, grad in [("apple", "2.2"), ("apple_num", "110.00000000000001"),
+                       ("orange", "3.3000000000000003"), ("orange_num", "165.0"), ("tax", "650.0")]:
+        assert f"dL/d{name} = {grad}\n" in backward[-1] + "\n"
+    assert "price = 715.0000000000001" in backward[-1]
+    # The picture: every arrow's gradient in red below its value, rounded to 6 digits.
+    assert sorted(_texts(browser, "text.cr-grad")) == sorted(
+        ["2.2", "110", "3.3", "165", "1.1", "1.1", "1.1", "650", "1"])
+    assert "715" in _texts(browser, "text.cr-val")
+    browser.save_screenshot(str(tmp_path / "apple_orange_end.png"))
+
+    prev = _button(browser, "previous step")
+    for k in range(10, 0, -1):
+        prev.click()
+        assert _status(browser).startswith(f"step {k} of 11")
+    assert sorted(_texts(browser, "text.cr-grad")) == ["?"] * 9
+    assert "" in _texts(browser, "text.cr-val")  # 715 not computed yet at step 1
+
+    # Keyboard arrows, End, the slider and play.
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.ARROW_RIGHT)
+    assert _status(browser).startswith("step 2 of 11")
+    body.send_keys(Keys.END)
+    assert _status(browser).startswith("step 11 of 11")
+    body.send_keys(Keys.ARROW_LEFT)
+    assert _status(browser).startswith("step 10 of 11")
+    browser.execute_script("const s = document.querySelector('.cr-slider');"
+                           "s.value = '5'; s.dispatchEvent(new Event('input'));")
+    assert _status(browser) == "step 6 of 11 · backward"
+    _button(browser, "first step").click()
+    _button(browser, "play").click()
+    WebDriverWait(browser, HANG).until(lambda d: _status(d).startswith("step 3 "))
+    _button(browser, "play").click()  # pause
+    paused = _status(browser)
+    time.sleep(1.0)
+    assert _status(browser) == paused
+
+    browser.save_screenshot(str(tmp_path / "apple_orange.png"))
+    assert (tmp_path / "apple_orange.png").stat().st_size > 1000
+    assert _console_errors(browser) == []
+
+
+def test_a_thousand_node_graph_opens_and_steps(browser, tmp_path):
+    loss = mlp_loss()
+    n = len(loss.topological_order())
+    assert n >= 1000
+    page = tmp_path / "mlp.html"
+    loss.to_html(page)
+    start = time.perf_counter()
+    _open(browser, page)
+    steps = int(_status(browser).split(" of ")[1].split()[0])
+    assert steps > 2 * len(loss.topological_order(leaves=False))
+    nxt = _button(browser, "next step")
+    for k in range(2, 22):
+        nxt.click()
+        assert _status(browser).startswith(f"step {k} of")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.END)
+    assert _status(browser).startswith(f"step {steps} of")
+    assert "dL/dL0.n0.w0 = " in _detail(browser)
+    body.send_keys(Keys.HOME)
+    assert _status(browser).startswith("step 1 of")
+    # The page's second view: the 10 ops nearest the output, the rest in one box.
+    Select(browser.find_element(By.CSS_SELECTOR, "select.cr-view")).select_by_index(1)
+    assert _status(browser) == f"step 1 of {steps} · forward"
+    assert len(_texts(browser, "g.cr-group text")) == 1
+    body.send_keys(Keys.END)
+    assert "dL/dL0.n0.w0 = " in _detail(browser)
+    elapsed = time.perf_counter() - start
+    print(f"{n} nodes, {steps} steps: opened and stepped in {elapsed:.2f} s")
+    browser.save_screenshot(str(tmp_path / "mlp.png"))
+    assert _console_errors(browser) == []
+
+
+def test_a_collapsed_big_graph_shows_boxes(browser, tmp_path):
+    loss = mlp_loss()
+    page = tmp_path / "mlp_collapsed.html"
+    loss.to_html(page, collapse=["L0.", "L1.", "L2."])
+    _open(browser, page)
+    boxes = _texts(browser, "g.cr-group text")
+    assert len(boxes) == 3 and all(" nodes)" in b for b in boxes)
+    assert _texts(browser, "select.cr-view option")[1].startswith("whole graph (")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.END)
+    assert "dL/dL0.n0.w0 = " in _detail(browser)
+    browser.save_screenshot(str(tmp_path / "mlp_collapsed.png"))
+    assert _console_errors(browser) == []
+
+
+def test_the_jupyter_widget_module_renders(browser, tmp_path):
+    """The widget's module, run as anywidget runs it: render({model, el}) with the data trait."""
+    import json
+
+    w = fruit_price().explore()
+    page = tmp_path / "widget.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
+        f"<style>{w._css}</style></head><body><div id='app'></div><script type='module'>\n"
+        f"{w._esm}\nconst data = {json.dumps(w.data)};\n"
+        "const model = {get: (k) => data, on() {}, off() {}};\n"
+        "render({model, el: document.getElementById('app')});\n</script></body></html>",
+        encoding="utf-8")
+    _open(browser, page)
+    app = browser.find_element(By.ID, "app")
+    app.click()  # in a notebook the arrows act when the explorer has the focus
+    app.send_keys(Keys.END)
+    assert _status(browser) == "step 11 of 11 · backward"
+    assert "dL/dorange = 3.3000000000000003" in _detail(browser)
+    assert _console_errors(browser) == []
+
+
+def test_two_layer_net_layer_diagram_steps_and_expands(browser, tmp_path):
+    import numpy as np
+
+    from nn import TwoLayerNet
+    from nn import explore as net_explore
+
+    net = TwoLayerNet(2, 3, 2, weight_init_std=1.0, rng=3)
+    x, t = np.array([[0.5, -1.0], [1.5, 0.3]]), np.array([0, 1])
+    page = tmp_path / "net.html"
+    net_explore.to_html(net, x, t, page)
+    _open(browser, page)
+    assert _status(browser) == "step 1 of 11 · forward"
+    body = browser.find_element(By.TAG_NAME, "body")
+    for _ in range(7):
+        body.send_keys(Keys.ARROW_RIGHT)
+    assert _status(browser) == "step 8 of 11 · backward"
+    assert _detail(browser).startswith("Affine2.backward (dout (2, 2)):")
+    grads = _texts(browser, "text.cr-grad")
+    assert "dW2 (3, 2)" in grads and "dout (2, 3)" in grads and "dW1 (2, 3)" not in grads
+    # Affine1 expanded into Values: its scalar nodes, the other layers as three boxes.
+    Select(browser.find_element(By.CSS_SELECTOR, "select.cr-view")).select_by_index(1)
+    assert len(_texts(browser, "g.cr-group text")) == 3
+    body.send_keys(Keys.END)
+    shown = float(re.search(r"dL/dW1\[0,0\] = (\S+)", _detail(browser)).group(1))
+    assert shown == pytest.approx(net.gradient(x, t)["W1"][0, 0], rel=1e-12)
+    browser.save_screenshot(str(tmp_path / "net.png"))
+    assert _console_errors(browser) == []

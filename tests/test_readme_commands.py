@@ -1,0 +1,38 @@
+"""README.md's commands stay true: CI runs the test command exactly as README gives it (with
+the data folder in the command itself), the BLAS look-up it shows runs, and the notebooks
+extra it names exists."""
+import configparser
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def bash_blocks():
+    return re.findall(r"```bash\n(.*?)\n```", README, re.S)
+
+
+def test_ci_runs_the_readme_test_command_exactly():
+    [test_command] = [b for b in bash_blocks() if "pytest" in b]
+    assert "CHAINRULE_DATA=../shared/data" in test_command  # no export needed to run every test
+    last_line = (REPO / ".ci" / "run").read_text().rstrip("\n").splitlines()[-1]
+    assert last_line == test_command
+
+
+def test_the_blas_look_up_shown_runs():
+    [command] = [b for b in bash_blocks() if "threadpool_info" in b]
+    code = re.search(r'-c "(.*)"', command).group(1)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "'user_api': 'blas'" in run.stdout
+
+
+def test_the_notebooks_extra_exists():
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    extras = config["options.extras_require"]
+    assert "jupyterlab" in extras["notebooks"]
+    assert '".[notebooks]"' in README and "jupyter lab notebooks/" in README
