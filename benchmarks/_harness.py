@@ -81,12 +81,14 @@ def compare(configs, rounds, calls, warmup=True, clock=time.perf_counter):
     """
     names = list(configs)
     times = {name: [] for name in names}
+    previous = 1  # threads of the block before
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
             threads, fn = configs[name]
             set_threads(threads)
-            if threads > 1:
-                time.sleep(0.2)  # until the previous block's idle BLAS threads stop spinning
+            if max(threads, previous) > 1:
+                time.sleep(0.2)  # until idle BLAS and OpenMP threads stop spinning on the cores
+            previous = threads
             if warmup:
                 fn()
             start = clock()
