@@ -1,14 +1,12 @@
-"""What every benchmark script shares: a clean BLAS environment, the header that says what
-runs, side-by-side timing in one run, and tables.
-
-A script starts with ``import _harness as h; h.clean_env()`` before it imports numpy.
+"""What the benchmark scripts share: a clean BLAS environment, a header saying what runs,
+side-by-side timing in one run, tables.  A script calls ``clean_env()`` before ``import numpy``.
 """
 import os
 import platform
-from importlib import metadata
 import statistics
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run without installing

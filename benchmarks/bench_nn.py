@@ -86,8 +86,8 @@ def step_table(torch, x, t, quick):
         configs[f"floor, {n} thread(s)"] = (n, floor_step(x, t, rng))
     rounds, calls = (5, 100) if quick else (30, 300)
     times = h.compare(configs, rounds, calls)
-    ones = {name: config for name, config in configs.items() if config[0] == 1}
-    cpu = h.compare(ones, rounds, calls, clock=time.thread_time)
+    cpu = h.compare({name: c for name, c in configs.items() if c[0] == 1}, rounds, calls,
+                    clock=time.thread_time)
     best = h.fastest(times, "PyTorch") if torch else None
     print(f"## One training step (median us; ratios: medians of same-round ratios; PyTorch "
           f"at its best: {best}; CPU: this thread's CPU time, on 1 thread)\n")
@@ -172,9 +172,9 @@ def run_table(torch, data, quick):
 
 
 def thread_table(x, t, steps):
-    """Why nn.train takes 1 BLAS thread per step and 2 to evaluate: a step's products are
-    small, and when another process holds a core a second thread makes the step wait for
-    it (the mean and the tail grow); an evaluation's products are 100 times larger."""
+    """Why nn.train takes 1 BLAS thread per step and 2 to evaluate: a step's products are small,
+    and a second thread stalls it while another process holds a core (the mean and the tail
+    grow); an evaluation's products are 100 times larger."""
     net, rows = TwoLayerNet(784, HIDDEN, 10, dtype=np.float32, rng=0), []
     for threads in (1, 2):
         h.set_threads(threads)
