@@ -535,3 +535,127 @@ max_pool = declare_op(
     "max_pool", symbol="Pooling", forward=_max_pool, backward=(_max_pool_dx,), scalar=False,
     doc="out = the maximum of each pool_h x pool_w window of x (N, C, H, W); dx gets dout at "
         "the first maximum of each window (row by row), 0 elsewhere.")
+
+
+# -- array rows of chapter 6: Batch Norm, Dropout, weight decay (numpy arrays only) ------
+# (nn.layers.BatchNormalization, nn.layers.Dropout, nn.multi_layer_net's weight decay)
+
+def _bn_shape(x, axes):
+    """The shape a per-feature array (gamma, mean, ...) takes to broadcast against ``x``."""
+    return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+
+
+_ONES = {}  # (length, dtype) -> a read-only vector of ones, for column sums
+
+
+def _feature_sum(a, axes):
+    """Sum over ``axes``, the reduced axes kept with size 1 (broadcasts against ``a``)."""
+    if axes == (0,) and a.ndim == 2:
+        # Column sums as ones(N) @ a: one BLAS call, several times faster than a.sum(axis=0).
+        ones = _ONES.get((len(a), a.dtype))
+        if ones is None:
+            ones = np.ones(len(a), a.dtype)
+            ones.flags.writeable = False
+            if len(_ONES) < 64:
+                _ONES[(len(a), a.dtype)] = ones
+        return (ones @ a)[None, :]
+    return a.sum(axis=axes, keepdims=True)
+
+
+def _batchnorm(x, *, axes=(0,), eps=1e-6, running=None):
+    """Standardise ``x`` per feature: ``(xhat, mean, var, std)``, the last three broadcastable.
+
+    Statistics over ``axes`` ((0,) for (N, D); (0, 2, 3) per channel for (N, C, H, W)):
+    the batch's mean and biased variance, or with ``running`` = (mean, var) those given
+    (test mode).  xhat = (x - mean) / std, std = sqrt(var + eps).
+    """
+    m = x.size // math.prod(x.shape[i] for i in range(x.ndim) if i not in axes)
+    if running is None:
+        mean = _feature_sum(x, axes) / m
+        xhat = x - mean
+        var = _feature_sum(xhat * xhat, axes) / m
+    else:
+        mean, var = (np.reshape(a, _bn_shape(x, axes)).astype(x.dtype, copy=False)
+                     for a in running)
+        xhat = x - mean
+    std = np.sqrt(var + eps)
+    xhat /= std
+    return xhat, mean, var, std
+
+
+def _batchnorm_dx(g, out, x, *, axes=(0,), eps=1e-6, running=None):
+    # g = dL/dxhat (the mean and var outputs only feed the running averages).  m values per
+    # feature; mean and var are functions of all of them: dmean/dx_i = 1/m and
+    # dvar/dx_i = 2 (x_i - mean) / m.  The three paths from x_i to L (direct, through var,
+    # through mean) sum to
+    #     dx = (g - mean(g) - xhat * mean(g * xhat)) / std.
+    # With running statistics (test mode) they are constants: dx = g / std.
+    xhat, std = out[0], out[3]
+    if running is not None:
+        return g / std
+    m = x.size // math.prod(x.shape[i] for i in range(x.ndim) if i not in axes)
+    dx = xhat * (_feature_sum(g * xhat, axes) / m)
+    dx += _feature_sum(g, axes) / m
+    np.subtract(g, dx, out=dx)
+    dx /= std
+    return dx
+
+
+# Batch Normalization, the standardisation (the part whose derivative needs deriving);
+# its output is the tuple (xhat, mean, var, std) and g is dL/dxhat.
+batchnorm = declare_op(
+    "batchnorm", symbol="BatchNorm", forward=_batchnorm, scalar=False,
+    backward=(_batchnorm_dx,),
+    doc="xhat = (x - mean) / sqrt(var + eps) per feature, the statistics over ``axes`` "
+        "(biased variance); output (xhat, mean, var, std).  Training mode: dx = (g - mean(g) "
+        "- xhat mean(g xhat)) / std; test mode (running statistics): dx = g / std.")
+
+
+def _scale_shift(xhat, gamma, beta, *, axes=(0,)):
+    shape = _bn_shape(xhat, axes)
+    y = xhat * gamma.reshape(shape)
+    y += beta.reshape(shape)
+    return y
+
+
+# Batch Normalization's second half: y = gamma xhat + beta, gamma and beta per feature.
+scale_shift = declare_op(
+    "scale_shift", symbol="γx+β", forward=_scale_shift, scalar=False,
+    backward=(lambda g, out, xhat, gamma, beta, *, axes=(0,):
+              g * gamma.reshape(_bn_shape(xhat, axes)),
+              lambda g, out, xhat, gamma, beta, *, axes=(0,):
+              _feature_sum(g * xhat, axes).reshape(gamma.shape),
+              lambda g, out, xhat, gamma, beta, *, axes=(0,):
+              _feature_sum(g, axes).reshape(beta.shape)),
+    doc="y = gamma * xhat + beta, gamma and beta one value per feature (broadcast over "
+        "``axes``); dxhat = g gamma, dgamma = sum(g xhat), dbeta = sum(g) over ``axes``.")
+
+
+def _dropout_forward(x, mask, *, scale=1.0):
+    y = x * scale if mask is None else x * mask
+    if mask is not None and scale != 1.0:
+        y *= scale
+    return y
+
+
+def _dropout_dx(g, out, x, mask, *, scale=1.0):
+    return _dropout_forward(g, mask, scale=scale)  # linear in x: the same map applied to g
+
+
+# Dropout: x * mask * scale, the mask (0/1, or any fixed multiplier) is data; mask None
+# means no mask (x * scale: the book's test-time form).  Training keeps each value with
+# probability 1 - p, inverted dropout scales by 1 / (1 - p) then, the book's form by
+# (1 - p) at test time instead.
+dropout = declare_op(
+    "dropout", symbol="Dropout", forward=_dropout_forward, scalar=False,
+    backward=(_dropout_dx, None),
+    doc="y = x * mask * scale (mask None: x * scale); dx = g * mask * scale, no gradient for "
+        "the mask.")
+
+
+# Weight decay (荷重減衰): the L2 penalty a net adds to its loss for each weight matrix.
+l2_penalty = declare_op(
+    "l2_penalty", symbol="L2", scalar=False,
+    forward=lambda W, *, lam: 0.5 * lam * np.sum(W * W),
+    backward=(lambda g, out, W, *, lam: (g * lam) * W,),
+    doc="(lam / 2) * sum of W^2 over the array; d/dW = lam * W.")

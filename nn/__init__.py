@@ -32,3 +32,12 @@ from .two_layer_net import TwoLayerNet
 __all__ = ["Affine", "Relu", "ReLU", "Sigmoid", "SoftmaxWithLoss", "TwoLayerNet", "load_mnist",
            "numerical_gradient", "softmax", "log_softmax", "cross_entropy_error", "sigmoid",
            "relu", "Convolution", "Pooling", "im2col", "col2im", "SimpleConvNet"]
+
+# Chapter 6 (学習に関するテクニック): optimizers, Batch Norm, Dropout, multi-layer nets.
+from .layers import BatchNormalization, Dropout  # noqa: E402
+from .multi_layer_net import MultiLayerNet, MultiLayerNetExtend  # noqa: E402
+from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop  # noqa: E402
+from .trainer import Trainer  # noqa: E402
+
+__all__ += ["BatchNormalization", "Dropout", "MultiLayerNet", "MultiLayerNetExtend", "SGD",
+            "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer"]

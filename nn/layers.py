@@ -213,3 +213,140 @@ class SoftmaxWithLoss:
             dout = dout[()]
         dx = ops.softmax_cross_entropy.backward[0](dout, (self.loss, self.y), None, t=self.t)
         return dx if dx.shape == self.x_shape else dx.reshape(self.x_shape)
+
+
+# ---------------------------------------------------------------- chapter 6: Batch Norm, Dropout
+
+batchnorm, scale_shift, dropout = ops.batchnorm, ops.scale_shift, ops.dropout
+
+
+def _rng(rng):
+    """None: numpy's global generator (the book's np.random); an int seed or Generator: that one."""
+    return np.random if rng is None or rng is np.random else np.random.default_rng(rng)
+
+
+class BatchNormalization:
+    """Batch Normalization (Batch Norm): y = gamma (x - mean) / sqrt(var + eps) + beta per feature.
+
+    ``gamma``, ``beta``: one value per feature, kept by reference (update them in place).
+    Input (N, D): D features, statistics over the batch.  Input (N, C, H, W) (or any
+    (N, C, ...)): per channel by default, statistics over N, H and W, so gamma has C
+    values (what a convolutional net needs, and what PyTorch's BatchNorm2d does);
+    ``per_pixel=True`` is the book's behaviour: the image is flattened to (N, C*H*W) and
+    every pixel is a feature of its own, so gamma has C*H*W values.
+
+    forward(x, train_flg=True): in training, the batch's mean and biased variance, and
+    the running averages running <- momentum * running + (1 - momentum) * batch (the
+    book's); in testing (train_flg=False) the running averages, as constants.
+    backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of gamma, beta);
+    the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the derivative
+    through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
+    eps = 1e-6 (the book's 10e-7).
+    """
+
+    def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None, *,
+                 per_pixel=False, eps=1e-6):
+        gamma, beta = np.asarray(gamma), np.asarray(beta)
+        if gamma.shape != beta.shape:
+            raise ValueError(f"BatchNormalization: gamma has shape {gamma.shape} but beta has "
+                             f"shape {beta.shape}; give one value of each per feature")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
+        self.gamma, self.beta = gamma, beta
+        self.momentum, self.eps, self.per_pixel = momentum, eps, per_pixel
+        self.running_mean, self.running_var = running_mean, running_var
+        self.input_shape = None
+        self._saved = None  # (x as reshaped, batchnorm row output, row params) for backward
+        self.dgamma = self.dbeta = None
+
+    def _layout(self, x):
+        """(x reshaped for the row, the axes to reduce over)."""
+        x = np.asarray(x)
+        if x.ndim < 2:
+            raise ValueError(f"BatchNormalization: input must be a batch (N, D) or (N, C, ...), "
+                             f"got shape {x.shape}")
+        if x.dtype != self.gamma.dtype:
+            x = x.astype(self.gamma.dtype)
+        if x.ndim == 2 or self.per_pixel:
+            x, axes = x.reshape(len(x), -1), (0,)
+        else:
+            axes = (0,) + tuple(range(2, x.ndim))
+        features = x.shape[1]
+        if self.gamma.size != features:
+            how = ("C*H*W pixels (per_pixel=True)" if self.per_pixel else
+                   "D features" if x.ndim == 2 else "C channels (or per_pixel=True for C*H*W)")
+            raise ValueError(f"BatchNormalization: input of shape {self.input_shape} has "
+                             f"{features} features but gamma has {self.gamma.size} values; "
+                             f"gamma and beta need one value per feature: {how}")
+        return x, axes
+
+    def forward(self, x, train_flg=True):
+        self.input_shape = np.shape(x)
+        x, axes = self._layout(x)
+        features = self.gamma.size
+        if self.running_mean is None:
+            self.running_mean = np.zeros(features, dtype=self.gamma.dtype)
+            self.running_var = np.zeros(features, dtype=self.gamma.dtype)
+        params = dict(axes=axes, eps=self.eps,
+                      running=None if train_flg else (self.running_mean, self.running_var))
+        # The rows' functions called directly (no dispatch on Values): the step's hot path.
+        normalised = batchnorm.forward(x, **params)  # (xhat, mean, var, std)
+        if train_flg:
+            m, (_, mean, var, _) = self.momentum, normalised
+            self.running_mean = m * self.running_mean + (1 - m) * mean.reshape(-1)
+            self.running_var = m * self.running_var + (1 - m) * var.reshape(-1)
+        self._saved = (x, normalised, params)
+        out = scale_shift.forward(normalised[0], self.gamma, self.beta, axes=axes)
+        return out.reshape(self.input_shape)
+
+    def backward(self, dout=1):
+        _forward_first(self._saved, "BatchNormalization")
+        x, normalised, params = self._saved
+        dout = _upstream(dout, self.input_shape, x.dtype, "BatchNormalization").reshape(x.shape)
+        inputs, axes = (normalised[0], self.gamma, self.beta), params["axes"]
+        dxhat, self.dgamma, self.dbeta = (rule(dout, None, *inputs, axes=axes)
+                                          for rule in scale_shift.backward)
+        return batchnorm.backward[0](dxhat, normalised, x, **params).reshape(self.input_shape)
+
+
+class Dropout:
+    """Dropout: in training, each value is kept with probability 1 - dropout_ratio, else zeroed.
+
+    ``inverted=True`` (default): kept values are scaled by 1 / (1 - dropout_ratio) during
+    training and testing is the identity.  ``inverted=False`` is the book's form: training
+    keeps values unscaled and testing multiplies by (1 - dropout_ratio).  Either way the
+    expected training output equals the test output.  The mask (the book's ``mask``,
+    True where kept) is drawn from ``rng``: None uses numpy's global generator (as the
+    book's np.random.rand), an int seed or a Generator its own.  Rule: the op table's
+    ``dropout`` row (the same mask times the same scale, applied to dout).
+    """
+
+    def __init__(self, dropout_ratio=0.5, *, inverted=True, rng=None):
+        if not 0 <= dropout_ratio < 1:
+            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
+        self.dropout_ratio = float(dropout_ratio)
+        self.inverted = inverted
+        self.rng = _rng(rng)
+        self.mask = None
+        self._saved = None  # (multiplier or None, scale, shape)
+
+    def forward(self, x, train_flg=True):
+        x = np.asarray(x)
+        keep = 1.0 - self.dropout_ratio
+        if train_flg:
+            draw = self.rng.random_sample if self.rng is np.random else self.rng.random
+            self.mask = draw(x.shape) >= self.dropout_ratio
+            scale = 1.0 / keep if self.inverted else 1.0
+            multiplier = self.mask.astype(x.dtype if x.dtype.kind == "f" else np.float64)
+        else:
+            scale = 1.0 if self.inverted else keep
+            multiplier = None
+        self._saved = (multiplier, scale, x.shape)
+        return dropout(x, multiplier, scale=scale)
+
+    def backward(self, dout=1):
+        _forward_first(self._saved, "Dropout")
+        multiplier, scale, shape = self._saved
+        dout = _upstream(dout, shape, multiplier.dtype if multiplier is not None else np.float64,
+                         "Dropout")
+        return dropout.backward[0](dout, None, None, multiplier, scale=scale)

@@ -1,45 +1,251 @@
-"""Parameter updates (パラメータの更新) with the book's interface ``update(params, grads)``.
+"""Parameter updates (パラメータの更新): the book's common/optimizer.py, checked.
 
-Only Adam, which chapter 7's SimpleConvNet trains with (a minimal version; the full set
-of chapter 6 optimizers is issue 12's ``nn/optimizers.py``, which replaces this file).
+Every optimizer has the book's interface::
+
+    optimizer = Adam(lr=0.001)
+    for i in range(iters):
+        grads = network.gradient(x_batch, t_batch)
+        optimizer.update(network.params, grads)   # changes the arrays in params in place
+
+``params`` and ``grads`` are dicts of numpy arrays with the same keys and shapes
+(grads may hold other keys too; only params' keys are used).  Each parameter array
+is updated in place, so layers holding it see the change; ``grads`` is never
+changed.  State (velocity, squared-gradient sums, moments) is kept per key, in the
+parameter's dtype, created at the first ``update``.  Notation: W a parameter,
+g = dL/dW, lr the learning rate (学習係数), all operations elementwise.
+
+    SGD       W <- W - lr g
+    Momentum  v <- mu v - lr g;  W <- W + v                       (v: velocity, 速度)
+    Nesterov  v_new = mu v - lr g;  W <- W + mu v_new - lr g      (Bengio et al. 2012, eq. 7)
+    AdaGrad   h <- h + g^2;  W <- W - lr g / (sqrt(h) + eps)
+    RMSprop   h <- rho h + (1 - rho) g^2;  W <- W - lr g / (sqrt(h) + eps)
+    Adam      m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  t <- t + 1
+              W <- W - lr_t m / (sqrt(v) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
+
+Nesterov: the book's repository has had two orders of these lines; the one it has now
+applies mu^2 to the *updated* velocity, which is mu^3 v_old - (1 + mu + mu^2) lr g, not
+Nesterov's method.  Written out, the paper's step (gradient at the look-ahead point,
+re-parametrised so W is that point) is W <- W + mu^2 v_old - (1 + mu) lr g, the same as
+PyTorch's ``SGD(nesterov=True)`` with v = -lr * buffer.
+
+Adam: the book's form, which is the paper's Algorithm 1 with the bias corrections
+folded into lr_t (Kingma & Ba, end of section 2).  It equals lr m_hat / (sqrt(v_hat) +
+eps_hat) with eps_hat = eps / sqrt(1 - b2^t), so next to PyTorch's Adam (eps added to
+sqrt(v_hat)) it differs only in where the 1e-7 goes.
 """
 import numpy as np
 
-EPS = 1e-7  # the book's
+EPS = 1e-7  # the book's guard against dividing by zero
 
 
-class Adam:
-    """Adam (arXiv:1412.6980), as the book's common/optimizer.py:
+def _check(params, grads, who):
+    """Raise ValueError naming the key if a gradient is missing or shaped unlike its parameter."""
+    for key, p in params.items():
+        g = grads.get(key)
+        # The usual case first, with attribute reads only (this runs at every step).
+        if type(p) is np.ndarray and type(g) is np.ndarray and g.shape == p.shape:
+            continue
+        if g is None:
+            raise ValueError(f"{who}.update: grads has no {key!r}; it needs one gradient per "
+                             f"parameter (params keys: {', '.join(map(str, params))})")
+        if not isinstance(p, np.ndarray):
+            raise ValueError(f"{who}.update: params[{key!r}] is a {type(p).__name__}, not a numpy "
+                             "array; it must be an array so that it can be updated in place")
+        if np.shape(g) != p.shape:
+            raise ValueError(f"{who}.update: grads[{key!r}] has shape {np.shape(g)} but "
+                             f"params[{key!r}] has shape {p.shape}; they must match")
+
+
+def _positive(value, name, who):
+    value = float(value)
+    if not value > 0:
+        raise ValueError(f"{who}: {name} must be > 0, got {value}")
+    return value
+
+
+def _fraction(value, name, who):
+    value = float(value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{who}: {name} must be in [0, 1), got {value}")
+    return value
+
+
+def _zeros_like(params, state):
+    """``state`` with a zero array for every key of ``params`` it lacks (same shape and dtype)."""
+    for key, p in params.items():
+        if key not in state:
+            state[key] = np.zeros_like(p)
+    return state
+
+
+class _Optimizer:
+    """State shared by the optimizers: a scratch array per key, reused at every step.
+
+    The temporaries of an update (lr * g, g^2, the step) are written into it with numpy's
+    ``out=``: a new array of a weight matrix's size at every step would come from the
+    operating system afresh each time (large allocations are not pooled), and cost more than
+    the arithmetic.
+    """
+
+    _tmp = None
+
+    def _scratch(self, key, p):
+        if self._tmp is None:
+            self._tmp = {}
+        tmp = self._tmp.get(key)
+        if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
+            tmp = self._tmp[key] = np.empty_like(p)
+        return tmp
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent (確率的勾配降下法): W <- W - lr g."""
+
+    def __init__(self, lr=0.01):
+        self.lr = _positive(lr, "lr", "SGD")
+
+    def update(self, params, grads):
+        _check(params, grads, "SGD")
+        for key, p in params.items():
+            step = np.multiply(grads[key], self.lr, out=self._scratch(key, p))
+            p -= step
+
+
+class Momentum(_Optimizer):
+    """Momentum SGD: v <- mu v - lr g;  W <- W + v.  ``v`` starts at zero."""
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr = _positive(lr, "lr", "Momentum")
+        self.momentum = _fraction(momentum, "momentum", "Momentum")
+        self.v = None
+
+    def update(self, params, grads):
+        _check(params, grads, "Momentum")
+        self.v = _zeros_like(params, self.v or {})
+        for key, p in params.items():
+            v = self.v[key]
+            v *= self.momentum
+            v -= np.multiply(grads[key], self.lr, out=self._scratch(key, p))
+            p += v
+
+
+class Nesterov(_Optimizer):
+    """Nesterov's accelerated gradient (arXiv:1212.0901, eq. 7), written as the book writes it.
+
+    W <- W + mu^2 v - (1 + mu) lr g;  then v <- mu v - lr g.
+    Computed as v_new = mu v - lr g;  W <- W + mu v_new - lr g, which is the same step.
+    """
+
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr = _positive(lr, "lr", "Nesterov")
+        self.momentum = _fraction(momentum, "momentum", "Nesterov")
+        self.v = None
+
+    def update(self, params, grads):
+        _check(params, grads, "Nesterov")
+        self.v = _zeros_like(params, self.v or {})
+        mu, lr = self.momentum, self.lr
+        for key, p in params.items():
+            v, g, tmp = self.v[key], grads[key], self._scratch(key, p)
+            # As W <- W + mu v_new - lr g, the same step in six passes instead of seven:
+            # v_new = mu v - lr g, and mu v_new - lr g = mu^2 v - (1 + mu) lr g.
+            np.multiply(g, lr, out=tmp)
+            v *= mu
+            v -= tmp
+            p -= tmp
+            p += np.multiply(v, mu, out=tmp)
+
+
+class AdaGrad(_Optimizer):
+    """AdaGrad: h <- h + g^2;  W <- W - lr g / (sqrt(h) + 1e-7).  Per-coordinate step sizes."""
+
+    def __init__(self, lr=0.01):
+        self.lr = _positive(lr, "lr", "AdaGrad")
+        self.h = None
+
+    def update(self, params, grads):
+        _check(params, grads, "AdaGrad")
+        self.h = _zeros_like(params, self.h or {})
+        for key, p in params.items():
+            h, g, tmp = self.h[key], grads[key], self._scratch(key, p)
+            h += np.multiply(g, g, out=tmp)
+            np.sqrt(h, out=tmp)
+            tmp += EPS
+            np.divide(g, tmp, out=tmp)
+            tmp *= self.lr
+            p -= tmp
+
+
+class RMSprop(_Optimizer):
+    """RMSprop: h <- rho h + (1 - rho) g^2;  W <- W - lr g / (sqrt(h) + 1e-7); rho = decay_rate."""
+
+    def __init__(self, lr=0.01, decay_rate=0.99):
+        self.lr = _positive(lr, "lr", "RMSprop")
+        self.decay_rate = _fraction(decay_rate, "decay_rate", "RMSprop")
+        self.h = None
+
+    def update(self, params, grads):
+        _check(params, grads, "RMSprop")
+        self.h = _zeros_like(params, self.h or {})
+        rho = self.decay_rate
+        for key, p in params.items():
+            h, g, tmp = self.h[key], grads[key], self._scratch(key, p)
+            h *= rho
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - rho
+            h += tmp
+            np.sqrt(h, out=tmp)
+            tmp += EPS
+            np.divide(g, tmp, out=tmp)
+            tmp *= self.lr
+            p -= tmp
+
+
+class Adam(_Optimizer):
+    """Adam (arXiv:1412.6980): moments m, v of g and g^2, bias-corrected through lr_t.
 
     m <- m + (1 - b1)(g - m);  v <- v + (1 - b2)(g^2 - v);  iter <- iter + 1;
     W <- W - lr_t m / (sqrt(v) + 1e-7),  lr_t = lr sqrt(1 - b2^iter) / (1 - b1^iter).
-
-    ``params`` and ``grads``: dicts of arrays with the same keys; each parameter array is
-    updated in place (layers holding it see the change); the moments are kept in its dtype.
     """
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
-        if not lr > 0 or not 0 <= beta1 < 1 or not 0 <= beta2 < 1:
-            raise ValueError(f"Adam: need lr > 0 and 0 <= beta1, beta2 < 1, got lr={lr!r}, "
-                             f"beta1={beta1!r}, beta2={beta2!r}")
-        self.lr, self.beta1, self.beta2 = float(lr), float(beta1), float(beta2)
+        self.lr = _positive(lr, "lr", "Adam")
+        self.beta1 = _fraction(beta1, "beta1", "Adam")
+        self.beta2 = _fraction(beta2, "beta2", "Adam")
         self.iter = 0
         self.m = None
         self.v = None
 
     def update(self, params, grads):
-        if self.m is None:
-            self.m = {key: np.zeros_like(p) for key, p in params.items()}
-            self.v = {key: np.zeros_like(p) for key, p in params.items()}
+        _check(params, grads, "Adam")
+        self.m = _zeros_like(params, self.m or {})
+        self.v = _zeros_like(params, self.v or {})
         self.iter += 1
         b1, b2 = self.beta1, self.beta2
-        lr_t = self.lr * np.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter)
+        lr_t = float(self.lr * np.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter))
         for key, p in params.items():
-            m, v, g = self.m[key], self.v[key], grads[key]
-            m += (1 - b1) * (g - m)
-            v += (1 - b2) * (g * g - v)
-            step = np.sqrt(v)
-            step += EPS
-            np.divide(m, step, out=step)
-            step *= lr_t
-            p -= step
+            m, v, g, tmp = self.m[key], self.v[key], grads[key], self._scratch(key, p)
+            m *= b1
+            m += np.multiply(g, 1 - b1, out=tmp)
+            v *= b2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - b2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp += EPS
+            np.divide(m, tmp, out=tmp)
+            tmp *= lr_t
+            p -= tmp
+
+
+OPTIMIZERS = {"SGD": SGD, "Momentum": Momentum, "Nesterov": Nesterov, "AdaGrad": AdaGrad,
+              "RMSprop": RMSprop, "Adam": Adam}
+
+
+def get_optimizer(name, **kwargs):
+    """The optimizer called ``name`` (any case: 'sgd', 'adam', ...) built with ``kwargs``."""
+    by_lower = {k.lower(): cls for k, cls in OPTIMIZERS.items()}
+    cls = by_lower.get(str(name).lower())
+    if cls is None:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return cls(**kwargs)

@@ -32,11 +32,13 @@ NOTEBOOKS = [
     "04_gradient_check.ipynb",
     "05_training_mnist.ipynb",
     "06_higher_order_derivatives.ipynb",
+    "08_training_techniques.ipynb",
     "09_convolution.ipynb",
 ]
 
 # These load MNIST through load_mnist, from $CHAINRULE_DATA/mnist (CI never downloads).
-NEEDS_MNIST = {"04_gradient_check.ipynb", "05_training_mnist.ipynb", "09_convolution.ipynb"}
+NEEDS_MNIST = {"04_gradient_check.ipynb", "05_training_mnist.ipynb",
+               "08_training_techniques.ipynb", "09_convolution.ipynb"}
 
 CELL_TIMEOUT = 120  # seconds per cell
 MAX_STORED_BYTES = 300_000
