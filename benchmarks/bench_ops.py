@@ -10,9 +10,10 @@
    of commit ``BEFORE`` (read from git into a temporary package) and this checkout's, on
    the same graphs as bench_scalar.py (a chain of ops, the MLP demo step, bytes per node).
    Target: every row within 10% of before.
-3. The nn training step (TwoLayerNet 784-50-10, float32, batch 100, one BLAS thread),
-   before and after, each in its own process on its own checkout (BEFORE is unpacked
-   with ``git archive``), in turns: it must not have slowed down.
+3. The nn training step (TwoLayerNet 784-50-10, float32, batch 100, one BLAS thread) at
+   BEFORE, at OP_TABLE (the op table landed, nothing else changed) and in this checkout
+   (with the later input checks), each in its own process on its own checkout (unpacked
+   with ``git archive``), in turns: the op table must not have slowed it down.
 """
 import argparse
 import gc
@@ -25,15 +26,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+import _harness as h
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from bench_scalar import MLP, bytes_per_node, chain, demo_loss, initial_weights, make_moons  # noqa: E402
+h.clean_env()
+import numpy as np  # noqa: E402
 
 from autograd import Value, grad, graph_size  # noqa: E402
+from bench_scalar import bytes_per_node, chain, chain_step, demo_loss, mlp, moons  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
 
 BEFORE = "bc48653"  # the last commit before the op table
+OP_TABLE = "58ff823"  # the op table in nn's layers, before any other change to nn
 DEZERO_FIGURES = [4, 9, 21, 51, 129, 339, 921, 2571]
 
 
@@ -90,15 +94,9 @@ def engine_before(tmp):
     return importlib.import_module("autograd_before").Value
 
 
-def demo_step(Value, X, y, weights):
-    model = MLP(Value, weights)
-    loss, _ = demo_loss(model, X, y)
+def demo_step(Value, X, y):
+    loss, _ = demo_loss(Value, mlp(Value), X, y)
     loss.backward()
-
-
-def chain_step(Value, n):
-    _, y = chain(Value, n)
-    y.backward()
 
 
 NN_STEP = """
@@ -141,6 +139,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
     repeats = 5 if args.quick else 15
+    h.header("The op table: graph sizes, and speed before and after (benchmarks/bench_ops.py)")
 
     ours = tanh_derivative_sizes(8)
     theirs = dezero_sizes(8)
@@ -157,12 +156,10 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         Before = engine_before(tmp)
-        X, labels = make_moons()
-        weights = initial_weights()
+        X, labels = moons()
         work = {
             "chain of 100,000 ops, build + backward": lambda V: chain_step(V, 100_000),
-            "MLP demo (2-16-16-1, 100 points), loss + backward": lambda V: demo_step(V, X, labels,
-                                                                                    weights),
+            "MLP demo (2-16-16-1, 100 points), loss + backward": lambda V: demo_step(V, X, labels),
         }
         print(f"Scalar engine before ({BEFORE}) and after the op table, medians of {repeats} "
               f"runs taken in turns, ms\n")
@@ -178,25 +175,31 @@ def main():
             worst = max(worst, a / b)
             print(f"| {what} | {b:,.1f} | {a:,.1f} | {a / b:.2f}x |")
         for name, V in (("before", Before), ("after", Value)):
-            nodes, per_node = bytes_per_node(lambda: chain(V, 100_000)[1])
-            print(f"| bytes per node, {name} (chain of {nodes:,} nodes) | | {per_node:.0f} | |")
+            per_node = bytes_per_node(lambda: chain(V, 100_000)[1])
+            print(f"| bytes per node, {name} (chain of 100,000 ops) | | {per_node:.0f} | |")
         print(f"\ntarget: after / before at most 1.10 on every row: "
               f"{'met' if worst <= 1.10 else 'NOT met'} (worst {worst:.2f}x)\n")
 
-        old = Path(tmp) / "before"
-        old.mkdir()
-        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", BEFORE],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
-        runs = {"before": [], "after": []}
+        checkouts = {}
+        for name, rev in (("before", BEFORE), ("op table", OP_TABLE)):
+            folder = Path(tmp) / rev
+            folder.mkdir()
+            archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", rev],
+                                     check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+            checkouts[f"{name} ({rev})"] = str(folder)
+        checkouts["this checkout"] = str(HERE.parent)
+        runs = {name: [] for name in checkouts}
         for _ in range(3 if args.quick else 7):
-            runs["before"].append(nn_step_seconds(str(old)))
-            runs["after"].append(nn_step_seconds(str(HERE.parent)))
-        b, a = (statistics.median(runs[k]) * 1e6 for k in ("before", "after"))
+            for name, folder in checkouts.items():
+                runs[name].append(nn_step_seconds(folder))
+        first = statistics.median(next(iter(runs.values())))
         print("nn training step (TwoLayerNet 784-50-10, float32, batch 100, 1 BLAS thread), "
               "median us over processes taken in turns\n")
-        print("| before | after | after / before |\n|---:|---:|---:|")
-        print(f"| {b:.0f} | {a:.0f} | {a / b:.2f}x |")
+        print("| code | step, us | / before |\n|---|---:|---:|")
+        for name, times in runs.items():
+            print(f"| {name} | {statistics.median(times) * 1e6:.0f} | "
+                  f"{statistics.median(times) / first:.2f}x |")
 
 
 if __name__ == "__main__":

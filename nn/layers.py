@@ -137,16 +137,10 @@ class Affine:
         self.db = None
 
     def forward(self, x):
-        W = self.W
-        if type(x) is np.ndarray and x.ndim == 2 and x.dtype == W.dtype and x.shape[1] == W.shape[0]:
-            # The usual case, a batch (N, D) in W's dtype: nothing to convert or reshape.
-            x2 = x
-        else:
-            self.x = None  # let the previous input go before converting this one (memory peak)
-            x, x2 = self._as_batch(x)
-        self.x = x2
+        self.x = None  # let the previous input go before converting this one (memory peak)
+        x, self.x = self._as_batch(x)
         self.original_x_shape = x.shape
-        out = ops.affine.forward(x2, W, self.b)
+        out = ops.affine.forward(self.x, self.W, self.b)
         return out[0] if x.ndim == 1 else out
 
     def _as_batch(self, x):

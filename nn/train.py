@@ -14,6 +14,7 @@ The loop is ``train(...)``, importable for tests and notebooks::
     history.test_acc_list[-1]
 """
 import contextlib
+import json
 import math
 import os
 import sys
@@ -67,11 +68,11 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     ``accuracy`` and ``lastLayer.loss``); data in its dtype, labels one-hot or
     indices (indices are faster).  ``rng``: seed or np.random.Generator for the
     mini-batches.  ``threads``: BLAS threads for the training steps (threadpoolctl,
-    if installed; 0 leaves BLAS's default): one is fastest for these small products
-    and does not collapse when another process shares the cores.  ``eval_threads``:
-    BLAS threads while measuring accuracy, whose products are 100 times larger: there
-    two threads take ~0.55x the time of one and little more than one when the cores are
-    shared (``benchmarks/bench_nn.py``, section 4); 0 keeps the steps' setting.  Neither
+    if installed; 0 leaves BLAS's default): one, because a step's products are small and
+    a second thread, though faster on an idle machine, makes every step wait for a core
+    when another process holds one.  ``eval_threads``: BLAS threads while measuring
+    accuracy, whose products are 100 times larger and gain more from a second thread
+    (``benchmarks/bench_nn.py`` prints both); 0 keeps the steps' setting.  Neither
     exceeds the CPUs this process may use.  ``progress``:
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
 
@@ -87,6 +88,7 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     if train_size == 0:
         raise ValueError("train: x_train is empty: there is nothing to draw mini-batches from")
     history = History(iter_per_epoch=max(train_size // batch_size, 1))
+    draw_batch = batch_drawer(x_train, t_train, batch_size, rng)
     bar = _progress_bar(iters_num) if progress else None
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
     start = time.perf_counter()
@@ -94,8 +96,7 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     try:
         with _blas_threads(threads):
             for i in range(iters_num):
-                batch_mask = rng.integers(train_size, size=batch_size)
-                grad = network.gradient(x_train[batch_mask], t_train[batch_mask])
+                grad = network.gradient(*draw_batch())
                 loss = float(network.lastLayer.loss)
                 if not math.isfinite(loss):
                     raise FloatingPointError(
@@ -129,6 +130,24 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
             bar.close()
     history.elapsed = time.perf_counter() - start
     return history
+
+
+def batch_drawer(x_train, t_train, batch_size, rng):
+    """A function that draws a mini-batch, ``(x_batch, t_batch)``: ``batch_size`` samples
+    picked at random with replacement, like the book's ``np.random.choice``.
+
+    The images are gathered into one array that every call overwrites, so that no step
+    allocates a new batch.
+    """
+    x_train = np.asarray(x_train)
+    x_batch = np.empty((batch_size,) + x_train.shape[1:], x_train.dtype)
+
+    def draw():
+        batch_mask = rng.integers(len(x_train), size=batch_size)
+        # mode="clip" never clips here (the indices are in range); "raise" would copy the output.
+        x_train.take(batch_mask, axis=0, out=x_batch, mode="clip")
+        return x_batch, t_train[batch_mask]
+    return draw
 
 
 def _check_finite(params, iteration, iters_num, learning_rate):
@@ -249,6 +268,42 @@ NETS = {
 
 
 def main(argv=None):
+    """``python -m nn.train``; returns the exit status.
+
+    With ``--json -`` stdout carries the JSON summary alone; the usual lines go to stderr.
+    """
+    stdout = sys.stdout
+    if _json_option(argv) != "-":
+        return _main(argv, stdout)
+    with contextlib.redirect_stdout(sys.stderr):
+        return _main(argv, stdout)
+
+
+def _json_option(argv):
+    """The value of --json in ``argv``, read before the full parse to route stdout."""
+    peek = cli.ArgumentParser(prog="python -m nn.train", add_help=False)
+    peek.add_argument("--json", nargs="?")  # a missing value is left to the full parse
+    return peek.parse_known_args(argv)[0].json
+
+
+def _write_summary(path, stdout, args, seed, history, load_seconds):
+    """Write the run's settings, accuracies and timings as JSON to ``path`` ('-': ``stdout``)."""
+    summary = {
+        **{k: v for k, v in vars(args).items() if k not in ("seed", "json")}, "seed": seed,
+        "train_acc": history.train_acc_list[-1], "test_acc": history.test_acc_list[-1],
+        "load_seconds": load_seconds, "train_seconds": history.elapsed - history.eval_seconds,
+        "eval_seconds": history.eval_seconds, "elapsed": history.elapsed,
+        "eval_iters": history.eval_iters, "train_acc_list": history.train_acc_list,
+        "test_acc_list": history.test_acc_list}
+    text = json.dumps(summary, indent=1) + "\n"
+    if path == "-":
+        stdout.write(text)
+    else:
+        with atomic_write(path) as f:
+            f.write(text.encode())
+
+
+def _main(argv, stdout):
     parser = cli.ArgumentParser(
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
@@ -303,6 +358,9 @@ def main(argv=None):
                         help="convnet: save the first layer's filters before and after "
                              "training (the book's figure 7-24; needs matplotlib)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--json", metavar="FILE.json", default=None,
+                        help="also write the settings, accuracies and timings as JSON to this "
+                             "file; '-' writes them to stdout (the usual lines then go to stderr)")
     args = parser.parse_args(argv)
     net = NETS[args.net]
     if args.iters is not None and args.epochs is not None:
@@ -339,6 +397,8 @@ def main(argv=None):
                          f"of {', '.join('.' + f for f in sorted(formats))}")
     if args.save:
         _check_output(parser, "--save", args.save, suffix=".npz")
+    if args.json and args.json != "-":
+        _check_output(parser, "--json", args.json, suffix=".json")
     if args.filters:
         if args.net != "convnet":
             parser.error("--filters shows convolution filters: use it with --net convnet")
@@ -398,6 +458,8 @@ def main(argv=None):
     print(f"elapsed {time.perf_counter() - start:.2f} s: loading data {load_seconds:.2f} s, "
           f"training {training:.2f} s ({args.iters / training:,.0f} it/s), "
           f"accuracy {history.eval_seconds:.2f} s")
+    if args.json:
+        _write_summary(args.json, stdout, args, seed, history, load_seconds)
     return 0
 
 

@@ -2,8 +2,7 @@
 
 SoftmaxWithLoss (``functions.softmax_cross_entropy`` and the index branch of
 the ``softmax_cross_entropy`` row of ``autograd.ops``) on numpy arrays, Python lists and one-hot
-targets alike; Affine's fast path for a batch (N, D) already in W's dtype against its
-general path; ``relu`` of a float array.
+targets alike; Affine on arrays against Affine on lists; ``relu`` of a float array.
 
 The reference is written per sample with Python's ``math`` (no numpy): for scores x and
 target t, loss = log(fsum_k exp(x_k - m)) - (x_t - m) with m = max_k x_k, and
@@ -166,7 +165,7 @@ def test_index_rule_with_a_fortran_ordered_y():
 
 @settings(max_examples=50, deadline=None)
 @given(data=st.data())
-def test_affine_fast_path_gives_the_general_paths_numbers(data):
+def test_affine_on_arrays_gives_the_numbers_it_gives_on_lists(data):
     n, d, m = (data.draw(st.integers(1, 5)) for _ in range(3))
     elements = st.floats(-1e3, 1e3)
     x = data.draw(hnp.arrays(np.float64, (n, d), elements=elements))
@@ -205,7 +204,7 @@ def test_affine_lets_the_previous_input_go_before_converting():
 @settings(max_examples=50, deadline=None)
 @given(x=hnp.arrays(st.sampled_from([np.float32, np.float64]), hnp.array_shapes(max_dims=3),
                     elements=st.floats(-1e6, 1e6, width=32) | st.sampled_from([0.0, -0.0])))
-def test_relu_fast_path_gives_the_general_paths_numbers(x):
+def test_relu_keeps_dtype_and_shape_and_matches_lists(x):
     y = relu(x)
     assert y.dtype == x.dtype and y.shape == x.shape
     np.testing.assert_array_equal(y, np.maximum(x, 0))

@@ -1,4 +1,5 @@
 """nn.train: the training loop, divergence, saving weights, the command line, and a short real run."""
+import json
 import os
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 
 import nn.train
 from nn import TwoLayerNet
-from nn.train import History, load_params, main, save_params, train
+from nn.train import History, batch_drawer, load_params, main, save_params, train
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -47,6 +48,17 @@ def test_train_is_reproducible_with_a_seed():
     _, c = synthetic_run(seed=6)
     assert a.train_loss_list == b.train_loss_list and a.test_acc_list == b.test_acc_list
     assert a.train_loss_list != c.train_loss_list
+
+
+def test_batch_drawer_draws_the_rows_the_books_indexing_would():
+    x, t = np.arange(60, dtype=np.float32).reshape(20, 3), np.arange(20) % 3
+    x_copy, book_rng = x.copy(), np.random.default_rng(4)
+    draw = batch_drawer(x, t, 5, np.random.default_rng(4))
+    for _ in range(3):
+        mask = book_rng.integers(20, size=5)
+        x_batch, t_batch = draw()
+        assert np.array_equal(x_batch, x[mask]) and np.array_equal(t_batch, t[mask])
+    assert np.array_equal(x, x_copy)
 
 
 def test_train_accepts_one_hot_labels():
@@ -154,7 +166,9 @@ def test_bad_output_paths_fail_before_training(capsys, tmp_path, no_training):
     for argv in (["--save", str(tmp_path / "w.pkl")],
                  ["--save", str(tmp_path / "missing" / "w.npz")],
                  ["--plot", str(tmp_path / "missing" / "c.png")],
-                 ["--plot", str(tmp_path / "c.xyz")]):
+                 ["--plot", str(tmp_path / "c.xyz")],
+                 ["--json", str(tmp_path / "summary.txt")],
+                 ["--json", str(tmp_path / "missing" / "summary.json")]):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
@@ -181,6 +195,21 @@ def test_command_trains_saves_and_plots(mnist_data, tmp_path, capsys):
     assert {k: v.dtype for k, v in params.items()} == dict.fromkeys(["W1", "b1", "W2", "b2"], np.float32)
     assert params["W1"].shape == (784, 50)
     assert curves.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_command_writes_a_json_summary(mnist_data, tmp_path, capsys):
+    mnist_data()  # skips without data
+    argv = ["--iters", "30", "--seed", "0", "--no-progress", "--json"]
+    assert main(argv + ["-"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # stdout holds the JSON alone
+    assert "final: train acc" in captured.err
+    assert summary["seed"] == 0 and summary["iters"] == 30 and summary["eval_iters"] == [1, 30]
+    assert summary["test_acc"] == summary["test_acc_list"][-1]
+    assert summary["train_seconds"] + summary["eval_seconds"] == pytest.approx(summary["elapsed"])
+    assert main(argv + [str(tmp_path / "run.json")]) == 0
+    again = json.loads((tmp_path / "run.json").read_text())
+    assert again["test_acc_list"] == summary["test_acc_list"]  # same seed, same accuracies
 
 
 def test_a_short_real_training_run(mnist_data):
