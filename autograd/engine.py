@@ -341,18 +341,16 @@ def _node(op, data, x, y):
     if data - data:  # inf - inf and nan - nan are nan (true), a finite x - x is 0.0 (false)
         _not_finite(op, data, x, y)
     mode = _grad_mode.mode
-    if mode is not True:
-        if mode is False:
-            return Value(data)
-        return _derivative_node(op, data, x, y, mode)
-    out = _new(Value)
-    out.data = data  # one assignment a slot: a six-name unpacking builds a tuple first
-    out.grad = 0.0
-    out.label = None
-    out._op = op
-    out._x = x
-    out._y = y
-    return out
+    if mode is True:
+        out = _new(Value)
+        # Three names at a time: Python swaps up to three values on its stack, while a
+        # longer unpacking builds a tuple first.
+        out.data, out.grad, out.label = data, 0.0, None
+        out._op, out._x, out._y = op, x, y
+        return out
+    if mode is False:
+        return Value(data)
+    return _derivative_node(op, data, x, y, mode)
 
 
 def _not_finite(op, data, x, y):
@@ -417,8 +415,7 @@ def _order(root, leaves, leaf_list=None):
     stack under a ``None`` marker and its parents go on top (second parent first, so
     the first comes off first, as in a recursive walk); when the marker comes up again,
     all its parents are in ``order``, so the node follows.  Skipped leaves are appended
-    to ``leaf_list`` when one is given, once each (constants, which get no
-    gradient, are not).
+    to ``leaf_list`` when one is given, once each.
     """
     order, visited = [], set()
     stack = [root] if leaves or root._x is not None else []
@@ -436,7 +433,7 @@ def _order(root, leaves, leaf_list=None):
                 if p._x is not None or leaves:
                     if p not in visited:
                         stack.append(p)
-                elif leaf_list is not None and p._op is not _CONSTANT and p not in visited:
+                elif leaf_list is not None and p not in visited:
                     visited.add(p)
                     leaf_list.append(p)
     return order
@@ -454,27 +451,23 @@ def _chain_rule(root, grad, ops, create_graph):
         for node in ops:  # the graph being differentiated: its nodes can be shared
             _grad_mode.mode[_share_key(node._op.name, node._x, node._y)] = node
     try:
-        constant, number = _CONSTANT, float  # locals: read once per node or more
+        constant = _CONSTANT
         for node in reversed(ops):  # outputs first: a node's grad is complete when reached
-            x, y, rules, g = node._x, node._y, node._op.backward, node.grad
+            x, y, rules, g = node._x, node._y, node._op.on_values, node.grad
             if graph:  # the rules get the Values themselves, and record what they compute
                 if x._op is not constant:
-                    x.grad += _checked(rules[0](g, node, x) if y is None else
-                                       rules[0](g, node, x, y), node, 0)
+                    x.grad += rules[0](g, node, x) if y is None else rules[0](g, node, x, y)
                 if y is not None and y._op is not constant:
-                    y.grad += _checked(rules[1](g, node, x, y), node, 1)
+                    y.grad += rules[1](g, node, x, y)
             elif y is None:
                 if x._op is not constant:
-                    d = rules[0](g, node.data, x.data)
-                    x.grad += d if type(d) is number else _checked(d, node, 0)
+                    x.grad += rules[0](g, node.data, x.data)
             else:
                 out, xd, yd = node.data, x.data, y.data
                 if x._op is not constant:
-                    d = rules[0](g, out, xd, yd)
-                    x.grad += d if type(d) is number else _checked(d, node, 0)
+                    x.grad += rules[0](g, out, xd, yd)
                 if y._op is not constant:
-                    d = rules[1](g, out, xd, yd)
-                    y.grad += d if type(d) is number else _checked(d, node, 1)
+                    y.grad += rules[1](g, out, xd, yd)
     except Exception as error:
         error.add_note(f"while back-propagating through op {node.op!r} at "
                        f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
@@ -482,17 +475,6 @@ def _chain_rule(root, grad, ops, create_graph):
     finally:
         if graph:
             _grad_mode.mode = previous
-
-
-def _checked(grad, node, i):
-    """A rule's result, refused unless it is one number (or a Value) for one scalar input."""
-    if type(grad) is float or isinstance(grad, Value):
-        return grad
-    if isinstance(grad, (numbers.Real, np.bool_)) or (isinstance(grad, np.ndarray) and grad.ndim == 0):
-        return float(grad)
-    raise TypeError(
-        f"op {node.op!r}: backward[{i}] returned {type(grad).__name__} {grad!r:.60}; on Values a "
-        f"rule must return one number, the gradient for input {i}")
 
 
 def grad(output, inputs, grad_output=1.0, create_graph=False):

@@ -62,13 +62,18 @@ class Op:
     """
 
     __slots__ = ("name", "symbol", "forward", "backward", "arity", "kinks", "domain", "scalar",
-                 "doc", "on_floats")
+                 "doc", "on_floats", "on_values")
 
     def __init__(self, name, symbol, forward, backward, arity, kinks, domain, scalar, doc):
         self.name, self.symbol, self.forward, self.backward = name, symbol, forward, backward
         # The forward for Python floats alone, which the scalar engine calls: ``forward``
         # itself, or its float half when it was made by ``elementwise``.
         self.on_floats = getattr(forward, "on_floats", forward)
+        # The rules the scalar engine calls: ``backward``, each wrapped to refuse a result
+        # that is not one number (the library's own rows, tested to return floats, skip
+        # the wrapper: see the end of the scalar rows below).
+        self.on_values = tuple(None if rule is None else _one_number(rule, name, i)
+                               for i, rule in enumerate(backward))
         self.arity, self.kinks, self.domain, self.scalar = arity, kinks, domain, scalar
         self.doc = doc  # what the op computes and its derivative, in words
 
@@ -148,6 +153,25 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
     if register:
         OPS[name] = op
     return op
+
+
+def _one_number(rule, name, i):
+    """``rule`` wrapped so that on Values it must return one number (or a Value)."""
+    def checked(*args):
+        grad = rule(*args)
+        return grad if type(grad) is float else _as_one_number(grad, name, i)
+    return checked
+
+
+def _as_one_number(grad, name, i):
+    from .engine import Value
+    if isinstance(grad, Value):
+        return grad
+    if isinstance(grad, (numbers.Real, np.bool_)) or (isinstance(grad, np.ndarray) and grad.ndim == 0):
+        return float(grad)
+    raise TypeError(
+        f"op {name!r}: backward[{i}] returned {type(grad).__name__} {grad!r:.60}; on Values a "
+        f"rule must return one number, the gradient for input {i}")
 
 
 def _arity(forward, name):
@@ -317,6 +341,12 @@ relu = declare_op("relu", symbol="ReLU", forward=elementwise(_relu_float, _relu_
                   backward=(lambda g, out, x: g * _step(out),), kinks=(0.0,),
                   doc="y = max(0, x); dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in "
                       "PyTorch).  The rule reads the output: y > 0 exactly where x > 0.")
+
+
+# The rows above are the library's own, and tests/test_ops.py checks that their rules
+# return floats: the scalar engine calls them without the per-call check.
+for _row in (add, sub, mul, div, pow_, exp, log, tanh, sigmoid, relu):
+    _row.on_values = _row.backward
 
 
 # -- array rows: the layers of chapter 5 (numpy arrays only) --------------------------
