@@ -415,7 +415,8 @@ def _order(root, leaves, leaf_list=None):
     stack under a ``None`` marker and its parents go on top (second parent first, so
     the first comes off first, as in a recursive walk); when the marker comes up again,
     all its parents are in ``order``, so the node follows.  Skipped leaves are appended
-    to ``leaf_list`` when one is given, once each.
+    to ``leaf_list`` when one is given, once each (constants, which get no gradient,
+    are not: a chain of ``x * 2`` would otherwise list one per node).
     """
     order, visited = [], set()
     stack = [root] if leaves or root._x is not None else []
@@ -433,7 +434,7 @@ def _order(root, leaves, leaf_list=None):
                 if p._x is not None or leaves:
                     if p not in visited:
                         stack.append(p)
-                elif leaf_list is not None and p not in visited:
+                elif leaf_list is not None and p._op is not _CONSTANT and p not in visited:
                     visited.add(p)
                     leaf_list.append(p)
     return order
