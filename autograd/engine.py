@@ -28,6 +28,11 @@ from .ops import Op
 
 _ADD, _SUB, _MUL, _DIV, _POW = _ops.add, _ops.sub, _ops.mul, _ops.div, _ops.pow_
 _EXP, _LOG, _TANH, _SIGMOID, _RELU = _ops.exp, _ops.log, _ops.tanh, _ops.sigmoid, _ops.relu
+# Their forwards on floats, read once here: building a node then costs one call, not an
+# attribute read and a call (a tenth of the time an op takes).
+_add, _sub, _mul, _div = _ADD.on_floats, _SUB.on_floats, _MUL.on_floats, _DIV.on_floats
+_exp, _log, _tanh, _sigmoid, _relu = (_EXP.on_floats, _LOG.on_floats, _TANH.on_floats,
+                                      _SIGMOID.on_floats, _RELU.on_floats)
 
 # What a new node records, per thread: True, its parents and op (the default);
 # False, nothing (inside no_grad()); or, while a backward pass builds a graph of its
@@ -145,7 +150,7 @@ class Value:
     def __add__(self, other):
         if not isinstance(other, Value):
             other = _constant(other)
-        return _node(_ADD, _ADD.on_floats(self.data, other.data), self, other)
+        return _node(_ADD, _add(self.data, other.data), self, other)
 
     def __radd__(self, other):
         return _binary(_ADD, _constant(other), self)
@@ -153,7 +158,7 @@ class Value:
     def __sub__(self, other):
         if not isinstance(other, Value):
             other = _constant(other)
-        return _node(_SUB, _SUB.on_floats(self.data, other.data), self, other)
+        return _node(_SUB, _sub(self.data, other.data), self, other)
 
     def __rsub__(self, other):
         return _binary(_SUB, _constant(other), self)
@@ -161,7 +166,7 @@ class Value:
     def __mul__(self, other):
         if not isinstance(other, Value):
             other = _constant(other)
-        return _node(_MUL, _MUL.on_floats(self.data, other.data), self, other)
+        return _node(_MUL, _mul(self.data, other.data), self, other)
 
     def __rmul__(self, other):
         return _binary(_MUL, _constant(other), self)
@@ -172,7 +177,7 @@ class Value:
     def __truediv__(self, other):
         if not isinstance(other, Value):
             other = _constant(other)
-        return _node(_DIV, _DIV.on_floats(self.data, other.data), self, other)
+        return _node(_DIV, _div(self.data, other.data), self, other)
 
     def __rtruediv__(self, other):
         return _binary(_DIV, _constant(other), self)
@@ -188,19 +193,19 @@ class Value:
         return _constant(base) ** self
 
     def exp(self):
-        return _node(_EXP, _EXP.on_floats(self.data), self, None)
+        return _node(_EXP, _exp(self.data), self, None)
 
     def log(self):
-        return _node(_LOG, _LOG.on_floats(self.data), self, None)
+        return _node(_LOG, _log(self.data), self, None)
 
     def tanh(self):
-        return _node(_TANH, _TANH.on_floats(self.data), self, None)
+        return _node(_TANH, _tanh(self.data), self, None)
 
     def sigmoid(self):
-        return _node(_SIGMOID, _SIGMOID.on_floats(self.data), self, None)
+        return _node(_SIGMOID, _sigmoid(self.data), self, None)
 
     def relu(self):
-        return _node(_RELU, _RELU.on_floats(self.data), self, None)
+        return _node(_RELU, _relu(self.data), self, None)
 
     # -- back-propagation --
 
@@ -453,22 +458,24 @@ def _chain_rule(root, grad, ops, create_graph):
             _grad_mode.mode[_share_key(node._op.name, node._x, node._y)] = node
     try:
         constant = _CONSTANT
-        for node in reversed(ops):  # outputs first: a node's grad is complete when reached
-            x, y, rules, g = node._x, node._y, node._op.on_values, node.grad
-            if graph:  # the rules get the Values themselves, and record what they compute
+        if graph:  # the rules get the Values themselves, and record what they compute
+            for node in reversed(ops):
+                x, y, rules, g = node._x, node._y, node._op.on_values, node.grad
                 if x._op is not constant:
                     x.grad += rules[0](g, node, x) if y is None else rules[0](g, node, x, y)
                 if y is not None and y._op is not constant:
                     y.grad += rules[1](g, node, x, y)
-            elif y is None:
-                if x._op is not constant:
+        else:  # floats: the same walk, without building anything
+            for node in reversed(ops):  # outputs first: a node's grad is complete when reached
+                x, y, rules, g = node._x, node._y, node._op.on_values, node.grad
+                if y is not None:
+                    out, xd, yd = node.data, x.data, y.data
+                    if x._op is not constant:
+                        x.grad += rules[0](g, out, xd, yd)
+                    if y._op is not constant:
+                        y.grad += rules[1](g, out, xd, yd)
+                elif x._op is not constant:
                     x.grad += rules[0](g, node.data, x.data)
-            else:
-                out, xd, yd = node.data, x.data, y.data
-                if x._op is not constant:
-                    x.grad += rules[0](g, out, xd, yd)
-                if y._op is not constant:
-                    y.grad += rules[1](g, out, xd, yd)
     except Exception as error:
         error.add_note(f"while back-propagating through op {node.op!r} at "
                        f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
