@@ -581,21 +581,34 @@ def _bn_shape(x, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
 
 
-_ONES = {}  # (length, dtype) -> a read-only vector of ones, for column sums
+_ONES = {}  # (length, dtype, fill) -> a read-only vector of ones (or of 1/length)
+
+
+def _ones(n, dtype, fill=1.0):
+    ones = _ONES.get((n, dtype, fill))
+    if ones is None:
+        ones = np.full(n, fill, dtype)
+        ones.flags.writeable = False
+        if len(_ONES) < 64:
+            _ONES[(n, dtype, fill)] = ones
+    return ones
 
 
 def _feature_sum(a, axes):
     """Sum over ``axes``, the reduced axes kept with size 1 (broadcasts against ``a``)."""
     if axes == (0,) and a.ndim == 2:
         # Column sums as ones(N) @ a: one BLAS call, several times faster than a.sum(axis=0).
-        ones = _ONES.get((len(a), a.dtype))
-        if ones is None:
-            ones = np.ones(len(a), a.dtype)
-            ones.flags.writeable = False
-            if len(_ONES) < 64:
-                _ONES[(len(a), a.dtype)] = ones
-        return (ones @ a)[None, :]
+        return (_ones(len(a), a.dtype) @ a)[None, :]
     return a.sum(axis=axes, keepdims=True)
+
+
+def _feature_mean(a, axes):
+    """Mean over ``axes``, the reduced axes kept with size 1."""
+    if axes == (0,) and a.ndim == 2:
+        # (1/N, ..., 1/N) @ a: the column sums' BLAS call with the division folded in.
+        return (_ones(len(a), a.dtype, 1.0 / len(a)) @ a)[None, :]
+    m = a.size // math.prod(a.shape[i] for i in range(a.ndim) if i not in axes)
+    return a.sum(axis=axes, keepdims=True) / m
 
 
 def _batchnorm(x, *, axes=(0,), eps=1e-6, running=None):
@@ -605,11 +618,10 @@ def _batchnorm(x, *, axes=(0,), eps=1e-6, running=None):
     the batch's mean and biased variance, or with ``running`` = (mean, var) those given
     (test mode).  xhat = (x - mean) / std, std = sqrt(var + eps).
     """
-    m = x.size // math.prod(x.shape[i] for i in range(x.ndim) if i not in axes)
     if running is None:
-        mean = _feature_sum(x, axes) / m
+        mean = _feature_mean(x, axes)
         xhat = x - mean
-        var = _feature_sum(xhat * xhat, axes) / m
+        var = _feature_mean(np.square(xhat), axes)
     else:
         mean, var = (np.reshape(a, _bn_shape(x, axes)).astype(x.dtype, copy=False)
                      for a in running)
@@ -629,9 +641,10 @@ def _batchnorm_dx(g, out, x, *, axes=(0,), eps=1e-6, running=None):
     xhat, std = out[0], out[3]
     if running is not None:
         return g / std
-    m = x.size // math.prod(x.shape[i] for i in range(x.ndim) if i not in axes)
-    dx = xhat * (_feature_sum(g * xhat, axes) / m)
-    dx += _feature_sum(g, axes) / m
+    gx = g * xhat
+    # gx is this rule's own array: dx is written into it once its mean is taken.
+    dx = np.multiply(xhat, _feature_mean(gx, axes), out=gx)
+    dx += _feature_mean(g, axes)
     np.subtract(g, dx, out=dx)
     dx /= std
     return dx
@@ -647,10 +660,16 @@ batchnorm = declare_op(
         "- xhat mean(g xhat)) / std; test mode (running statistics): dx = g / std.")
 
 
+def _per_feature(v, xhat, axes):
+    """``v`` (one value per feature) shaped to broadcast against ``xhat``."""
+    if axes == (0,) and xhat.ndim == 2 and v.ndim == 1:
+        return v  # (D,) already broadcasts against (N, D)
+    return v.reshape(_bn_shape(xhat, axes))
+
+
 def _scale_shift(xhat, gamma, beta, *, axes=(0,)):
-    shape = _bn_shape(xhat, axes)
-    y = xhat * gamma.reshape(shape)
-    y += beta.reshape(shape)
+    y = xhat * _per_feature(gamma, xhat, axes)
+    y += _per_feature(beta, xhat, axes)
     return y
 
 
@@ -658,7 +677,7 @@ def _scale_shift(xhat, gamma, beta, *, axes=(0,)):
 scale_shift = declare_op(
     "scale_shift", symbol="γx+β", forward=_scale_shift, scalar=False,
     backward=(lambda g, out, xhat, gamma, beta, *, axes=(0,):
-              g * gamma.reshape(_bn_shape(xhat, axes)),
+              g * _per_feature(gamma, xhat, axes),
               lambda g, out, xhat, gamma, beta, *, axes=(0,):
               _feature_sum(g * xhat, axes).reshape(gamma.shape),
               lambda g, out, xhat, gamma, beta, *, axes=(0,):

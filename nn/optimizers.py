@@ -98,7 +98,7 @@ class _Optimizer:
         return tmp
 
 
-class SGD(_Optimizer):
+class SGD:
     """Stochastic gradient descent (確率的勾配降下法): W <- W - lr g."""
 
     def __init__(self, lr=0.01):
@@ -106,9 +106,11 @@ class SGD(_Optimizer):
 
     def update(self, params, grads):
         _check(params, grads, "SGD")
+        lr = self.lr
         for key, p in params.items():
-            step = np.multiply(grads[key], self.lr, out=self._scratch(key, p))
-            p -= step
+            # A fresh temporary, not a scratch array per key: it is freed at once and the
+            # next one reuses its memory, still in cache, so the step touches half as much.
+            p -= lr * grads[key]
 
 
 class Momentum(_Optimizer):
