@@ -79,22 +79,23 @@ def _zeros_like(params, state):
 
 
 class _Optimizer:
-    """State shared by the optimizers: a scratch array per key, reused at every step.
+    """State shared by the optimizers: a scratch array per shape and dtype, reused at every step.
 
     The temporaries of an update (lr * g, g^2, the step) are written into it with numpy's
     ``out=``: a new array of a weight matrix's size at every step would come from the
     operating system afresh each time (large allocations are not pooled), and cost more than
-    the arithmetic.
+    the arithmetic.  Parameters of one shape share one scratch array (each key is done with
+    it before the next starts), so the step touches less memory and more of it stays in cache.
     """
 
     _tmp = None
 
-    def _scratch(self, key, p):
+    def _scratch(self, p):
         if self._tmp is None:
             self._tmp = {}
-        tmp = self._tmp.get(key)
-        if tmp is None or tmp.shape != p.shape or tmp.dtype != p.dtype:
-            tmp = self._tmp[key] = np.empty_like(p)
+        tmp = self._tmp.get((p.shape, p.dtype))
+        if tmp is None:
+            tmp = self._tmp[(p.shape, p.dtype)] = np.empty_like(p)
         return tmp
 
 
@@ -108,8 +109,9 @@ class SGD:
         _check(params, grads, "SGD")
         lr = self.lr
         for key, p in params.items():
-            # A fresh temporary, not a scratch array per key: it is freed at once and the
-            # next one reuses its memory, still in cache, so the step touches half as much.
+            # A plain temporary rather than the scratch arrays of the others: one temporary
+            # per key is freed at once and its memory taken again by the next (the allocator
+            # keeps it), so there is nothing for a scratch array to save but its own calls.
             p -= lr * grads[key]
 
 
@@ -127,7 +129,7 @@ class Momentum(_Optimizer):
         for key, p in params.items():
             v = self.v[key]
             v *= self.momentum
-            v -= np.multiply(grads[key], self.lr, out=self._scratch(key, p))
+            v -= np.multiply(grads[key], self.lr, out=self._scratch(p))
             p += v
 
 
@@ -148,7 +150,7 @@ class Nesterov(_Optimizer):
         self.v = _zeros_like(params, self.v or {})
         mu, lr = self.momentum, self.lr
         for key, p in params.items():
-            v, g, tmp = self.v[key], grads[key], self._scratch(key, p)
+            v, g, tmp = self.v[key], grads[key], self._scratch(p)
             # As W <- W + mu v_new - lr g, the same step in six passes instead of seven:
             # v_new = mu v - lr g, and mu v_new - lr g = mu^2 v - (1 + mu) lr g.
             np.multiply(g, lr, out=tmp)
@@ -169,7 +171,7 @@ class AdaGrad(_Optimizer):
         _check(params, grads, "AdaGrad")
         self.h = _zeros_like(params, self.h or {})
         for key, p in params.items():
-            h, g, tmp = self.h[key], grads[key], self._scratch(key, p)
+            h, g, tmp = self.h[key], grads[key], self._scratch(p)
             h += np.multiply(g, g, out=tmp)
             np.sqrt(h, out=tmp)
             tmp += EPS
@@ -191,7 +193,7 @@ class RMSprop(_Optimizer):
         self.h = _zeros_like(params, self.h or {})
         rho = self.decay_rate
         for key, p in params.items():
-            h, g, tmp = self.h[key], grads[key], self._scratch(key, p)
+            h, g, tmp = self.h[key], grads[key], self._scratch(p)
             h *= rho
             np.multiply(g, g, out=tmp)
             tmp *= 1 - rho
@@ -226,7 +228,7 @@ class Adam(_Optimizer):
         b1, b2 = self.beta1, self.beta2
         lr_t = float(self.lr * np.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter))
         for key, p in params.items():
-            m, v, g, tmp = self.m[key], self.v[key], grads[key], self._scratch(key, p)
+            m, v, g, tmp = self.m[key], self.v[key], grads[key], self._scratch(p)
             m *= b1
             m += np.multiply(g, 1 - b1, out=tmp)
             v *= b2
