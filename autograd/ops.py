@@ -604,7 +604,7 @@ def _feature_sum(a, axes):
 
 def _feature_mean(a, axes):
     """Mean over ``axes``, the reduced axes kept with size 1."""
-    if axes == (0,) and a.ndim == 2:
+    if axes == (0,) and a.ndim == 2 and len(a) and a.dtype.kind == "f":
         # (1/N, ..., 1/N) @ a: the column sums' BLAS call with the division folded in.
         return (_ones(len(a), a.dtype, 1.0 / len(a)) @ a)[None, :]
     m = a.size // math.prod(a.shape[i] for i in range(a.ndim) if i not in axes)
