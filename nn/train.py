@@ -237,6 +237,14 @@ def _check_output(parser, option, path, suffix=None):
         parser.error(f"{option} {path}: cannot write there ({err.strerror or err})")
 
 
+def _need_matplotlib(parser, option):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        parser.error(f"{option} needs matplotlib, which is not installed; install the train "
+                     f"extra from the project folder: pip install -e '.[train]'")
+
+
 def _two_layer_net(args, input_shape, dtype, rng):
     from .two_layer_net import TwoLayerNet
 
@@ -383,11 +391,7 @@ def _main(argv, stdout):
         cli.check_int(parser, option, value, 0)
     # Everything that could fail after training is checked before it starts.
     if args.plot:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            parser.error("--plot needs matplotlib, which is not installed; install the train "
-                         "extra from the project folder: pip install -e '.[train]'")
+        _need_matplotlib(parser, "--plot")
         _check_output(parser, "--plot", args.plot)
         from matplotlib.figure import Figure
 
@@ -402,11 +406,7 @@ def _main(argv, stdout):
     if args.filters:
         if args.net != "convnet":
             parser.error("--filters shows convolution filters: use it with --net convnet")
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            parser.error("--filters needs matplotlib, which is not installed; install the "
-                         "train extra from the project folder: pip install -e '.[train]'")
+        _need_matplotlib(parser, "--filters")
         _check_output(parser, "--filters", args.filters, suffix=".png")
 
     from .mnist import load_mnist
