@@ -82,10 +82,9 @@ class _Optimizer:
     """State shared by the optimizers: a scratch array per shape and dtype, reused at every step.
 
     The temporaries of an update (lr * g, g^2, the step) are written into it with numpy's
-    ``out=``: a new array of a weight matrix's size at every step would come from the
-    operating system afresh each time (large allocations are not pooled), and cost more than
-    the arithmetic.  Parameters of one shape share one scratch array (each key is done with
-    it before the next starts), so the step touches less memory and more of it stays in cache.
+    ``out=`` instead of into new arrays.  Parameters of one shape share one scratch array
+    (each key is done with it before the next starts), so the step touches less memory and
+    more of it stays in cache (BENCHMARKS.md, chapter 6).
     """
 
     _tmp = None
@@ -109,9 +108,9 @@ class SGD:
         _check(params, grads, "SGD")
         lr = self.lr
         for key, p in params.items():
-            # A plain temporary rather than the scratch arrays of the others: one temporary
-            # per key is freed at once and its memory taken again by the next (the allocator
-            # keeps it), so there is nothing for a scratch array to save but its own calls.
+            # A plain temporary rather than a scratch array: SGD has one temporary per key,
+            # freed at once and its memory handed back by the allocator for the next, so a
+            # scratch array would save nothing and add its own calls.
             p -= lr * grads[key]
 
 
