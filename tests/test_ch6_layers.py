@@ -372,3 +372,12 @@ def test_trainer_records_like_the_book_and_uses_the_optimizer():
         Trainer(net, x, t[:-1], x, t, verbose=False)
     with pytest.raises(ValueError, match="unknown optimizer 'adamax'"):
         Trainer(net, x, t, x, t, optimizer="adamax", verbose=False)
+
+
+def test_batchnorm_refuses_an_empty_training_batch():
+    from nn.layers import BatchNormalization
+    layer = BatchNormalization(np.ones(3), np.zeros(3))
+    with pytest.raises(ValueError, match=r"empty batch of shape \(0, 3\)"):
+        layer.forward(np.zeros((0, 3)))
+    layer.forward(np.ones((2, 3)))  # a batch after it still works, and so does testing mode
+    assert np.isfinite(layer.forward(np.ones((0, 3)), train_flg=False)).all()
