@@ -265,6 +265,10 @@ class BatchNormalization:
         if x.ndim < 2:
             raise ValueError(f"BatchNormalization: input must be a batch (N, D) or (N, C, ...), "
                              f"got shape {x.shape}")
+        if x.size == 0:  # batch statistics of nothing would be nan
+            raise ValueError(f"BatchNormalization: the batch needs at least one sample (the "
+                             f"batch mean and variance come from it); got an empty batch of "
+                             f"shape {x.shape}")
         if x.dtype != self.gamma.dtype:
             x = x.astype(self.gamma.dtype)
         if x.ndim == 2 or self.per_pixel:
@@ -287,10 +291,6 @@ class BatchNormalization:
         if self.running_mean is None:
             self.running_mean = np.zeros(features, dtype=self.gamma.dtype)
             self.running_var = np.zeros(features, dtype=self.gamma.dtype)
-        if train_flg and x.size == 0:  # batch statistics of nothing would be nan
-            raise ValueError(f"BatchNormalization: training needs at least one sample to take "
-                             f"the batch mean and variance from; got an empty batch of shape "
-                             f"{self.input_shape}")
         params = dict(axes=axes, eps=self.eps,
                       running=None if train_flg else (self.running_mean, self.running_var))
         # The rows' functions called directly (no dispatch on Values): the step's hot path.

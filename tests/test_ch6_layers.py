@@ -379,5 +379,6 @@ def test_batchnorm_refuses_an_empty_training_batch():
     layer = BatchNormalization(np.ones(3), np.zeros(3))
     with pytest.raises(ValueError, match=r"empty batch of shape \(0, 3\)"):
         layer.forward(np.zeros((0, 3)))
-    layer.forward(np.ones((2, 3)))  # a batch after it still works, and so does testing mode
-    assert np.isfinite(layer.forward(np.ones((0, 3)), train_flg=False)).all()
+    with pytest.raises(ValueError, match=r"empty batch of shape \(0, 3, 2, 2\)"):
+        BatchNormalization(np.ones(3), np.zeros(3)).forward(np.zeros((0, 3, 2, 2)), train_flg=False)
+    assert np.isfinite(layer.forward(np.ones((2, 3)))).all()  # a batch after it still works
