@@ -19,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def mnist(mnist_data, one_blas_thread):
-    mnist_data()  # skips without CHAINRULE_DATA; warms the session cache
+    mnist_data()  # fails without CHAINRULE_DATA; warms the session cache
 
 
 def run(name, tmp_path, **kwargs):

@@ -27,7 +27,7 @@ PG_USER = "chainrule_pg"  # initdb refuses to run as root: the server runs as th
 
 @pytest.fixture(autouse=True)
 def _needs_mnist(mnist_data):
-    """The trials train on MNIST (the fixture skips when CHAINRULE_DATA is unset)."""
+    """The trials train on MNIST (the fixture fails when CHAINRULE_DATA is unset)."""
 
 
 def command(*args):

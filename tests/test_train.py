@@ -206,7 +206,7 @@ def test_command_trains_saves_and_plots(mnist_data, tmp_path, capsys):
 
 
 def test_command_writes_a_json_summary(mnist_data, tmp_path, capsys):
-    mnist_data()  # skips without data
+    mnist_data()  # fails without data
     argv = ["--iters", "30", "--seed", "0", "--no-progress", "--json"]
     assert main(argv + ["-"]) == 0
     captured = capsys.readouterr()
@@ -230,7 +230,7 @@ def test_a_short_real_training_run(mnist_data):
 
 
 def test_train_limits_blas_threads():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl
     rng = np.random.default_rng(0)
     x, t = rng.standard_normal((8, 4)), rng.integers(0, 2, 8)
     network = TwoLayerNet(4, 3, 2, rng=0)
@@ -247,7 +247,7 @@ def test_train_limits_blas_threads():
 
 
 def test_train_evaluates_with_eval_threads_and_then_steps_with_threads_again():
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl
     cpus = nn.train._usable_cpus()
     if cpus < 2:
         pytest.skip("one CPU: eval_threads=2 is capped to 1, so nothing tells the two apart")
