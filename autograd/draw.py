@@ -73,7 +73,7 @@ def op_symbol(node, folded, precision=6):
     elif y is not None and id(x) in folded:
         const = _number(x.data, precision)
         # 1 + x reads as "+1" like the book; order matters only for 1 / x ("1÷") and 3 - x.
-        symbol = f"{symbol}{const}" if node.op in ("+", "*") else f"{const}{symbol}"
+        symbol = f"{symbol}{const}" if node.row.commutes else f"{const}{symbol}"
     return symbol
 
 

@@ -364,44 +364,39 @@ def _not_finite(op, data, x, y):
                + (": the result overflows a float" if kind is OverflowError else ""))
 
 
-def _share_key(name, x, y):
+def _share_key(op, x, y):
     """What makes two nodes the same: the op, and its inputs by identity (constants by
-    value); x + y and y + x (likewise *) are the same node."""
+    value); for an op that commutes (x + y, x * y) the order of the inputs does not count."""
     kx = ("c", x.data) if x._op is _CONSTANT else id(x)
     if y is None:
-        return (name, kx)
+        return (op.name, kx)
     ky = ("c", y.data) if y._op is _CONSTANT else id(y)
-    return (name, frozenset((kx, ky))) if name in ("+", "*") else (name, kx, ky)
+    return (op.name, frozenset((kx, ky))) if op.commutes else (op.name, kx, ky)
 
 
 def _derivative_node(op, data, x, y, shared):
     """A node built while back-propagating with create_graph=True, kept small.
 
     Derivative graphs grow fast (each order differentiates the last).  Two things keep
-    them in check: what needs no graph is folded (an op on constants is a constant;
-    x * 1, x + 0, x - 0, x / 1 are x; x * 0 is 0), and a node that already exists
+    them in check: what needs no graph is folded (an op on constants is a constant; an
+    op with its row's ``identity`` on the right, or on either side if it ``commutes``, is
+    the other input: x * 1, x + 0, x - 0, x / 1; its ``absorbing`` number on either side
+    is that number: x * 0 is 0), and a node that already exists
     (the same op on the same inputs, in the graph being differentiated or built
     earlier in this pass) is used again instead of being built twice.
     """
-    name = op.name
     x_const = x._op is _CONSTANT
     y_const = y is None or y._op is _CONSTANT
     if x_const and y_const:
         return _constant(data)
     if y is not None:
         a, b = x.data if x_const else None, y.data if y_const else None
-        if name == "*":
-            if a == 0.0 or b == 0.0:
-                return _constant(0.0)
-            if a == 1.0:
-                return y
-        if b == 1.0 and name in ("*", "/", "**"):
-            return x
-        if name == "+" and a == 0.0:
-            return y
-        if b == 0.0 and name in ("+", "-"):
-            return x
-    key = _share_key(name, x, y)
+        zero, unit = op.absorbing, op.identity
+        if zero is not None and zero in (a, b):
+            return _constant(zero)
+        if unit is not None and (b == unit or op.commutes and a == unit):
+            return x if b == unit else y
+    key = _share_key(op, x, y)
     found = shared.get(key)
     if found is not None:
         return found
@@ -454,7 +449,7 @@ def _chain_rule(root, grad, ops, create_graph):
     if graph:
         previous, _grad_mode.mode = _grad_mode.mode, {}
         for node in ops:  # the graph being differentiated: its nodes can be shared
-            _grad_mode.mode[_share_key(node._op.name, node._x, node._y)] = node
+            _grad_mode.mode[_share_key(node._op, node._x, node._y)] = node
     try:
         constant = _CONSTANT
         if graph:  # the rules get the Values themselves, and record what they compute

@@ -59,12 +59,19 @@ class Op:
                   entry per input (None: all reals; (low, high); or a tuple of intervals,
                   e.g. ((-inf, 0.0), (0.0, inf)) for a denominator); see autograd.testing
     ``scalar``    True when the row works on Values (False: numpy arrays only)
+    ``commutes``  x op y == y op x (+, *): drawings write a folded number after the symbol,
+                  and a derivative graph shares x op y with y op x
+    ``identity``  the number e with x op e == x (0 for + and -, 1 for *, / and **), or None
+    ``absorbing`` the number z with x op z == z op x == z (0 for *), or None; with
+                  ``identity`` it lets a derivative graph fold x * 1, x + 0, x * 0 away
     """
 
     __slots__ = ("name", "symbol", "forward", "backward", "arity", "kinks", "domain", "scalar",
-                 "doc", "on_floats", "on_values")
+                 "doc", "on_floats", "on_values", "commutes", "identity", "absorbing")
 
-    def __init__(self, name, symbol, forward, backward, arity, kinks, domain, scalar, doc):
+    def __init__(self, name, symbol, forward, backward, arity, kinks, domain, scalar, doc,
+                 commutes=False, identity=None, absorbing=None):
+        self.commutes, self.identity, self.absorbing = commutes, identity, absorbing
         self.name, self.symbol, self.forward, self.backward = name, symbol, forward, backward
         # The forward for Python floats alone, which the scalar engine calls: ``forward``
         # itself, or its float half when it was made by ``elementwise``.
@@ -110,7 +117,7 @@ class Op:
 
 
 def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scalar=True,
-               doc=None, register=True):
+               doc=None, register=True, *, commutes=False, identity=None, absorbing=None):
     """Add a row to the table and return it (a callable ``Op``).
 
     ``forward(*inputs, **params)`` computes the result from floats or numpy arrays.
@@ -124,6 +131,8 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
     in ``Op``'s docstring); ``autograd.testing`` uses both.
     ``scalar=False`` declares an op on numpy arrays only.  ``register=False`` keeps
     the op out of ``OPS`` (a private op, e.g. a deliberately wrong rule in a test).
+    ``commutes``, ``identity`` and ``absorbing`` state the op's algebra (see ``Op``), for
+    drawings and for keeping derivative graphs small.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"declare_op: name must be a non-empty string, got {name!r}")
@@ -149,7 +158,8 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
         raise ValueError(f"declare_op({name!r}): an op on Values takes one or two inputs "
                          f"(got {arity}); declare it with scalar=False for numpy arrays")
     op = Op(name, symbol or name, forward, backward, arity, tuple(kinks), domain, scalar,
-            doc or (forward.__doc__ if forward.__doc__ else None))
+            doc or (forward.__doc__ if forward.__doc__ else None), commutes, identity,
+            absorbing)
     if register:
         OPS[name] = op
     return op
@@ -261,19 +271,20 @@ def _pow_float(x, y):
 # returning a gradient of another shape is refused by Op.vjp).  + - * are Python's
 # own operators (operator.add ...), which serve floats, arrays and Values alike.
 
-add = declare_op("+", symbol="+", forward=operator.add,
+add = declare_op("+", symbol="+", forward=operator.add, commutes=True, identity=0.0,
                  backward=(lambda g, out, x, y: g, lambda g, out, x, y: g),
                  doc="z = x + y; dz/dx = dz/dy = 1, so both inputs get g unchanged.")
 
-sub = declare_op("-", symbol="−", forward=operator.sub,
+sub = declare_op("-", symbol="−", forward=operator.sub, identity=0.0,
                  backward=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
                  doc="z = x - y; dz/dx = 1, dz/dy = -1.")
 
-mul = declare_op("*", symbol="×", forward=operator.mul,
+mul = declare_op("*", symbol="×", forward=operator.mul, commutes=True, identity=1.0,
+                 absorbing=0.0,
                  backward=(lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
                  doc="z = x * y; dz/dx = y, dz/dy = x: the inputs swap (the book's MulLayer).")
 
-div = declare_op("/", symbol="÷", forward=elementwise(_div_float, np.divide),
+div = declare_op("/", symbol="÷", forward=elementwise(_div_float, np.divide), identity=1.0,
                  backward=(lambda g, out, x, y: g / y,
                            # -x/y**2 written as -(out / y): y**2 could overflow where out does not
                            lambda g, out, x, y: -g * out / y),
@@ -288,7 +299,7 @@ def _pow_dx(g, out, x, y):
     return g * y * pow_(x, y - 1)  # the row, not **: a float 0 ** -0.5 gets a named error
 
 
-pow_ = declare_op("**", symbol="**", forward=elementwise(_pow_float, np.power),
+pow_ = declare_op("**", symbol="**", forward=elementwise(_pow_float, np.power), identity=1.0,
                   backward=(_pow_dx,
                             # d(x**y)/dy = x**y * ln(x), for x > 0 only (the engine refuses a
                             # Value exponent on a base <= 0)

@@ -278,3 +278,26 @@ def test_div_rule_does_not_overflow_for_large_denominator():
     dx, dy = ops.div.vjp(1.0, 1.0, 1e200, 1e200)
     assert math.isfinite(dx) and math.isfinite(dy)
     np.testing.assert_allclose(dy, -1e-200, rtol=1e-12)
+
+
+def test_an_ops_declared_algebra_keeps_its_derivative_graphs_small():
+    # The same multiplication declared twice outside the library, with and without its
+    # algebra: only the row that says it commutes, with identity 1 and absorbing 0, folds.
+    def times(**algebra):
+        row = []  # the rules multiply with the op itself, so its algebra meets its own nodes
+        row.append(declare_op("times", forward=lambda x, y: x * y, register=False, symbol="×",
+                              backward=(lambda g, out, x, y: row[0](g, y),
+                                        lambda g, out, x, y: row[0](g, x)), **algebra))
+        return row[0]
+
+    plain, algebraic = times(), times(commutes=True, identity=1.0, absorbing=0.0)
+    sizes = []
+    for op in (plain, algebraic):
+        x = Value(1.5)
+        y = op(x, op(x, x))  # x**3
+        d2 = grad(grad(y, x, create_graph=True), x, create_graph=True)
+        close(d2.data, 6 * 1.5, 1e-12)
+        sizes.append(graph_size(d2))
+    assert sizes[1] < sizes[0], sizes
+    c = Value(2.0, label="c")
+    assert "×3" in algebraic(3.0, c).to_dot() and "3×" in plain(3.0, c).to_dot()
