@@ -174,14 +174,15 @@ def _one_number(rule, name, i):
 
 
 def _as_one_number(grad, name, i):
-    from .engine import Value
+    from .engine import Value, _as_float
     if isinstance(grad, Value):
         return grad
-    if isinstance(grad, (numbers.Real, np.bool_)) or (isinstance(grad, np.ndarray) and grad.ndim == 0):
-        return float(grad)
-    raise TypeError(
-        f"op {name!r}: backward[{i}] returned {type(grad).__name__} {grad!r:.60}; on Values a "
-        f"rule must return one number, the gradient for input {i}")
+    try:
+        return _as_float(grad)  # the engine's one test of what counts as a number
+    except TypeError:
+        raise TypeError(
+            f"op {name!r}: backward[{i}] returned {type(grad).__name__} {grad!r:.60}; on "
+            f"Values a rule must return one number, the gradient for input {i}") from None
 
 
 def _arity(forward, name):
