@@ -8,15 +8,8 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import AddLayer, MulLayer, Node, Value, no_grad
+from book_graphs import apple_orange_graph
 from autograd.testing import check_grads
-
-
-def apple_orange_graph():
-    apple, apple_num = Value(100, label="apple"), Value(2, label="apple_num")
-    orange, orange_num = Value(150, label="orange"), Value(3, label="orange_num")
-    tax = Value(1.1, label="tax")
-    price = (apple * apple_num + orange * orange_num) * tax
-    return price, (apple, apple_num, orange, orange_num, tax)
 
 
 # -- the book's examples, exactly (==, not approx: these are the figures readers compare) --

@@ -16,16 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograd import Value, draw, explore
+from book_graphs import apple_orange_graph
 from autograd.layout import layered_layout
-
-
-def fruit_price():
-    apple, apple_num = Value(100, label="apple"), Value(2, label="apple_num")
-    orange, orange_num = Value(150, label="orange"), Value(3, label="orange_num")
-    tax = Value(1.1, label="tax")
-    price = (apple * apple_num + orange * orange_num) * tax
-    price.label = "price"
-    return price, [apple, apple_num, orange, orange_num, tax]
 
 
 def _page_data(text):
@@ -54,7 +46,7 @@ def test_trace_gives_backwards_numbers_exactly(a, b, dy):
 
 
 def test_seed_is_the_gradient_backward_started_with():
-    price, leaves = fruit_price()
+    price, leaves = apple_orange_graph()
     assert explore.backward_trace(price)[0] == 1.0  # before backward: dL/dprice = 1
     price.backward(2)
     seed, grads, _ = explore.backward_trace(price)
@@ -62,7 +54,7 @@ def test_seed_is_the_gradient_backward_started_with():
 
 
 def test_steps_write_out_the_chain_rule():
-    price, leaves = fruit_price()
+    price, leaves = apple_orange_graph()
     view = explore.value_view(price)
     texts = [s["text"] for s in view["steps"]]
     assert len(texts) == 1 + 4 + 1 + 4 + 1  # inputs, 4 ops forward, seed, 4 backward, done
@@ -88,7 +80,7 @@ def test_fan_out_shows_the_contributions_being_added():
 
 
 def test_arrows_carry_values_and_the_gradient_that_flowed_back_along_them():
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     view = explore.value_view(price)
     arrows = {(view["nodes"][e["src"]]["text"], e["value"]): e["grad"] for e in view["edges"]}
     assert arrows[("apple", "100")] == "2.2" and arrows[("tax", "1.1")] == "650"
@@ -155,7 +147,7 @@ def test_collapse_rejects_what_it_cannot_use(tmp_path):
 # -- the HTML file ---------------------------------------------------------------------
 
 def test_html_file_is_self_contained(tmp_path):
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     path = price.to_html(tmp_path / "graph.html")
     text = (tmp_path / "graph.html").read_text(encoding="utf-8")
     assert path == str(tmp_path / "graph.html")
@@ -177,7 +169,7 @@ def test_html_data_cannot_close_its_script_tag(tmp_path):
 
 
 def test_html_into_a_missing_folder_fails_cleanly(tmp_path):
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         price.to_html(tmp_path / "no" / "such" / "graph.html")
     assert list(tmp_path.iterdir()) == []
@@ -190,7 +182,7 @@ def test_page_script_and_style_ship_with_the_package():
 
 
 def test_explore_is_a_jupyter_widget():
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     w = price.explore()
     assert "export default { render }" in w._esm
     assert w.data["views"][0]["steps"][4]["text"].endswith("= 715.0000000000001")
@@ -252,7 +244,7 @@ def no_graphviz(monkeypatch):
 
 
 def test_draw_without_graphviz_gives_an_svg_picture(no_graphviz, tmp_path):
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     before = price.draw().pipe(format="svg").decode()
     assert before.startswith("<svg") and ">apple<" in before and ">715<" in before
     assert 'fill="#d00000">2.2<' not in before  # no gradients before backward
@@ -267,12 +259,12 @@ def test_draw_without_graphviz_gives_an_svg_picture(no_graphviz, tmp_path):
 
 def test_draw_without_the_dot_program_gives_the_svg_picture_too(monkeypatch):
     monkeypatch.setattr(draw.shutil, "which", lambda name: None)
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     assert isinstance(price.draw(), explore.Picture)
 
 
 def test_draw_other_formats_need_graphviz_and_say_how(no_graphviz):
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     with pytest.raises(RuntimeError, match=re.escape("pip install -e '.[viz]'")):
         price.draw(format="png")
     with pytest.raises(ValueError, match="left to right only"):
@@ -290,7 +282,7 @@ def test_show_displays_the_picture_in_a_kernel_without_graphviz(no_graphviz, mon
 
     monkeypatch.setattr(ip, "get_ipython", lambda: Kernel())
     monkeypatch.setattr(ip.display, "display", shown.append)
-    price, _ = fruit_price()
+    price, _ = apple_orange_graph()
     assert price.show() is None
     assert len(shown) == 1 and ">apple<" in shown[0].data
 

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from autograd import Value
+from book_graphs import apple_orange_graph
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -45,15 +46,6 @@ def browser(tmp_path):
         yield driver
     finally:
         driver.quit()
-
-
-def fruit_price():
-    apple, apple_num = Value(100, label="apple"), Value(2, label="apple_num")
-    orange, orange_num = Value(150, label="orange"), Value(3, label="orange_num")
-    tax = Value(1.1, label="tax")
-    price = (apple * apple_num + orange * orange_num) * tax
-    price.label = "price"
-    return price
 
 
 def mlp_loss(sizes=(2, 16, 16, 1), points=2, seed=0):
@@ -105,7 +97,7 @@ def _console_errors(driver):
 
 
 def test_apple_and_orange_step_by_step(browser, tmp_path):
-    price = fruit_price()  # backward() not called: the page must compute and say so
+    price = apple_orange_graph()[0]  # backward() not called: the page must compute and say so
     page = tmp_path / "apple_orange.html"
     price.to_html(page)
     assert price.grad == 0.0  # exporting changed nothing
@@ -224,7 +216,7 @@ def test_the_jupyter_widget_module_renders(browser, tmp_path):
     """The widget's module, run as anywidget runs it: render({model, el}) with the data trait."""
     import json
 
-    w = fruit_price().explore()
+    w = apple_orange_graph()[0].explore()
     page = tmp_path / "widget.html"
     page.write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
