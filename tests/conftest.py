@@ -42,3 +42,17 @@ def one_blas_thread():
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail if ``python -m nn.train`` gets as far as loading data: what it was given must be
+    refused before training starts."""
+    import nn.train
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started although the command's options or outputs "
+                             "should have stopped it")
+
+    monkeypatch.setattr("nn.mnist.load_mnist", refuse)
+    monkeypatch.setattr(nn.train, "train", refuse)

@@ -116,16 +116,6 @@ def test_the_command_saves_no_diverged_weights(mnist_data, tmp_path):
 
 # ---------------------------------------------------------------- outputs checked before training
 
-@pytest.fixture
-def no_training(monkeypatch):
-    """Fail if the command gets as far as loading data."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("training started although the output cannot be written")
-
-    monkeypatch.setattr("nn.mnist.load_mnist", refuse)
-    monkeypatch.setattr(nn.train, "train", refuse)
-
-
 def unwritable_outputs(tmp_path):
     (tmp_path / "dir.npz").mkdir()
     (tmp_path / "dir.png").mkdir()

@@ -151,16 +151,6 @@ def test_save_refuses_other_formats_and_load_refuses_pickles(tmp_path):
 
 # ---------------------------------------------------------------- the command line
 
-@pytest.fixture
-def no_training(monkeypatch):
-    """Fail if the command gets as far as loading data."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("training started although the options are invalid")
-
-    monkeypatch.setattr("nn.mnist.load_mnist", refuse)
-    monkeypatch.setattr(nn.train, "train", refuse)
-
-
 def test_plot_without_matplotlib_fails_before_training(monkeypatch, capsys, tmp_path, no_training):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(SystemExit) as exit_info:
