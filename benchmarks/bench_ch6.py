@@ -5,9 +5,9 @@ net's training step.  A script that prints tables, not a test.
     python benchmarks/bench_ch6.py            # ~1 min
     python benchmarks/bench_ch6.py --quick    # ~15 s
 
-1. Agreement: every optimizer of nn.optimizers and its torch.optim counterpart applied to
+1. Agreement: every optimizer of nn.training.optimizers and its torch.optim counterpart applied to
    the same 30 random gradients; the largest difference in the parameters afterwards
-   (float64).  Adam differs by design in where eps goes (see nn/optimizers.py).
+   (float64).  Adam differs by design in where eps goes (see nn/training/optimizers.py).
 2. One optimizer step (update only, gradients given) on the 784-100x5-10 net's parameters
    (float32, 12 arrays, 120,310 numbers), against ``optimizer.step()`` (torch's default,
    the multi-tensor "foreach" path).
@@ -42,8 +42,8 @@ import numpy as np  # noqa: E402
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from nn.multi_layer_net import MultiLayerNetExtend  # noqa: E402
-from nn.optimizers import OPTIMIZERS  # noqa: E402
+from nn.nets.multi_layer_net import MultiLayerNetExtend  # noqa: E402
+from nn.training.optimizers import OPTIMIZERS  # noqa: E402
 
 SIZES = [784] + [100] * 5 + [10]
 TARGET = 0.6  # the issue's: at most 0.6x PyTorch's time
@@ -93,7 +93,7 @@ SETTINGS = {"SGD": dict(lr=0.1), "Momentum": dict(lr=0.05, momentum=0.9),
 def agreement(steps=30):
     import torch
 
-    print("\n1. nn.optimizers vs torch.optim on the same gradients (float64, "
+    print("\n1. nn.training.optimizers vs torch.optim on the same gradients (float64, "
           f"{steps} steps, 3 arrays)")
     rng = np.random.default_rng(0)
     shapes = [(5, 4), (4,), (3, 2)]
@@ -166,7 +166,7 @@ def bn_step(repeats, inner):
     x = rng.random((100, 784), dtype=np.float32)
     t = rng.integers(0, 10, 100)
     net = MultiLayerNetExtend(784, [100] * 5, 10, use_batchnorm=True, dtype=np.float32, rng=0)
-    from nn.optimizers import SGD
+    from nn.training.optimizers import SGD
 
     sgd = SGD(lr=0.01)
 

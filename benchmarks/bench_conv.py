@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from nn import load_mnist  # noqa: E402
-from nn.optimizers import Adam  # noqa: E402
-from nn.simple_conv_net import SimpleConvNet  # noqa: E402
+from nn.training.optimizers import Adam  # noqa: E402
+from nn.nets.simple_conv_net import SimpleConvNet  # noqa: E402
 
 STEPS_PER_EPOCH = 600
 

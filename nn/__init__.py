@@ -21,13 +21,13 @@ if not getattr(_autograd, "__chainrule__", False):  # HIPS autograd shares the n
         f"hides the other. Uninstall HIPS autograd from this environment (pip uninstall "
         f"autograd), or give chainrule a virtual environment of its own.")
 
-from .conv import Convolution, Pooling, col2im, im2col
-from .functions import cross_entropy_error, log_softmax, relu, sigmoid, softmax
+from .layers.conv import Convolution, Pooling, col2im, im2col
+from .layers.functions import cross_entropy_error, log_softmax, relu, sigmoid, softmax
 from .gradient import numerical_gradient
 from .layers import Affine, Relu, ReLU, Sigmoid, SoftmaxWithLoss
-from .mnist import load_mnist
-from .simple_conv_net import SimpleConvNet
-from .two_layer_net import TwoLayerNet
+from .data.mnist import load_mnist
+from .nets.simple_conv_net import SimpleConvNet
+from .nets.two_layer_net import TwoLayerNet
 
 __all__ = ["Affine", "Relu", "ReLU", "Sigmoid", "SoftmaxWithLoss", "TwoLayerNet", "load_mnist",
            "numerical_gradient", "softmax", "log_softmax", "cross_entropy_error", "sigmoid",
@@ -35,9 +35,9 @@ __all__ = ["Affine", "Relu", "ReLU", "Sigmoid", "SoftmaxWithLoss", "TwoLayerNet"
 
 # Chapter 6 (学習に関するテクニック): optimizers, Batch Norm, Dropout, multi-layer nets.
 from .layers import BatchNormalization, Dropout  # noqa: E402
-from .multi_layer_net import MultiLayerNet, MultiLayerNetExtend  # noqa: E402
-from .optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop  # noqa: E402
-from .trainer import Trainer  # noqa: E402
+from .nets.multi_layer_net import MultiLayerNet, MultiLayerNetExtend  # noqa: E402
+from .training.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop  # noqa: E402
+from .training.trainer import Trainer  # noqa: E402
 
 __all__ += ["BatchNormalization", "Dropout", "MultiLayerNet", "MultiLayerNetExtend", "SGD",
             "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer"]

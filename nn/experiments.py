@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import cli
-from .multi_layer_net import MultiLayerNetExtend
-from .optimizers import get_optimizer
-from .trainer import Trainer
+from .nets.multi_layer_net import MultiLayerNetExtend
+from .training.optimizers import get_optimizer
+from .training.trainer import Trainer
 
 
 @dataclass
@@ -58,7 +58,7 @@ def _close(bar):
 
 def _mnist(train_size=None, test_size=None, data_dir=None):
     """MNIST in float32 with index labels, cut to the first ``train_size`` / ``test_size``."""
-    from .mnist import load_mnist
+    from .data.mnist import load_mnist
 
     # Raw uint8, and only the images used are converted (as nn.gradcheck does).
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False, data_dir=data_dir)
@@ -159,8 +159,8 @@ def activation_values(activation, weight_init_std, *, samples=1000, nodes=100, l
     """The book's weight_init_activation_histogram.py: standard normal input (samples, nodes)
     through ``layers`` fully connected layers (no bias) of ``nodes`` units; the activations
     of every layer, a list of arrays."""
-    from .functions import relu, sigmoid
-    from .multi_layer_net import weight_scale
+    from .layers.functions import relu, sigmoid
+    from .nets.multi_layer_net import weight_scale
 
     f = {"sigmoid": sigmoid, "relu": relu, "tanh": np.tanh}[activation]
     rng = np.random.default_rng(seed)
@@ -421,7 +421,7 @@ def plot(outcome, path=None):
 
 def save_figure(fig, path):
     """Write ``fig`` to ``path`` atomically (never a half-written file), in the format of its suffix."""
-    from .files import atomic_write
+    from .data.files import atomic_write
 
     with atomic_write(path, ".tmp") as f:
         fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())

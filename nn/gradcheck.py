@@ -24,7 +24,7 @@ import numpy as np
 
 from . import cli
 from .gradient import numerical_gradient
-from .conv import Pooling
+from .layers.conv import Pooling
 from .layers import Relu
 
 TOLERANCE = 1e-8
@@ -99,7 +99,7 @@ def format_results(results, title, tol=TOLERANCE):
 def book_network(hidden_size, seed):
     """``np.random.seed(seed); TwoLayerNet(784, hidden_size, 10)``, as the book and notebook 04
     build it (numpy's legacy generator), without touching the global generator."""
-    from .two_layer_net import TwoLayerNet
+    from .nets.two_layer_net import TwoLayerNet
 
     return TwoLayerNet(784, hidden_size, 10, rng=np.random.RandomState(seed))
 
@@ -137,7 +137,7 @@ def main(argv=None):
     cli.check_positive(parser, "--h", args.h)
     cli.check_positive(parser, "--tol", args.tol, zero_ok=True)
 
-    from .mnist import load_mnist
+    from .data.mnist import load_mnist
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     try:

@@ -87,8 +87,8 @@ def split_data(train_size, seed, data_dir=None):
 
 def train_trial(lr, weight_decay, data, epochs, seed):
     """Train the book's net with these settings; (val_acc_list, train_acc_list) per epoch."""
-    from .multi_layer_net import MultiLayerNet
-    from .trainer import Trainer
+    from .nets.multi_layer_net import MultiLayerNet
+    from .training.trainer import Trainer
 
     (x_train, t_train), (x_val, t_val) = data
     net = MultiLayerNet(784, [100] * 6, 10, weight_decay_lambda=weight_decay, dtype=np.float32,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import cli
-from .files import atomic_write, probe_writable
+from .data.files import atomic_write, probe_writable
 
 
 @dataclass
@@ -246,7 +246,7 @@ def _need_matplotlib(parser, option):
 
 
 def _two_layer_net(args, input_shape, dtype, rng):
-    from .two_layer_net import TwoLayerNet
+    from .nets.two_layer_net import TwoLayerNet
 
     network = TwoLayerNet(input_shape[0], args.hidden_size, 10, args.weight_init_std,
                           dtype=dtype, rng=rng)
@@ -254,8 +254,8 @@ def _two_layer_net(args, input_shape, dtype, rng):
 
 
 def _simple_conv_net(args, input_shape, dtype, rng):
-    from .optimizers import Adam
-    from .simple_conv_net import SimpleConvNet
+    from .training.optimizers import Adam
+    from .nets.simple_conv_net import SimpleConvNet
 
     network = SimpleConvNet(input_dim=input_shape, hidden_size=args.hidden_size,
                             weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
@@ -409,7 +409,7 @@ def _main(argv, stdout):
         _need_matplotlib(parser, "--filters")
         _check_output(parser, "--filters", args.filters, suffix=".png")
 
-    from .mnist import load_mnist
+    from .data.mnist import load_mnist
 
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     rng = np.random.default_rng(seed)

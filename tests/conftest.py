@@ -54,5 +54,5 @@ def no_training(monkeypatch):
         raise AssertionError("training started although the command's options or outputs "
                              "should have stopped it")
 
-    monkeypatch.setattr("nn.mnist.load_mnist", refuse)
+    monkeypatch.setattr("nn.data.mnist.load_mnist", refuse)
     monkeypatch.setattr(nn.train, "train", refuse)

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 from nn.gradcheck import gradient_check
 from autograd.testing import check_grads, close
 from nn.layers import BatchNormalization, Dropout, Relu
-from nn.multi_layer_net import MultiLayerNet, MultiLayerNetExtend, weight_scale
+from nn.nets.multi_layer_net import MultiLayerNet, MultiLayerNetExtend, weight_scale
 
 
 
@@ -349,8 +349,8 @@ def test_rows_are_in_the_table_and_refuse_values():
 # ---------------------------------------------------------------- the book's Trainer
 
 def test_trainer_records_like_the_book_and_uses_the_optimizer():
-    from nn.optimizers import Momentum
-    from nn.trainer import Trainer
+    from nn.training.optimizers import Momentum
+    from nn.training.trainer import Trainer
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=(40, 6)).astype(np.float32)

@@ -76,7 +76,7 @@ def test_an_unreadable_data_file_is_one_error_line(module, monkeypatch, capsys):
     def unreadable(*args, **kwargs):
         raise PermissionError(13, "Permission denied", "/data/mnist/train-images-idx3-ubyte.gz")
 
-    monkeypatch.setattr("nn.mnist.load_mnist", unreadable)
+    monkeypatch.setattr("nn.data.mnist.load_mnist", unreadable)
     main = __import__(module, fromlist=["main"]).main
     assert main(["--seed", "0"]) == 2
     err = capsys.readouterr().err

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from autograd import Value
 from autograd.testing import check_grads
-from nn.conv import Convolution, Pooling, col2im, im2col
+from nn.layers.conv import Convolution, Pooling, col2im, im2col
 from nn.gradcheck import gradient_check, passed
-from nn.simple_conv_net import SimpleConvNet
+from nn.nets.simple_conv_net import SimpleConvNet
 
 # ------------------------------------------------------------------- shapes drawn by hypothesis
 
@@ -377,7 +377,7 @@ def test_accuracy_runs_in_batches_and_counts_the_last_partial_batch():
 
 
 def test_a_short_convnet_training_run(mnist_data, one_blas_thread):
-    from nn.optimizers import Adam
+    from nn.training.optimizers import Adam
     from nn.train import train
     (x_train, t_train), (x_test, t_test) = mnist_data(flatten=False, dtype=np.float32)
     network = SimpleConvNet(dtype=np.float32, rng=0)
@@ -409,7 +409,7 @@ def test_the_conv2d_row_skips_the_gradients_nobody_needs():
 
 
 def test_the_command_trains_the_convnet_with_adam(mnist_data, monkeypatch, tmp_path, capsys):
-    import nn.mnist
+    import nn.data.mnist
     from nn.train import load_params, main
     data = mnist_data(flatten=False, dtype=np.float32)
     seen = {}
@@ -419,7 +419,7 @@ def test_the_command_trains_the_convnet_with_adam(mnist_data, monkeypatch, tmp_p
         (x, t), (xt, tt) = data
         return (x[:1000], t[:1000]), (xt[:200], tt[:200])
 
-    monkeypatch.setattr(nn.mnist, "load_mnist", small_mnist)
+    monkeypatch.setattr(nn.data.mnist, "load_mnist", small_mnist)
     weights, filters = tmp_path / "w.npz", tmp_path / "filters.png"
     assert main(["--net", "convnet", "--epochs", "2", "--seed", "0", "--no-progress",
                  "--save", str(weights), "--filters", str(filters)]) == 0

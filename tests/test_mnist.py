@@ -1,4 +1,4 @@
-"""Tests for nn.mnist: IDX parsing, checksums, search order, downloads, npy cache.
+"""Tests for nn.data.mnist: IDX parsing, checksums, search order, downloads, npy cache.
 
 Everything but the last section runs on small synthetic IDX files; the network
 is never used (mirrors are file:// URLs or a fake opener).
@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from conftest import NO_DATA
-from nn import mnist
-from nn.mnist import (MnistChecksumError, MnistDownloadError, MnistFormatError,
+from nn.data import mnist
+from nn.data.mnist import (MnistChecksumError, MnistDownloadError, MnistFormatError,
                       MnistNotFoundError, load_mnist, parse_idx, read_idx)
 
 NAMES = list(mnist.MNIST_FILES)
@@ -461,7 +461,7 @@ def test_a_writer_killed_mid_write_leaves_a_file_the_next_load_removes(shared, e
     cache.mkdir(parents=True)
     target = cache_path(NAMES[0])
     code = ("import os, signal, sys\n"
-            "from nn.files import atomic_write\n"
+            "from nn.data.files import atomic_write\n"
             "with atomic_write(sys.argv[1], '.part') as f:\n"
             "    f.write(b'half an array')\n"
             "    os.kill(os.getpid(), signal.SIGKILL)\n")

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from autograd import ops
-from nn import Affine, SoftmaxWithLoss, relu, functions
+from nn import Affine, SoftmaxWithLoss, relu
+from nn.layers import functions
 
 # Row offsets: ordinary scores, huge logits, and rows far apart from each other (a row
 # around 0 next to one around 2000: shifting every row by the batch's maximum instead of

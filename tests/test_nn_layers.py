@@ -1,4 +1,4 @@
-"""nn.layers, nn.functions and nn.gradient: derivatives through ``autograd.testing``
+"""nn.layers, nn.layers.functions and nn.gradient: derivatives through ``autograd.testing``
 (back-propagation against differences in float64, along random directions, float32 and
 float64, to the second order) on hypothesis-drawn shapes and values; stability, dtypes,
 no mutation, errors.

@@ -1,4 +1,4 @@
-"""nn.optimizers against values derived by hand, and against an independent scalar loop.
+"""nn.training.optimizers against values derived by hand, and against an independent scalar loop.
 
 Two kinds of reference, neither of which is the code under test:
 - closed forms for a constant gradient g, derived on paper from each method's equations
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nn.optimizers import (OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop,
+from nn.training.optimizers import (OPTIMIZERS, SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop,
                            get_optimizer)
 
 

@@ -26,8 +26,8 @@ from collections import OrderedDict
 import numpy as np
 
 from autograd.ops import l2_penalty
-from .gradient import numerical_gradient
-from .layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
+from ..gradient import numerical_gradient
+from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
 from .two_layer_net import _float_dtype
 
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}

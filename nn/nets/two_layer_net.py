@@ -17,8 +17,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .gradient import numerical_gradient
-from .layers import Affine, Relu, SoftmaxWithLoss
+from ..gradient import numerical_gradient
+from ..layers import Affine, Relu, SoftmaxWithLoss
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 

@@ -18,9 +18,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .conv import Convolution, Pooling, output_size
-from .gradient import numerical_gradient
-from .layers import Affine, Relu, SoftmaxWithLoss
+from ..layers.conv import Convolution, Pooling, output_size
+from ..gradient import numerical_gradient
+from ..layers import Affine, Relu, SoftmaxWithLoss
 from .two_layer_net import _float_dtype
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -142,7 +142,7 @@ class SimpleConvNet:
 
     def save_params(self, file_name="params.npz"):
         """Write the parameters to the .npz file ``file_name`` (atomically; never pickle)."""
-        from .train import save_params
+        from ..train import save_params
 
         save_params(file_name, self.params)
 
@@ -152,7 +152,7 @@ class SimpleConvNet:
         Names and shapes must match this network's; values are converted to its dtype.
         Nothing is changed unless every array fits.
         """
-        from .train import load_params
+        from ..train import load_params
 
         if not os.fspath(file_name).endswith(".npz"):
             raise ValueError(f"load_params: {file_name!r} must be an .npz file written by "

@@ -1,0 +1,1 @@
+"""The training room: the optimizers, the training loop and the book's Trainer."""
