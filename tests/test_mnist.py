@@ -150,7 +150,7 @@ def test_wrong_magic(tmp_path):
 
 def test_wrong_count(tmp_path):
     path = bad_file(tmp_path, idx_bytes(np.zeros((3, 28, 28), np.uint8)))
-    with pytest.raises(MnistFormatError, match="expected 60000 items, the header says 3") as info:
+    with pytest.raises(MnistFormatError, match="header announces 3 items, but this file must hold 60000") as info:
         read_idx(path, count=60000)
     assert str(path) in str(info.value)
 
@@ -480,14 +480,15 @@ def test_search_dirs_order(env, monkeypatch):
     cache = env / "cache" / "chainrule" / "mnist"
     assert mnist.search_dirs() == [cache]
     monkeypatch.setenv("CHAINRULE_DATA", str(env / "shared"))
-    assert mnist.search_dirs() == [env / "shared" / "mnist", cache]
-    assert mnist.search_dirs(env / "mine") == [env / "mine"]
+    assert mnist.search_dirs() == [env / "shared", env / "shared" / "mnist", cache]
+    assert mnist.search_dirs(env / "mine") == [env / "mine", env / "mine" / "mnist"]
 
 
 def test_relative_chainrule_data_and_default_cache(env, monkeypatch):
     monkeypatch.chdir(env)
     monkeypatch.setenv("CHAINRULE_DATA", "../shared/data")
-    assert mnist.search_dirs()[0] == env.parent / "shared" / "data" / "mnist"
+    assert mnist.search_dirs()[:2] == [env.parent / "shared" / "data",
+                                       env.parent / "shared" / "data" / "mnist"]
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(env / "home"))
     assert mnist.cache_dir() == env / "home" / ".cache" / "chainrule" / "mnist"

@@ -206,9 +206,9 @@ def test_bad_input_is_refused_with_the_key(name):
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match="lr must be a number > 0"):
         SGD(lr=0)
-    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\)"):
         Momentum(momentum=1.0)
     with pytest.raises(ValueError, match="beta2"):
         Adam(beta2=-0.1)
