@@ -99,20 +99,19 @@ def test_per_pixel_is_the_flat_layer_on_flattened_images():
 
 
 def test_running_averages_and_test_mode():
-    # the book's rule: running <- 0.9 running + 0.1 batch (biased variance), from mean 0
-    # and variance 1 (PyTorch's start; the book's variance 0 makes an untrained test 1000 x)
+    # the book's rule: running <- 0.9 running + 0.1 batch (biased variance), from zeros
     x1 = np.array([[1.0, 10.0], [3.0, 30.0]])   # mean (2, 20), var (1, 100)
     x2 = np.array([[0.0, 0.0], [4.0, 0.0]])     # mean (2, 0),  var (4, 0)
     layer = BatchNormalization(np.ones(2), np.zeros(2))
     layer.forward(x1)
     close(layer.running_mean, [0.2, 2.0], rtol=1e-6, atol=1e-15)
-    close(layer.running_var, [1.0, 10.9], rtol=1e-6, atol=1e-15)
+    close(layer.running_var, [0.1, 10.0], rtol=1e-6, atol=1e-15)
     layer.forward(x2)
     close(layer.running_mean, [0.38, 1.8], rtol=1e-6, atol=1e-15)
-    close(layer.running_var, [1.3, 9.81], rtol=1e-6, atol=1e-15)
+    close(layer.running_var, [0.49, 9.0], rtol=1e-6, atol=1e-15)
     # test mode uses them and leaves them alone
     y = layer.forward(np.array([[0.38, 4.8]]), train_flg=False)
-    close(y, [[0.0, 3.0 / np.sqrt(9.81 + 1e-6)]], rtol=1e-6, atol=1e-12)
+    close(y, [[0.0, 3.0 / np.sqrt(9.0 + 1e-6)]], rtol=1e-6, atol=1e-12)
     close(layer.running_mean, [0.38, 1.8], rtol=1e-6, atol=1e-15)
 
 

@@ -303,10 +303,15 @@ def test_batchnorm_refuses_an_eps_that_is_not_positive(eps):
 
 
 def test_batchnorm_in_test_mode_before_training_is_near_the_identity():
-    # item 13: the running variance starts at 1 (PyTorch's choice), not 0 (1000 x the input).
+    # item 13: with no training batch yet, mean 0 and variance 1 (it was variance 0: 1000 x);
+    # the running averages then start from 0, as the book's.
     x = np.random.default_rng(0).normal(size=(5, 3))
-    y = BatchNormalization(np.ones(3), np.zeros(3)).forward(x, train_flg=False)
-    np.testing.assert_allclose(y, x / np.sqrt(1 + 1e-6), rtol=1e-12)
+    layer = BatchNormalization(np.ones(3), np.zeros(3))
+    np.testing.assert_allclose(layer.forward(x, train_flg=False), x / np.sqrt(1 + 1e-6),
+                               rtol=1e-12)
+    assert layer.running_mean is None  # nothing estimated from a test batch
+    layer.forward(x)
+    np.testing.assert_allclose(layer.running_var, 0.1 * x.var(axis=0), rtol=1e-12)
 
 
 def test_batchnorm_float16_statistics_do_not_overflow():

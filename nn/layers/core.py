@@ -254,11 +254,15 @@ class BatchNormalization:
 
     forward(x, train_flg=True): in training, the batch's mean and biased variance, and
     the running averages running <- momentum * running + (1 - momentum) * batch (the
-    book's); in testing (train_flg=False) the running averages, as constants.  They start
-    at mean 0 and variance 1 (PyTorch's choice; the book's variance 0 would make a test
-    before any training return x / sqrt(eps), 1000 x).  A training batch of one sample
-    per feature (N = 1 for (N, D) input) has variance 0: the output is beta and dx is 0,
-    and a RuntimeWarning says so (the book's gradient check runs on one sample).
+    book's, from 0); in testing (train_flg=False) the running averages, as constants.
+    Before the first training batch there are none: testing then uses mean 0 and
+    variance 1 (y = gamma x / sqrt(1 + eps) + beta, not the book's x / sqrt(eps), 1000 x);
+    the running averages still start from 0 as the book's (starting the variance at 1,
+    PyTorch's choice, leaves a bias of momentum^k after k batches, which swamps the tiny
+    variances of a net with small weights: the book's figure 6-19 is not reproduced).
+    A training batch of one sample per feature (N = 1 for (N, D) input) has variance 0:
+    the output is beta and dx is 0, and a RuntimeWarning says so (not an error: the
+    book's batch_norm_gradient_check.py runs on one sample).
     backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of gamma, beta);
     the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the derivative
     through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
@@ -313,16 +317,21 @@ class BatchNormalization:
         self.input_shape = np.shape(x)
         x, axes = self._layout(x)
         features = self.gamma.size
-        if self.running_mean is None:
+        if self.running_mean is None and train_flg:  # the book's start
             self.running_mean = np.zeros(features, dtype=x.dtype)
-            self.running_var = np.ones(features, dtype=x.dtype)
+            self.running_var = np.zeros(features, dtype=x.dtype)
+        if train_flg:
+            running = None
+        elif self.running_mean is None:  # no training batch yet: mean 0, variance 1
+            running = (np.zeros(features, x.dtype), np.ones(features, x.dtype))
+        else:
+            running = (self.running_mean, self.running_var)
         if train_flg and x.size == features:
             warnings.warn(f"BatchNormalization: a training batch of one sample (input of shape "
                           f"{self.input_shape}) has variance 0 per feature, so the output is "
                           f"beta and dx is 0; train on batches of 2 or more", RuntimeWarning,
                           stacklevel=2)
-        params = dict(axes=axes, eps=self.eps,
-                      running=None if train_flg else (self.running_mean, self.running_var))
+        params = dict(axes=axes, eps=self.eps, running=running)
         # The rows' functions called directly (no dispatch on Values): the step's hot path.
         normalised = batchnorm.forward(x, **params)  # (xhat, mean, var, std)
         if train_flg:
