@@ -42,11 +42,7 @@ EPS = 1e-7  # the book's guard against dividing by zero
 
 
 def _pairs(params, grads, who):
-    """``[(key, p, g)]`` for every parameter, once all pairs are checked (no update is half done).
-
-    Raises ValueError or TypeError naming the key if a gradient is missing, is not real
-    numbers or is shaped unlike its parameter, or if a parameter is not a writable float array.
-    """
+    """``[(key, p, g)]`` for every parameter, once every pair is checked: no half-done update."""
     pairs = []
     for key, p in params.items():
         g = grads.get(key)
@@ -68,11 +64,10 @@ def _checked(key, p, g, params, who):
                 f"of dtype {p.dtype}" if p.dtype.kind != "f" else "read-only")
         raise ValueError(f"{who}.update: params[{key!r}] is {what}; it must be a writable "
                          f"float array, to be updated in place")
-    array = None if isinstance(g, (str, bytes)) else np.asarray(g)
-    if array is None or array.dtype.kind not in "fiu":
-        dtype = "" if array is None else f" of dtype {array.dtype}"
+    array = np.asarray(g)
+    if array.dtype.kind not in "fiu":
         raise TypeError(f"{who}.update: grads[{key!r}] must be real numbers (an array of "
-                        f"floats), got {type(g).__name__}{dtype}")
+                        f"floats), got {type(g).__name__} of dtype {array.dtype}")
     if array.shape != p.shape:
         raise ValueError(f"{who}.update: grads[{key!r}] has shape {array.shape} but "
                          f"params[{key!r}] has shape {p.shape}; they must match")
