@@ -188,7 +188,7 @@ def test_dropout_keeps_float32_and_refuses_bad_ratio():
     layer = Dropout(0.5, rng=0)
     assert layer.forward(x).dtype == np.float32
     assert layer.backward(np.ones((3, 3), np.float32)).dtype == np.float32
-    with pytest.raises(ValueError, match=r"dropout_ratio must be in \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"dropout_ratio must be a number in \[0, 1\), got 1.0"):
         Dropout(1.0)
 
 

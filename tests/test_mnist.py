@@ -150,7 +150,8 @@ def test_wrong_magic(tmp_path):
 
 def test_wrong_count(tmp_path):
     path = bad_file(tmp_path, idx_bytes(np.zeros((3, 28, 28), np.uint8)))
-    with pytest.raises(MnistFormatError, match="expected 60000 items, the header says 3") as info:
+    with pytest.raises(MnistFormatError,
+                       match="header announces 3 items, but this file must hold 60000") as info:
         read_idx(path, count=60000)
     assert str(path) in str(info.value)
 
@@ -204,6 +205,23 @@ def test_images_labels_count_mismatch(synthetic, env, monkeypatch):
         load_mnist(data_dir=env / "src")
     assert "train-images-idx3-ubyte" in str(info.value)
     assert "train-labels-idx1-ubyte" in str(info.value)
+
+
+def test_a_labels_file_of_the_other_split_says_what_its_header_announces(synthetic, env):
+    # issue 22 item 25: it said only "decompresses to more than 11 bytes" (3 test labels).
+    train = env / "src" / "train-labels-idx1-ubyte.gz"
+    test = env / "src" / "t10k-labels-idx1-ubyte.gz"
+    train_labels, test_labels = train.read_bytes(), test.read_bytes()
+    test.write_bytes(train_labels)
+    with pytest.raises(MnistFormatError, match=r"t10k-labels-idx1-ubyte.gz: decompresses to more "
+                       r"than 11 bytes; its header announces 5 items, but an MNIST labels file "
+                       r"of 3 items has 11"):
+        load_mnist(data_dir=env / "src")
+    test.write_bytes(test_labels)
+    train.write_bytes(test_labels)  # the other way round: too short
+    with pytest.raises(MnistFormatError, match=r"train-labels-idx1-ubyte.gz: its header announces "
+                       r"3 labels, but this file must hold 5"):
+        load_mnist(data_dir=env / "src")
 
 
 # ---------------------------------------------------------------- load_mnist semantics
@@ -480,17 +498,46 @@ def test_search_dirs_order(env, monkeypatch):
     cache = env / "cache" / "chainrule" / "mnist"
     assert mnist.search_dirs() == [cache]
     monkeypatch.setenv("CHAINRULE_DATA", str(env / "shared"))
-    assert mnist.search_dirs() == [env / "shared" / "mnist", cache]
-    assert mnist.search_dirs(env / "mine") == [env / "mine"]
+    assert mnist.search_dirs() == [env / "shared", env / "shared" / "mnist", cache]
+    assert mnist.search_dirs(env / "mine") == [env / "mine", env / "mine" / "mnist"]
 
 
 def test_relative_chainrule_data_and_default_cache(env, monkeypatch):
     monkeypatch.chdir(env)
     monkeypatch.setenv("CHAINRULE_DATA", "../shared/data")
-    assert mnist.search_dirs()[0] == env.parent / "shared" / "data" / "mnist"
+    assert mnist.search_dirs()[:2] == [env.parent / "shared" / "data",
+                                       env.parent / "shared" / "data" / "mnist"]
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(env / "home"))
     assert mnist.cache_dir() == env / "home" / ".cache" / "chainrule" / "mnist"
+
+
+def test_data_dir_and_chainrule_data_take_the_folder_or_the_one_above_mnist(env, monkeypatch):
+    # issue 22 item 32: CHAINRULE_DATA named the folder above mnist/, data_dir mnist/ itself.
+    data = synthetic_arrays()
+    monkeypatch.setattr(mnist, "MNIST_FILES", write_set(env / "above" / "mnist", data))
+    (x, _), _ = load_mnist(normalize=False, data_dir=env / "above")
+    np.testing.assert_array_equal(x.reshape(5, 28, 28), data["train-images-idx3-ubyte"])
+    load_mnist(data_dir=env / "above" / "mnist")
+    monkeypatch.setenv("CHAINRULE_DATA", str(env / "above" / "mnist"))
+    (x, _), _ = load_mnist(normalize=False)
+    np.testing.assert_array_equal(x.reshape(5, 28, 28), data["train-images-idx3-ubyte"])
+
+
+def test_not_found_says_which_folders_were_searched_and_which_do_not_exist(env, monkeypatch):
+    (env / "empty").mkdir()
+    with pytest.raises(MnistNotFoundError) as info:
+        load_mnist(data_dir=env / "empty")
+    message = str(info.value)
+    assert f"  {env / 'empty'}\n" in message
+    assert f"  {env / 'empty' / 'mnist'}  (no such folder)" in message
+    monkeypatch.setenv("CHAINRULE_DATA", str(env / "shared"))
+    with pytest.raises(MnistNotFoundError) as info:
+        load_mnist()
+    message = str(info.value)
+    assert f"  {env / 'shared'}  (no such folder)" in message
+    assert f"  {env / 'shared' / 'mnist'}  (no such folder)" in message
+    assert "DIR or DIR/mnist" in message
 
 
 def test_find_file_prefers_earlier_dirs(tmp_path):

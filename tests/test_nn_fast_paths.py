@@ -1,8 +1,8 @@
 """The training step's hot spots against an independent float64 reference.
 
-SoftmaxWithLoss (``functions.softmax_cross_entropy`` and the index branch of
-the ``softmax_cross_entropy`` row of ``autograd.ops``) on numpy arrays, Python lists and one-hot
-targets alike; Affine on arrays against Affine on lists; ``relu`` of a float array.
+SoftmaxWithLoss (the ``softmax_cross_entropy`` row of ``autograd.ops``, its index branch
+too) on numpy arrays, Python lists and one-hot targets alike; Affine on arrays against
+Affine on lists; ``relu`` of a float array.
 
 The reference is written per sample with Python's ``math`` (no numpy): for scores x and
 target t, loss = log(fsum_k exp(x_k - m)) - (x_t - m) with m = max_k x_k, and
@@ -90,7 +90,7 @@ def test_softmax_with_loss_fast_path_is_stable_and_exact(data, dout):
 @given(data=scores_and_labels())
 def test_softmax_cross_entropy_matches_log_softmax_and_softmax(data):
     x, t = data
-    loss, y = functions.softmax_cross_entropy(x, t)
+    loss, y = ops.softmax_cross_entropy.forward(x, t=t.astype(np.intp))
     assert loss == pytest.approx(functions.mean_nll(functions.log_softmax(x), t.astype(np.intp)),
                                  rel=1e-14, abs=1e-12)
     np.testing.assert_allclose(y, functions.softmax(x), rtol=1e-14, atol=1e-300)

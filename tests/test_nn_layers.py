@@ -334,8 +334,8 @@ def test_labels_out_of_range_name_the_label_and_the_range(bad):
 
 
 def test_targets_of_the_wrong_shape_name_both_shapes():
-    with pytest.raises(ValueError, match=r"\(3, 1\).*\(3, 10\)"):
-        SoftmaxWithLoss().forward(np.zeros((3, 10)), np.zeros((3, 1), dtype=int))
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(3, 10\)"):
+        SoftmaxWithLoss().forward(np.zeros((3, 10)), np.zeros((3, 2), dtype=int))
     with pytest.raises(ValueError, match=r"\(4,\).*\(3, 10\)"):
         SoftmaxWithLoss().forward(np.zeros((3, 10)), np.array([1, 2, 3, 4]))
     with pytest.raises(ValueError, match=r"\(2, 3, 4\)"):

@@ -54,9 +54,23 @@ def test_nesterov_constant_gradient():
 
 
 def test_nesterov_is_not_the_mu_cubed_form():
-    # The order in the book's repository today (velocity first, then mu^2 v_new) gives
-    # W = 1 + 0.81 * (-0.1) - 0.19 = 0.729 at the first step; Nesterov gives 0.81.
+    # The order the book's repository had before its 2021 fix (velocity first, then mu^2
+    # v_new) gives W = 1 + 0.81 * (-0.1) - 0.19 = 0.729 at the first step; Nesterov gives 0.81.
     assert run(Nesterov(lr=0.1, momentum=0.9), 1.0, [1.0])[0] != pytest.approx(0.729)
+
+
+@given(grads=st.lists(st.floats(-10, 10), min_size=1, max_size=8), w0=st.floats(-10, 10))
+def test_nesterov_is_the_books_current_line_order(grads, w0):
+    # The book's common/optimizer.py since 2021: W += mu^2 v; W -= (1 + mu) lr g; then
+    # v *= mu; v -= lr g (written here as the book writes it, on scalars).
+    lr, mu, w, v, expected = 0.1, 0.9, w0, 0.0, []
+    for g in grads:
+        w += mu * mu * v
+        w -= (1 + mu) * lr * g
+        v *= mu
+        v -= lr * g
+        expected.append(w)
+    assert run(Nesterov(lr=lr, momentum=mu), w0, grads) == pytest.approx(expected, abs=1e-12)
 
 
 def test_adagrad_constant_gradient():
@@ -206,9 +220,9 @@ def test_bad_input_is_refused_with_the_key(name):
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match="lr must be a number > 0"):
         SGD(lr=0)
-    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\)"):
         Momentum(momentum=1.0)
     with pytest.raises(ValueError, match="beta2"):
         Adam(beta2=-0.1)

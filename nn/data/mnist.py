@@ -9,9 +9,11 @@ uint8 values in C order.
     then        one big-endian uint32 per dimension: count (and 28, 28)
     then        count * 28 * 28 image bytes, or count label bytes (0..9)
 
-Files are looked for, as ``NAME`` or ``NAME.gz``, in ``data_dir`` if given,
-else in ``$CHAINRULE_DATA/mnist`` and then in the per-user cache
-``$XDG_CACHE_HOME/chainrule/mnist`` (default ``~/.cache/chainrule/mnist``).
+Files are looked for, as ``NAME`` or ``NAME.gz``, in ``data_dir`` and then
+``data_dir/mnist`` if given, else in ``$CHAINRULE_DATA`` and ``$CHAINRULE_DATA/mnist``
+and then in the per-user cache ``$XDG_CACHE_HOME/chainrule/mnist`` (default
+``~/.cache/chainrule/mnist``): either folder may be named, the one holding the files
+or the one above its ``mnist``.
 Missing files are downloaded from a mirror unless ``CHAINRULE_OFFLINE=1``.
 The decompressed content of each file is checked against its official sha256,
 and no file is read or decompressed beyond the size MNIST has (a gzip bomb is
@@ -108,7 +110,7 @@ def parse_idx(raw, name="<bytes>", *, kind=None, count=None):
     if ndim == 3 and dims[1:] != (28, 28):
         fail(f"expected 28x28 images, found {dims[1]}x{dims[2]}")
     if count is not None and dims[0] != count:
-        fail(f"expected {count} items, the header says {dims[0]}")
+        fail(f"its header announces {dims[0]} {kind or 'items'}, but this file must hold {count}")
     expected_size = int(np.prod(dims))
     size = len(raw) - header
     if size != expected_size:
@@ -144,8 +146,12 @@ def read_idx(path, expected_sha256=None, *, kind=None, count=None):
     if len(raw) > limit:
         expected = (f"an MNIST {kind} file of {count} items has {limit}" if limit != _largest_file
                     else f"the largest MNIST file has {limit}")
+        # An IDX header announcing another count (the other split's file, say) says what it is.
+        idx = int.from_bytes(raw[:4], "big") in _MAGIC.values()
+        items = int.from_bytes(raw[4:8], "big") if idx else count
+        announced = f"; its header announces {items} items" if items != count else ""
         raise MnistFormatError(f"{path}: {'decompresses to' if gzipped else 'has'} more than "
-                               f"{limit} bytes, but {expected}. {_FIX}")
+                               f"{limit} bytes{announced}, but {expected}. {_FIX}")
     # Parse before hashing: a truncated file gets a precise message, not just a bad hash.
     array = parse_idx(raw, str(path), kind=kind, count=count)
     if expected_sha256 is not None:
@@ -198,17 +204,16 @@ def cache_dir():
 def search_dirs(data_dir=None):
     """Directories searched for the files, in order of preference.
 
-    ``[data_dir]`` if given, else ``$CHAINRULE_DATA/mnist`` (if set; a relative
-    value is taken relative to the current directory) followed by ``cache_dir()``.
+    ``data_dir`` if given, else ``$CHAINRULE_DATA`` (if set; a relative value is taken
+    relative to the current directory), each followed by its ``mnist`` subfolder; then,
+    without ``data_dir``, ``cache_dir()``.
     """
-    if data_dir is not None:
-        return [Path(os.path.abspath(os.path.expanduser(data_dir)))]
+    root = (os.environ.get("CHAINRULE_DATA") or None) if data_dir is None else data_dir
     dirs = []
-    root = os.environ.get("CHAINRULE_DATA")
-    if root:
-        dirs.append(Path(os.path.abspath(os.path.expanduser(root))) / "mnist")
-    dirs.append(cache_dir())
-    return dirs
+    if root is not None:
+        root = Path(os.path.abspath(os.path.expanduser(root)))
+        dirs += [root, root / "mnist"]
+    return dirs if data_dir is not None else dirs + [cache_dir()]
 
 
 def find_file(name, dirs):
@@ -347,15 +352,15 @@ def _write_npy(path, array):
 def _not_found_message(missing, dirs, data_dir, reason):
     names = ", ".join(f"{n}.gz" for n in MNIST_FILES)
     if data_dir is not None:
-        where = (f"Put the four files ({names}; gzipped or not) in {dirs[0]}, or leave "
-                 f"data_dir out to use CHAINRULE_DATA=DIR (files in DIR/mnist).")
+        where = (f"Put the four files ({names}; gzipped or not) in {dirs[0]} or {dirs[1]}, or "
+                 f"leave data_dir out to use CHAINRULE_DATA=DIR (files in DIR or DIR/mnist).")
     else:
         root = os.environ.get("CHAINRULE_DATA")
         now = f"now {root!r}" if root else "now unset"
-        where = (f"Put the four files ({names}; gzipped or not) in DIR/mnist and set "
+        where = (f"Put the four files ({names}; gzipped or not) in DIR or DIR/mnist and set "
                  f"CHAINRULE_DATA=DIR ({now}), or put them in {cache_dir()}, "
                  f"or pass load_mnist(data_dir=...).")
-    searched = "\n".join(f"  {d}" for d in dirs)
+    searched = "\n".join(f"  {d}{'' if d.is_dir() else '  (no such folder)'}" for d in dirs)
     return (f"MNIST files not found: {', '.join(missing)}.\n"
             f"Searched (as NAME or NAME.gz):\n{searched}\n{reason}\n{where}")
 
@@ -368,8 +373,8 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
     shape (N, 784) if ``flatten``, else (N, 1, 28, 28).
     Labels: (N, 10) one-hot rows in ``dtype`` if ``one_hot_label``, else
     uint8 (N,). N is 60000 for train, 10000 for test.
-    ``data_dir``: folder holding the four files (``.gz`` or not); see the module
-    docstring for where they are looked for otherwise.
+    ``data_dir``: folder holding the four files (``.gz`` or not), or the folder above
+    its ``mnist``; see the module docstring for where they are looked for otherwise.
     The returned arrays are new: modifying them affects no cache.
     """
     dtype = np.dtype(dtype)
@@ -392,7 +397,9 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
                 missing, dirs, data_dir, f"Downloading is disabled (CHAINRULE_OFFLINE={offline})."))
         for name in missing:
             try:
-                download(name, dirs[0] if data_dir is not None else cache_dir())
+                # Into data_dir's mnist/ if it has one (the other files are likely there).
+                download(name, cache_dir() if data_dir is None else
+                         dirs[1] if dirs[1].is_dir() else dirs[0])
             except MnistDownloadError as err:
                 raise MnistNotFoundError(_not_found_message(missing, dirs, data_dir, str(err))) from err
 

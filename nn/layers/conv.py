@@ -24,7 +24,7 @@ import numpy as np
 
 from autograd import ops
 
-from .core import _forward_first, _upstream
+from .core import forward_first, upstream
 
 
 def output_size(shape, filter_h, filter_w, stride, pad, who):
@@ -128,8 +128,8 @@ class Convolution:
         return self.out
 
     def backward(self, dout=1):
-        _forward_first(self.x, "Convolution")
-        dout = _upstream(dout, self.out.shape, self.out.dtype, "Convolution")
+        forward_first(self.x, "Convolution")
+        dout = upstream(dout, self.out.shape, self.out.dtype, "Convolution")
         dx, self.dW, self.db = ops.conv2d.vjp(
             dout, self.out, self.x, self.W, self.b, needs=(self.input_grad, True, True),
             stride=self.stride, pad=self.pad)
@@ -182,8 +182,8 @@ class Pooling:
         return view.reshape(*view.shape[:4], -1).argmax(axis=-1)
 
     def backward(self, dout=1):
-        _forward_first(self.x, "Pooling")
-        dout = _upstream(dout, self.out.shape, self.out.dtype, "Pooling")
+        forward_first(self.x, "Pooling")
+        dout = upstream(dout, self.out.shape, self.out.dtype, "Pooling")
         return ops.max_pool.vjp(dout, self.out, self.x, **self._params())[0]
 
     def _params(self):

@@ -13,6 +13,8 @@ No layer changes an array its caller passed in: forward and backward return
 new arrays and keep references to inputs only to read them.
 """
 import math
+import numbers
+import warnings
 
 import numpy as np
 
@@ -21,21 +23,35 @@ from autograd import ops
 from . import functions
 
 
-def _upstream(dout, shape, dtype, who):
-    """``dout`` as an array of the layer output's shape; a number stands for that number everywhere.
+def hyperparameter(value, name, who, interval="> 0"):
+    """``value`` (a real number, not a bool or a string) as a float, else an error naming
+    ``who``'s argument ``name`` and what it must be.  ``interval``: "> 0", "in [0, 1)" or
+    "in [0, 1]"."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    v = float(value) if real else math.nan
+    if not {"> 0": v > 0, "in [0, 1)": 0 <= v < 1, "in [0, 1]": 0 <= v <= 1}[interval]:
+        raise (ValueError if real else TypeError)(
+            f"{who}: {name} must be a number {interval}, got {value!r:.60}")
+    return v
+
+
+def upstream(dout, shape, dtype, who):
+    """``dout`` as an array of the layer output's ``shape`` in the layer's float ``dtype`` (a
+    layer's gradients keep its dtype); a number stands for that number everywhere.
 
     Anything but real numbers (None, strings, objects, complex) is refused: numpy would
     turn None into nan and give all-nan gradients without a word.
     """
-    if type(dout) is np.ndarray and dout.shape == shape and dout.dtype.kind == "f":
+    if type(dout) is np.ndarray and dout.shape == shape and dout.dtype == dtype:
         return dout  # the usual case: nothing to do
     dout = _real_numbers(dout, who)
+    dtype = dtype if np.dtype(dtype).kind == "f" else np.float64  # int layers: 0.5 stays 0.5
     if dout.ndim == 0:
         return np.full(shape, dout, dtype=dtype)
     if dout.shape != shape:
         raise ValueError(f"{who}.backward: dout has shape {dout.shape}, but forward's output "
                          f"had shape {shape}; pass dL/d(output), shaped like the output")
-    return dout
+    return dout.astype(dtype, copy=False)
 
 
 def _real_numbers(dout, who):
@@ -48,7 +64,8 @@ def _real_numbers(dout, who):
     return array
 
 
-def _forward_first(state, who):
+def forward_first(state, who):
+    """RuntimeError unless forward has run (``state``, what forward keeps, is not None)."""
     if state is None:
         raise RuntimeError(f"{who}.backward called before forward: call forward first")
 
@@ -73,8 +90,8 @@ class Relu:
         return self.out
 
     def backward(self, dout=1):
-        _forward_first(self.out, "Relu")
-        dout = _upstream(dout, self.out.shape, self.out.dtype, "Relu")
+        forward_first(self.out, "Relu")
+        dout = upstream(dout, self.out.shape, self.out.dtype, "Relu")
         return ops.relu.backward[0](dout, self.out, None)
 
 
@@ -95,8 +112,8 @@ class Sigmoid:
         return self.out
 
     def backward(self, dout=1):
-        _forward_first(self.out, "Sigmoid")
-        dout = _upstream(dout, self.out.shape, self.out.dtype, "Sigmoid")
+        forward_first(self.out, "Sigmoid")
+        dout = upstream(dout, self.out.shape, self.out.dtype, "Sigmoid")
         return ops.sigmoid.backward[0](dout, self.out, None)
 
 
@@ -160,10 +177,10 @@ class Affine:
             f"of shape (N, {d}) (or (N, ...) flattening to {d}), or a W with {per_sample} rows")
 
     def backward(self, dout=1):
-        _forward_first(self.x, "Affine")
+        forward_first(self.x, "Affine")
         n, m = self.x.shape[0], self.W.shape[1]
         single = len(self.original_x_shape) == 1
-        dout = _upstream(dout, (m,) if single else (n, m), self.W.dtype, "Affine")
+        dout = upstream(dout, (m,) if single else (n, m), self.W.dtype, "Affine")
         if single:
             dout = dout.reshape(1, m)
         # The row's three rules called one by one (the hot path of a training step):
@@ -181,7 +198,7 @@ class SoftmaxWithLoss:
     """Softmax-with-Loss layer: softmax of the scores, then the mean cross-entropy error.
 
     forward(x, t): ``x`` scores (N, C), or (C,) for one sample; ``t`` one-hot
-    rows shaped like ``x``, or class indices (N,) (a scalar for one sample).
+    rows shaped like ``x``, or class indices (N,) or (N, 1) (a scalar for one sample).
     Returns the loss L = -(1/N) sum_n log y[n, t_n], computed from
     log_softmax(x) = x - max - log(sum(exp(x - max))): stable, and exact, so
     that backward's (y - t) / N is its true derivative (the
@@ -204,7 +221,7 @@ class SoftmaxWithLoss:
         return self.loss
 
     def backward(self, dout=1):
-        _forward_first(self.y, "SoftmaxWithLoss")
+        forward_first(self.y, "SoftmaxWithLoss")
         if type(dout) not in (int, float):  # the usual dout=1 skips the checks (np.ndim(1) is slow)
             dout = _real_numbers(dout, "SoftmaxWithLoss")
             if dout.ndim != 0:
@@ -237,11 +254,20 @@ class BatchNormalization:
 
     forward(x, train_flg=True): in training, the batch's mean and biased variance, and
     the running averages running <- momentum * running + (1 - momentum) * batch (the
-    book's); in testing (train_flg=False) the running averages, as constants.
+    book's, from 0); in testing (train_flg=False) the running averages, as constants.
+    Before the first training batch there are none: testing then uses mean 0 and
+    variance 1 (y = gamma x / sqrt(1 + eps) + beta, not the book's x / sqrt(eps), 1000 x);
+    the running averages still start from 0 as the book's (starting the variance at 1,
+    PyTorch's choice, leaves a bias of momentum^k after k batches, which swamps the tiny
+    variances of a net with small weights: the book's figure 6-19 is not reproduced).
+    A training batch of one sample per feature (N = 1 for (N, D) input) has variance 0:
+    the output is beta and dx is 0, and a RuntimeWarning says so (not an error: the
+    book's batch_norm_gradient_check.py runs on one sample).
     backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of gamma, beta);
     the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the derivative
     through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
-    eps = 1e-6 (the book's 10e-7).
+    eps > 0, default 1e-6 (the book's 10e-7).  Outputs and gradients have gamma's dtype;
+    float16 is computed, and its statistics kept, in float32 (float16 squares overflow).
     """
 
     def __init__(self, gamma, beta, momentum=0.9, running_mean=None, running_var=None, *,
@@ -250,17 +276,21 @@ class BatchNormalization:
         if gamma.shape != beta.shape:
             raise ValueError(f"BatchNormalization: gamma has shape {gamma.shape} but beta has "
                              f"shape {beta.shape}; give one value of each per feature")
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNormalization: momentum must be in [0, 1], got {momentum}")
-        self.gamma, self.beta = gamma, beta
-        self.momentum, self.eps, self.per_pixel = momentum, eps, per_pixel
+        self.momentum = hyperparameter(momentum, "momentum", "BatchNormalization", "in [0, 1]")
+        self.eps = hyperparameter(eps, "eps", "BatchNormalization")
+        self.gamma, self.beta, self.per_pixel = gamma, beta, per_pixel
         self.running_mean, self.running_var = running_mean, running_var
         self.input_shape = None
         self._saved = None  # (x as reshaped, batchnorm row output, row params) for backward
         self.dgamma = self.dbeta = None
 
+    def _dtypes(self):
+        """The layer's dtype (gamma's, if float) and its statistics' (float32 for float16)."""
+        dtype = self.gamma.dtype if self.gamma.dtype.kind == "f" else np.dtype(np.float64)
+        return dtype, np.promote_types(dtype, np.float32)
+
     def _layout(self, x):
-        """(x reshaped for the row, the axes to reduce over)."""
+        """(x reshaped for the row, in the statistics' dtype; the axes to reduce over)."""
         x = np.asarray(x)
         if x.ndim < 2:
             raise ValueError(f"BatchNormalization: input must be a batch (N, D) or (N, C, ...), "
@@ -269,8 +299,7 @@ class BatchNormalization:
             raise ValueError(f"BatchNormalization: the batch needs at least one sample (the "
                              f"batch mean and variance come from it); got an empty batch of "
                              f"shape {x.shape}")
-        if x.dtype != self.gamma.dtype:
-            x = x.astype(self.gamma.dtype)
+        x = x.astype(self._dtypes()[1], copy=False)
         if x.ndim == 2 or self.per_pixel:
             x, axes = x.reshape(len(x), -1), (0,)
         else:
@@ -288,11 +317,21 @@ class BatchNormalization:
         self.input_shape = np.shape(x)
         x, axes = self._layout(x)
         features = self.gamma.size
-        if self.running_mean is None:
-            self.running_mean = np.zeros(features, dtype=self.gamma.dtype)
-            self.running_var = np.zeros(features, dtype=self.gamma.dtype)
-        params = dict(axes=axes, eps=self.eps,
-                      running=None if train_flg else (self.running_mean, self.running_var))
+        if self.running_mean is None and train_flg:  # the book's start
+            self.running_mean = np.zeros(features, dtype=x.dtype)
+            self.running_var = np.zeros(features, dtype=x.dtype)
+        if train_flg:
+            running = None
+        elif self.running_mean is None:  # no training batch yet: mean 0, variance 1
+            running = (np.zeros(features, x.dtype), np.ones(features, x.dtype))
+        else:
+            running = (self.running_mean, self.running_var)
+        if train_flg and x.size == features:
+            warnings.warn(f"BatchNormalization: a training batch of one sample (input of shape "
+                          f"{self.input_shape}) has variance 0 per feature, so the output is "
+                          f"beta and dx is 0; train on batches of 2 or more", RuntimeWarning,
+                          stacklevel=2)
+        params = dict(axes=axes, eps=self.eps, running=running)
         # The rows' functions called directly (no dispatch on Values): the step's hot path.
         normalised = batchnorm.forward(x, **params)  # (xhat, mean, var, std)
         if train_flg:
@@ -301,56 +340,58 @@ class BatchNormalization:
             self.running_var = m * self.running_var + (1 - m) * var.reshape(-1)
         self._saved = (x, normalised, params)
         out = scale_shift.forward(normalised[0], self.gamma, self.beta, axes=axes)
-        return out.reshape(self.input_shape)
+        return out.astype(self._dtypes()[0], copy=False).reshape(self.input_shape)
 
     def backward(self, dout=1):
-        _forward_first(self._saved, "BatchNormalization")
+        forward_first(self._saved, "BatchNormalization")
         x, normalised, params = self._saved
-        dout = _upstream(dout, self.input_shape, x.dtype, "BatchNormalization").reshape(x.shape)
+        dout = upstream(dout, self.input_shape, x.dtype, "BatchNormalization").reshape(x.shape)
         inputs, axes = (normalised[0], self.gamma, self.beta), params["axes"]
-        dxhat, self.dgamma, self.dbeta = (rule(dout, None, *inputs, axes=axes)
-                                          for rule in scale_shift.backward)
-        return batchnorm.backward[0](dxhat, normalised, x, **params).reshape(self.input_shape)
+        dtype = self._dtypes()[0]
+        dxhat, dgamma, dbeta = (rule(dout, None, *inputs, axes=axes)
+                                for rule in scale_shift.backward)
+        self.dgamma, self.dbeta = dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
+        dx = batchnorm.backward[0](dxhat, normalised, x, **params)
+        return dx.astype(dtype, copy=False).reshape(self.input_shape)
 
 
 class Dropout:
     """Dropout: in training, each value is kept with probability 1 - dropout_ratio, else zeroed.
 
-    ``inverted=True`` (default): kept values are scaled by 1 / (1 - dropout_ratio) during
-    training and testing is the identity.  ``inverted=False`` is the book's form: training
-    keeps values unscaled and testing multiplies by (1 - dropout_ratio).  Either way the
-    expected training output equals the test output.  The mask (the book's ``mask``,
-    True where kept) is drawn from ``rng``: None uses numpy's global generator (as the
-    book's np.random.rand), an int seed or a Generator its own.  Rule: the op table's
-    ``dropout`` row (the same mask times the same scale, applied to dout).
+    ``dropout_ratio``: a number in [0, 1).  ``inverted=True`` (default): kept values are
+    scaled by 1 / (1 - dropout_ratio) during training and testing is the identity.
+    ``inverted=False`` is the book's form: training keeps values unscaled and testing
+    multiplies by (1 - dropout_ratio).  Either way the expected training output equals
+    the test output.  The mask (the book's ``mask``, True where kept) is drawn from
+    ``rng``: None uses numpy's global generator (as the book's np.random.rand), an int
+    seed or a Generator its own.  Rule: the op table's ``dropout`` row (the same mask
+    times the same scale, applied to dout).
     """
 
     def __init__(self, dropout_ratio=0.5, *, inverted=True, rng=None):
-        if not 0 <= dropout_ratio < 1:
-            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
-        self.dropout_ratio = float(dropout_ratio)
+        self.dropout_ratio = hyperparameter(dropout_ratio, "dropout_ratio", "Dropout", "in [0, 1)")
         self.inverted = inverted
         self.rng = _rng(rng)
         self.mask = None
-        self._saved = None  # (multiplier or None, scale, shape)
+        self._saved = None  # (multiplier or None, scale, shape, dtype)
 
     def forward(self, x, train_flg=True):
         x = np.asarray(x)
+        dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
         keep = 1.0 - self.dropout_ratio
         if train_flg:
             draw = self.rng.random_sample if self.rng is np.random else self.rng.random
             self.mask = draw(x.shape) >= self.dropout_ratio
             scale = 1.0 / keep if self.inverted else 1.0
-            multiplier = self.mask.astype(x.dtype if x.dtype.kind == "f" else np.float64)
+            multiplier = self.mask.astype(dtype)
         else:
             scale = 1.0 if self.inverted else keep
             multiplier = None
-        self._saved = (multiplier, scale, x.shape)
+        self._saved = (multiplier, scale, x.shape, dtype)
         return dropout(x, multiplier, scale=scale)
 
     def backward(self, dout=1):
-        _forward_first(self._saved, "Dropout")
-        multiplier, scale, shape = self._saved
-        dout = _upstream(dout, shape, multiplier.dtype if multiplier is not None else np.float64,
-                         "Dropout")
+        forward_first(self._saved, "Dropout")
+        multiplier, scale, shape, dtype = self._saved
+        dout = upstream(dout, shape, dtype, "Dropout")
         return dropout.backward[0](dout, None, None, multiplier, scale=scale)

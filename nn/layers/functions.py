@@ -8,7 +8,7 @@ sigmoid only ever takes ``exp`` of a non-positive number.
 Scores and probabilities are laid out as the book does: one sample per row,
 (N, C) for a batch of N samples and C classes, or (C,) for a single sample.
 Targets ``t`` are either one-hot rows of the same shape, or class indices of
-shape (N,) (a scalar for a single sample).
+shape (N,) or (N, 1) (a scalar for a single sample).
 """
 import numpy as np
 
@@ -36,12 +36,16 @@ def relu(x):
     return ops.relu.forward(np.asarray(x))
 
 
-def log_softmax(x):
+def log_softmax(x, who="log_softmax"):
     """log(softmax(x)) along the last axis: x - max - log(sum(exp(x - max))).
 
-    Exact where the naive log(softmax(x)) would give log(0) = -inf.
+    ``x``: scores (C,) or (N, C), any number of leading axes, C >= 1.  Exact where the
+    naive log(softmax(x)) would give log(0) = -inf.
     """
     x = _floats(x)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"{who}: scores must have shape (C,) or (N, C) with C >= 1 classes "
+                         f"on the last axis; got shape {x.shape}")
     z = x - np.max(x, axis=-1, keepdims=True)
     z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
     return z
@@ -52,7 +56,7 @@ def softmax(x):
 
     Computed as exp(log_softmax(x)): no overflow, rows sum to 1.
     """
-    y = log_softmax(x)
+    y = log_softmax(x, "softmax")
     return np.exp(y, out=y)
 
 
@@ -71,17 +75,12 @@ def cross_entropy_error(y, t):
     return mean_nll(np.log(np.maximum(y, tiny)), t)
 
 
-def softmax_cross_entropy(x, t):
-    """``(loss, y)`` for scores ``x`` (N, C) and targets ``t`` as ``batch_targets`` returns
-    them: the op table's ``softmax_cross_entropy`` row (log-softmax based, exact)."""
-    return ops.softmax_cross_entropy.forward(x, t=t)
-
-
 def batch_targets(x, t, who):
     """Check scores ``x`` against targets ``t`` and return both as a batch.
 
     Returns ``(x2, t2)``: ``x2`` is ``x`` as (N, C) (a view, no copy); ``t2`` is
-    (N,) class indices as ``np.intp``, or (N, C) one-hot rows in ``x``'s dtype.
+    (N,) class indices as ``np.intp`` (given as (N,), or as the book's (N, 1)), or (N, C)
+    one-hot rows in ``x``'s dtype.
     Raises ValueError naming ``who`` and the shapes, or the bad label and the range,
     for an empty batch, and for one-hot rows that do not sum to 1 (nan and inf included).
     """
@@ -107,7 +106,7 @@ def batch_targets(x, t, who):
                 f"{who}: one-hot target row {bad[0]} sums to {sums[bad[0]]}, not 1; give one-hot "
                 f"rows (or probabilities) of shape {x.shape}, or class indices of shape "
                 f"{x.shape[:-1]}")
-    elif t.shape == x.shape[:-1]:  # class indices
+    elif t.shape in (x.shape[:-1], x.shape[:-1] + (1,)):  # class indices, (N,) or (N, 1)
         if t.dtype.kind not in "iu":
             raise ValueError(f"{who}: class indices must be integers, got dtype {t.dtype}; "
                              f"convert them with t.astype(int)")

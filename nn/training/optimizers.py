@@ -8,7 +8,9 @@ Every optimizer has the book's interface::
         optimizer.update(network.params, grads)   # changes the arrays in params in place
 
 ``params`` and ``grads`` are dicts of numpy arrays with the same keys and shapes
-(grads may hold other keys too; only params' keys are used).  Each parameter array
+(grads may hold other keys too; only params' keys are used): writable float parameters,
+real-number gradients.  Every pair is checked before any is changed, so an update
+changes all parameters or, raising an error naming the key, none.  Each parameter array
 is updated in place, so layers holding it see the change; ``grads`` is never
 changed.  State (velocity, squared-gradient sums, moments) is kept per key, in the
 parameter's dtype, created at the first ``update``.  Notation: W a parameter,
@@ -22,11 +24,10 @@ g = dL/dW, lr the learning rate (学習係数), all operations elementwise.
     Adam      m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  t <- t + 1
               W <- W - lr_t m / (sqrt(v) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
 
-Nesterov: the book's repository has had two orders of these lines; the one it has now
-applies mu^2 to the *updated* velocity, which is mu^3 v_old - (1 + mu + mu^2) lr g, not
-Nesterov's method.  Written out, the paper's step (gradient at the look-ahead point,
-re-parametrised so W is that point) is W <- W + mu^2 v_old - (1 + mu) lr g, the same as
-PyTorch's ``SGD(nesterov=True)`` with v = -lr * buffer.
+Nesterov: the paper's step (gradient at the look-ahead point, re-parametrised so W is
+that point) is W <- W + mu^2 v_old - (1 + mu) lr g, the same as PyTorch's
+``SGD(nesterov=True)`` with v = -lr * buffer, and the same as the book's repository since
+its 2021 fix (its earlier line order applied mu^2 to the *updated* velocity).
 
 Adam: the book's form, which is the paper's Algorithm 1 with the bias corrections
 folded into lr_t (Kingma & Ba, end of section 2).  It equals lr m_hat / (sqrt(v_hat) +
@@ -35,46 +36,55 @@ sqrt(v_hat)) it differs only in where the 1e-7 goes.
 """
 import numpy as np
 
+from ..layers.core import hyperparameter
+
 EPS = 1e-7  # the book's guard against dividing by zero
 
 
-def _check(params, grads, who):
-    """Raise ValueError naming the key if a gradient is missing or shaped unlike its parameter."""
+def _pairs(params, grads, who):
+    """``[(key, p, g)]`` for every parameter, once every pair is checked: no half-done update."""
+    pairs = []
     for key, p in params.items():
         g = grads.get(key)
         # The usual case first, with attribute reads only (this runs at every step).
-        if type(p) is np.ndarray and type(g) is np.ndarray and g.shape == p.shape:
-            continue
-        if g is None:
-            raise ValueError(f"{who}.update: grads has no {key!r}; it needs one gradient per "
-                             f"parameter (params keys: {', '.join(map(str, params))})")
-        if not isinstance(p, np.ndarray):
-            raise ValueError(f"{who}.update: params[{key!r}] is a {type(p).__name__}, not a numpy "
-                             "array; it must be an array so that it can be updated in place")
-        if np.shape(g) != p.shape:
-            raise ValueError(f"{who}.update: grads[{key!r}] has shape {np.shape(g)} but "
-                             f"params[{key!r}] has shape {p.shape}; they must match")
+        if not (type(p) is np.ndarray and type(g) is np.ndarray and g.shape == p.shape
+                and p.dtype.kind == "f" and g.dtype.kind in "fiu" and p.flags.writeable):
+            g = _checked(key, p, g, params, who)
+        pairs.append((key, p, g))
+    return pairs
 
 
-def _positive(value, name, who):
-    value = float(value)
-    if not value > 0:
-        raise ValueError(f"{who}: {name} must be > 0, got {value}")
-    return value
+def _checked(key, p, g, params, who):
+    """``g`` as an array fit to update ``p``, or the error saying what is wrong with the pair."""
+    if g is None:
+        raise ValueError(f"{who}.update: grads has no {key!r}; it needs one gradient per "
+                         f"parameter (params keys: {', '.join(map(str, params))})")
+    if not isinstance(p, np.ndarray) or p.dtype.kind != "f" or not p.flags.writeable:
+        what = (f"a {type(p).__name__}, not a numpy array" if not isinstance(p, np.ndarray) else
+                f"of dtype {p.dtype}" if p.dtype.kind != "f" else "read-only")
+        raise ValueError(f"{who}.update: params[{key!r}] is {what}; it must be a writable "
+                         f"float array, to be updated in place")
+    array = np.asarray(g)
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{who}.update: grads[{key!r}] must be real numbers (an array of "
+                        f"floats), got {type(g).__name__} of dtype {array.dtype}")
+    if array.shape != p.shape:
+        raise ValueError(f"{who}.update: grads[{key!r}] has shape {array.shape} but "
+                         f"params[{key!r}] has shape {p.shape}; they must match")
+    return array
 
 
-def _fraction(value, name, who):
-    value = float(value)
-    if not 0 <= value < 1:
-        raise ValueError(f"{who}: {name} must be in [0, 1), got {value}")
-    return value
-
-
-def _zeros_like(params, state):
-    """``state`` with a zero array for every key of ``params`` it lacks (same shape and dtype)."""
+def _zeros_like(params, state, who):
+    """``state`` (a dict, or None at the first update) with a zero array for every key of
+    ``params`` it lacks; ValueError if a parameter's shape changed since its state was made."""
+    state = {} if state is None else state
     for key, p in params.items():
-        if key not in state:
+        s = state.get(key)
+        if s is None:
             state[key] = np.zeros_like(p)
+        elif s.shape != p.shape:
+            raise ValueError(f"{who}.update: params[{key!r}] has shape {p.shape}, but its state "
+                             f"was made for shape {s.shape}; use a new {who} for new parameters")
     return state
 
 
@@ -102,33 +112,32 @@ class SGD:
     """Stochastic gradient descent (確率的勾配降下法): W <- W - lr g."""
 
     def __init__(self, lr=0.01):
-        self.lr = _positive(lr, "lr", "SGD")
+        self.lr = hyperparameter(lr, "lr", "SGD")
 
     def update(self, params, grads):
-        _check(params, grads, "SGD")
         lr = self.lr
-        for key, p in params.items():
+        for _, p, g in _pairs(params, grads, "SGD"):
             # A plain temporary rather than a scratch array: SGD has one temporary per key,
             # freed at once and its memory handed back by the allocator for the next, so a
             # scratch array would save nothing and add its own calls.
-            p -= lr * grads[key]
+            p -= lr * g
 
 
 class Momentum(_Optimizer):
     """Momentum SGD: v <- mu v - lr g;  W <- W + v.  ``v`` starts at zero."""
 
     def __init__(self, lr=0.01, momentum=0.9):
-        self.lr = _positive(lr, "lr", "Momentum")
-        self.momentum = _fraction(momentum, "momentum", "Momentum")
+        self.lr = hyperparameter(lr, "lr", "Momentum")
+        self.momentum = hyperparameter(momentum, "momentum", "Momentum", "in [0, 1)")
         self.v = None
 
     def update(self, params, grads):
-        _check(params, grads, "Momentum")
-        self.v = _zeros_like(params, self.v or {})
-        for key, p in params.items():
+        pairs = _pairs(params, grads, "Momentum")
+        self.v = _zeros_like(params, self.v, "Momentum")
+        for key, p, g in pairs:
             v = self.v[key]
             v *= self.momentum
-            v -= np.multiply(grads[key], self.lr, out=self._scratch(p))
+            v -= np.multiply(g, self.lr, out=self._scratch(p))
             p += v
 
 
@@ -140,16 +149,16 @@ class Nesterov(_Optimizer):
     """
 
     def __init__(self, lr=0.01, momentum=0.9):
-        self.lr = _positive(lr, "lr", "Nesterov")
-        self.momentum = _fraction(momentum, "momentum", "Nesterov")
+        self.lr = hyperparameter(lr, "lr", "Nesterov")
+        self.momentum = hyperparameter(momentum, "momentum", "Nesterov", "in [0, 1)")
         self.v = None
 
     def update(self, params, grads):
-        _check(params, grads, "Nesterov")
-        self.v = _zeros_like(params, self.v or {})
+        pairs = _pairs(params, grads, "Nesterov")
+        self.v = _zeros_like(params, self.v, "Nesterov")
         mu, lr = self.momentum, self.lr
-        for key, p in params.items():
-            v, g, tmp = self.v[key], grads[key], self._scratch(p)
+        for key, p, g in pairs:
+            v, tmp = self.v[key], self._scratch(p)
             # As W <- W + mu v_new - lr g, the same step in six passes instead of seven:
             # v_new = mu v - lr g, and mu v_new - lr g = mu^2 v - (1 + mu) lr g.
             np.multiply(g, lr, out=tmp)
@@ -163,14 +172,14 @@ class AdaGrad(_Optimizer):
     """AdaGrad: h <- h + g^2;  W <- W - lr g / (sqrt(h) + 1e-7).  Per-coordinate step sizes."""
 
     def __init__(self, lr=0.01):
-        self.lr = _positive(lr, "lr", "AdaGrad")
+        self.lr = hyperparameter(lr, "lr", "AdaGrad")
         self.h = None
 
     def update(self, params, grads):
-        _check(params, grads, "AdaGrad")
-        self.h = _zeros_like(params, self.h or {})
-        for key, p in params.items():
-            h, g, tmp = self.h[key], grads[key], self._scratch(p)
+        pairs = _pairs(params, grads, "AdaGrad")
+        self.h = _zeros_like(params, self.h, "AdaGrad")
+        for key, p, g in pairs:
+            h, tmp = self.h[key], self._scratch(p)
             h += np.multiply(g, g, out=tmp)
             np.sqrt(h, out=tmp)
             tmp += EPS
@@ -183,16 +192,16 @@ class RMSprop(_Optimizer):
     """RMSprop: h <- rho h + (1 - rho) g^2;  W <- W - lr g / (sqrt(h) + 1e-7); rho = decay_rate."""
 
     def __init__(self, lr=0.01, decay_rate=0.99):
-        self.lr = _positive(lr, "lr", "RMSprop")
-        self.decay_rate = _fraction(decay_rate, "decay_rate", "RMSprop")
+        self.lr = hyperparameter(lr, "lr", "RMSprop")
+        self.decay_rate = hyperparameter(decay_rate, "decay_rate", "RMSprop", "in [0, 1)")
         self.h = None
 
     def update(self, params, grads):
-        _check(params, grads, "RMSprop")
-        self.h = _zeros_like(params, self.h or {})
+        pairs = _pairs(params, grads, "RMSprop")
+        self.h = _zeros_like(params, self.h, "RMSprop")
         rho = self.decay_rate
-        for key, p in params.items():
-            h, g, tmp = self.h[key], grads[key], self._scratch(p)
+        for key, p, g in pairs:
+            h, tmp = self.h[key], self._scratch(p)
             h *= rho
             np.multiply(g, g, out=tmp)
             tmp *= 1 - rho
@@ -212,22 +221,22 @@ class Adam(_Optimizer):
     """
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999):
-        self.lr = _positive(lr, "lr", "Adam")
-        self.beta1 = _fraction(beta1, "beta1", "Adam")
-        self.beta2 = _fraction(beta2, "beta2", "Adam")
+        self.lr = hyperparameter(lr, "lr", "Adam")
+        self.beta1 = hyperparameter(beta1, "beta1", "Adam", "in [0, 1)")
+        self.beta2 = hyperparameter(beta2, "beta2", "Adam", "in [0, 1)")
         self.iter = 0
         self.m = None
         self.v = None
 
     def update(self, params, grads):
-        _check(params, grads, "Adam")
-        self.m = _zeros_like(params, self.m or {})
-        self.v = _zeros_like(params, self.v or {})
+        pairs = _pairs(params, grads, "Adam")
+        self.m = _zeros_like(params, self.m, "Adam")
+        self.v = _zeros_like(params, self.v, "Adam")
         self.iter += 1
         b1, b2 = self.beta1, self.beta2
         lr_t = float(self.lr * np.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter))
-        for key, p in params.items():
-            m, v, g, tmp = self.m[key], self.v[key], grads[key], self._scratch(p)
+        for key, p, g in pairs:
+            m, v, tmp = self.m[key], self.v[key], self._scratch(p)
             m *= b1
             m += np.multiply(g, 1 - b1, out=tmp)
             v *= b2
