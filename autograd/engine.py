@@ -464,7 +464,7 @@ def _chain_rule(root, grad, ops, create_graph, results):
     topological order.  With ``create_graph`` the rules get Values and build a graph, each
     result checked; on floats the ``results`` (nodes) are checked once at the end."""
     if not isinstance(grad, Value) and grad - grad:
-        raise ValueError(f"the upstream gradient (backward's grad) is {grad!r}, not finite")
+        raise ValueError(f"the upstream gradient {grad!r} is not finite")
     for node in ops:
         node.grad = 0.0
     root.grad += grad
@@ -538,11 +538,11 @@ def _check_gradients(nodes, ops):
     """After a float pass each of ``nodes`` must hold one finite float (one check, not per rule)."""
     for node in nodes:
         g = node.grad
-        if type(g) is not float or g - g:
-            _blame(ops)  # raises unless each rule returned one finite number (numpy's too)
-            node.grad = g = float(g)
-            if g - g:
-                _not_finite(f"the sum of the gradients reaching {node!r}", g)
+        if type(g) is not float:  # a numpy number from a user's rule, or no number (nan)
+            node.grad = g = float(g) if isinstance(g, numbers.Real) else float("nan")
+        if g - g:
+            _blame(ops)  # raises unless each rule returned one finite number
+            _not_finite(f"the sum of the gradients reaching {node!r}", g)
 
 
 def grad(output, inputs, grad_output=1.0, create_graph=False):
