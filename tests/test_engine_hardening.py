@@ -6,7 +6,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -245,4 +244,5 @@ def test_grad_and_numpy_say_what_to_pass():
     # numpy numbers on the left of an operator still work, and == still compares identity
     assert (np.float64(2.0) * v).data == 1.0 and (np.float32(1.0) / v).data == 2.0
     assert (np.float64(2.0) ** v).op == "**" and (np.int64(1) - v).data == 0.5
-    assert not (v == np.float64(0.5)) and v != np.float64(0.5) and v not in [np.float64(0.5)]
+    assert (v == np.float64(0.5)) is False and v != np.float64(0.5)
+    assert v not in [np.float64(0.5)]
