@@ -104,7 +104,6 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y")  # _op: an ops.Op, _CONSTANT or None
-    __array_ufunc__ = None  # numpy defers to Value: np.float64(2) * x is x.__rmul__
 
     def __init__(self, data, label=None):
         self.data = data if type(data) is float else _as_float(data)
@@ -137,14 +136,47 @@ class Value:
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
         op = f", op={self.op!r}" if self._x is not None else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{label}{op})"
+        return f"Value(data={self.data!r}, grad={getattr(self.grad, 'data', self.grad)!r}{label}{op})"
 
     def __float__(self):
+        if type(_grad_mode.mode) is dict and self._op is not _CONSTANT:  # in a rule on Values
+            raise TypeError("a rule on Values took a plain number out of one (math.exp(x)): "
+                            "not differentiable again; write it with operators and ops rows "
+                            "(ops.exp(x)), and branch on x.data")
         return self.data
 
-    # -- building the graph: each operator is a row of autograd.ops --
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # numpy hands over its operators with a Value on the right (np.float64(2) * x: x's
+        # reflected operator; ==: identity, as for any object); anything else is refused.
+        name = ufunc.__name__
+        if name in ("equal", "not_equal"):
+            return (inputs[0] is inputs[1]) is (name == "equal")
+        if method == "__call__" and len(inputs) == 2 and inputs[1] is self and name in _REFLECTED:
+            return getattr(self, _REFLECTED[name])(inputs[0])
+        raise TypeError(f"numpy's {name} does not take a Value: use its methods and operators "
+                        f"(v.exp(), v.log(), v ** 2) or the rows of autograd.ops (ops.exp(v))")
+
+    @staticmethod
+    def apply_op(op, *inputs, **params):
+        """Record ``op`` (a row of autograd.ops) on one or two inputs, numbers as constants:
+        what calling a row does when an input is a Value (the op table knows no Value)."""
+        if not isinstance(op, Op) or not op.scalar or params:
+            raise TypeError(f"{op!r} takes no Values (rows declared with scalar=True do, with "
+                            f"no keyword settings: got {sorted(params)})")
+        values = [_constant(x) for x in inputs]
+        try:
+            data = op.forward(*(v.data for v in values))
+            if type(data) is not float:
+                data = _as_float(data, f"op {op.name!r}'s forward result")
+        except (ArithmeticError, ValueError, TypeError) as error:
+            if op.name not in str(error):
+                error.add_note(f"in op {op.name!r} at {', '.join(repr(v.data) for v in values)}")
+            raise
+        return _node(op, data, values[0], values[1] if len(values) == 2 else None)
+
+    # -- building the graph: each operator is a row of autograd.ops, a shortcut of apply_op --
     # Each computes its result with the row's forward and records it with _node; written
-    # out rather than through a shared helper, since a Python call is a fifth of an op's cost.
+    # out rather than through a shared helper, which would add a Python call to every op.
 
     def __add__(self, other):
         if not isinstance(other, Value):
@@ -228,7 +260,8 @@ class Value:
         a Value that can be differentiated again.  For derivatives of derivatives,
         ``autograd.grad`` is usually handier (it leaves ``.grad`` alone).
 
-        All or nothing: if a rule raises, no leaf's gradient has changed.
+        All or nothing: if a rule raises, or a gradient would not be one finite number
+        (inf, nan: a named error, as on the forward pass), no leaf's gradient has changed.
         """
         if not (create_graph and isinstance(grad, Value)):
             grad = _as_float(grad, "backward's grad")
@@ -238,7 +271,7 @@ class Value:
             saved = [(leaf, leaf.grad) for leaf in leaves]
             saved.append((self, self.grad))
             try:
-                _chain_rule(self, grad, ops, create_graph)
+                _chain_rule(self, grad, ops, create_graph, leaves)
             except BaseException as error:
                 for node, g in saved:
                     node.grad = g
@@ -255,13 +288,18 @@ class Value:
 
     # -- copies: iterative, as everything else here, so deep graphs copy too --
 
+    def __copy__(self):
+        """A shallow copy: a new node with this one's data, grad, label, op and parents."""
+        twin = _new(Value)
+        twin.data, twin.grad, twin.label = self.data, self.grad, self.label
+        twin._op, twin._x, twin._y = self._op, self._x, self._y
+        return twin
+
     def __deepcopy__(self, memo):
         for node in self.topological_order():
             if id(node) not in memo:
-                twin = _new(Value)
-                twin.data, twin.grad, twin.label, twin._op = node.data, node.grad, node.label, node._op
-                twin._x = None if node._x is None else memo[id(node._x)]
-                twin._y = None if node._y is None else memo[id(node._y)]
+                twin = node.__copy__()
+                twin._x, twin._y = (None if p is None else memo[id(p)] for p in (node._x, node._y))
                 memo[id(node)] = twin
         return memo[id(self)]
 
@@ -304,6 +342,8 @@ class Value:
 
 
 Node = Value
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",  # numpy's names
+              "power": "__rpow__", "divide": "__rtruediv__", "true_divide": "__rtruediv__"}
 
 
 def _constant(x):
@@ -322,28 +362,10 @@ def _binary(op, x, y):
     return _node(op, op.on_floats(x.data, y.data), x, y)
 
 
-def apply(op, *inputs):
-    """Record ``op`` (a row of autograd.ops) on one or two inputs; numbers become constants.
-
-    This is what calling a row on Values does; the operators above are its shortcuts.
-    """
-    if not isinstance(op, Op) or not op.scalar:
-        raise TypeError(f"{op!r} is not an op on Values (a row declared with scalar=True)")
-    values = [_constant(x) for x in inputs]
-    try:
-        data = op.forward(*(v.data for v in values))
-        data = data if type(data) is float else _as_float(data, f"op {op.name!r}'s forward result")
-    except (ArithmeticError, ValueError, TypeError) as error:
-        if op.name not in str(error):
-            error.add_note(f"in op {op.name!r} at {', '.join(repr(v.data) for v in values)}")
-        raise
-    return _node(op, data, values[0], values[1] if len(values) == 2 else None)
-
-
 def _node(op, data, x, y):
     """The op's output node, with parents x and y (None for a unary op)."""
     if data - data:  # inf - inf and nan - nan are nan (true), a finite x - x is 0.0 (false)
-        _not_finite(op, data, x, y)
+        _not_finite(f"op {op.name!r} of ({x.data!r}{'' if y is None else f', {y.data!r}'})", data)
     mode = _grad_mode.mode
     if mode is True:
         out = _new(Value)
@@ -357,10 +379,9 @@ def _node(op, data, x, y):
     return _derivative_node(op, data, x, y, mode)
 
 
-def _not_finite(op, data, x, y):
-    args = repr(x.data) if y is None else f"{x.data!r}, {y.data!r}"
-    kind = OverflowError if data == data else ValueError
-    raise kind(f"op {op.name!r} of ({args}) gives {data!r}, not a finite number"
+def _not_finite(what, number):
+    kind = OverflowError if number == number else ValueError
+    raise kind(f"{what} gives {number!r}, not a finite number"
                + (": the result overflows a float" if kind is OverflowError else ""))
 
 
@@ -381,9 +402,8 @@ def _derivative_node(op, data, x, y, shared):
     them in check: what needs no graph is folded (an op on constants is a constant; an
     op with its row's ``identity`` on the right, or on either side if it ``commutes``, is
     the other input: x * 1, x + 0, x - 0, x / 1; its ``absorbing`` number on either side
-    is that number: x * 0 is 0), and a node that already exists
-    (the same op on the same inputs, in the graph being differentiated or built
-    earlier in this pass) is used again instead of being built twice.
+    is that number: x * 0 is 0), and a node that already exists (the same op on the same
+    inputs, in the graph being differentiated or built earlier in this pass) is used again.
     """
     x_const = x._op is _CONSTANT
     y_const = y is None or y._op is _CONSTANT
@@ -439,9 +459,12 @@ def _order(root, leaves, leaf_list=None):
     return order
 
 
-def _chain_rule(root, grad, ops, create_graph):
+def _chain_rule(root, grad, ops, create_graph, results):
     """Add d(root)/d(node) * grad to every node's ``grad``; ``ops`` is root's op nodes in
-    topological order.  With ``create_graph`` the rules get Values and build a graph."""
+    topological order.  With ``create_graph`` the rules get Values and build a graph, each
+    result checked; on floats the ``results`` (nodes) are checked once at the end."""
+    if not isinstance(grad, Value) and grad - grad:
+        raise ValueError(f"the upstream gradient {grad!r} is not finite")
     for node in ops:
         node.grad = 0.0
     root.grad += grad
@@ -452,16 +475,16 @@ def _chain_rule(root, grad, ops, create_graph):
             _grad_mode.mode[_share_key(node._op, node._x, node._y)] = node
     try:
         constant = _CONSTANT
-        if graph:  # the rules get the Values themselves, and record what they compute
+        if graph:  # the rules get the Values themselves, record what they compute, and are checked
             for node in reversed(ops):
-                x, y, rules, g = node._x, node._y, node._op.on_values, node.grad
+                x, y, g = node._x, node._y, node.grad
                 if x._op is not constant:
-                    x.grad += rules[0](g, node, x) if y is None else rules[0](g, node, x, y)
+                    x.grad += _gradient(node, 0, g)
                 if y is not None and y._op is not constant:
-                    y.grad += rules[1](g, node, x, y)
-        else:  # floats: the same walk, without building anything
+                    y.grad += _gradient(node, 1, g)
+        else:  # floats: the same walk, without building anything (checked at the end)
             for node in reversed(ops):  # outputs first: a node's grad is complete when reached
-                x, y, rules, g = node._x, node._y, node._op.on_values, node.grad
+                x, y, rules, g = node._x, node._y, node._op.backward, node.grad
                 if y is not None:
                     out, xd, yd = node.data, x.data, y.data
                     if x._op is not constant:
@@ -471,12 +494,55 @@ def _chain_rule(root, grad, ops, create_graph):
                 elif x._op is not constant:
                     x.grad += rules[0](g, node.data, x.data)
     except Exception as error:
+        if isinstance(error, TypeError) and not graph:
+            _blame([node])  # a rule returned something that is not a number: say which
         error.add_note(f"while back-propagating through op {node.op!r} at "
                        f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
         raise
     finally:
         if graph:
             _grad_mode.mode = previous
+    if not graph:
+        _check_gradients(results, ops)
+
+
+def _gradient(node, i, g):
+    """dL/d(parent i) by the rule of ``node``'s op, checked: one finite number, or a Value
+    on a pass that builds a graph (there the rules get the Values themselves)."""
+    op, graph = node._op, type(_grad_mode.mode) is dict
+    args = (node, *node.parents)
+    grad = op.backward[i](g, *(args if graph else [v.data for v in args]))
+    if graph and isinstance(grad, Value):
+        return grad
+    where = (f"op {op.name!r}: backward[{i}] at ({', '.join(repr(p.data) for p in node.parents)}"
+             f") with upstream grad {getattr(g, 'data', g)!r}")
+    try:
+        grad = grad if type(grad) is float else _as_float(grad)
+    except TypeError:
+        raise TypeError(f"{where} returned {type(grad).__name__} {grad!r:.60}; a rule must "
+                        f"return one number, the gradient for input {i}") from None
+    if grad - grad:
+        _not_finite(where, grad)
+    return grad
+
+
+def _blame(ops):
+    """Run the rules of ``ops`` again, outputs first, each checked (the first wrong one raises)."""
+    for node in reversed(ops):
+        for i, parent in enumerate(node.parents):
+            if parent._op is not _CONSTANT:
+                _gradient(node, i, node.grad)
+
+
+def _check_gradients(nodes, ops):
+    """After a float pass each of ``nodes`` must hold one finite float (one check, not per rule)."""
+    for node in nodes:
+        g = node.grad
+        if type(g) is not float:  # a numpy number from a user's rule, or no number (nan)
+            node.grad = g = float(g) if isinstance(g, numbers.Real) else float("nan")
+        if g - g:
+            _blame(ops)  # raises unless each rule returned one finite number
+            _not_finite(f"the sum of the gradients reaching {node!r}", g)
 
 
 def grad(output, inputs, grad_output=1.0, create_graph=False):
@@ -487,11 +553,12 @@ def grad(output, inputs, grad_output=1.0, create_graph=False):
     ``create_graph=True`` the gradients are Values recorded as a graph, so they can
     be differentiated again: ``grad(grad(y, x, create_graph=True), x)`` is y''.
     """
-    single = isinstance(inputs, Value)
+    single = isinstance(inputs, Value) or not hasattr(inputs, "__iter__")
     inputs = [inputs] if single else list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
-            raise TypeError(f"grad: inputs[{i}] is {type(x).__name__}, not a Value")
+            raise TypeError(f"grad: {'inputs' if single else f'inputs[{i}]'} is "
+                            f"{type(x).__name__}, not a Value: pass a Value or a list of Values")
     if not isinstance(output, Value):
         raise TypeError(f"grad: output is {type(output).__name__}, not a Value")
     with _backward_lock:
@@ -502,8 +569,8 @@ def grad(output, inputs, grad_output=1.0, create_graph=False):
                 node.grad = 0.0
             if not (create_graph and isinstance(grad_output, Value)):
                 grad_output = _as_float(grad_output, "grad's grad_output")
-            _chain_rule(output, grad_output, [n for n in order if n._x is not None],
-                        create_graph)
+            ops = [n for n in order if n._x is not None]
+            _chain_rule(output, grad_output, ops, create_graph, order)
             present = {id(node) for node in order}
             result = [x.grad if id(x) in present and x._op is not _CONSTANT else 0.0
                       for x in inputs]

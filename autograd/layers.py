@@ -6,9 +6,9 @@ Chapter 5's code runs unchanged after ``from autograd import MulLayer, AddLayer`
     apple_price = mul_apple_layer.forward(apple, apple_num)
     dapple, dapple_num = mul_apple_layer.backward(dapple_price)
 
-They work on floats and on numpy arrays of one shape (and on Values).  Anything else,
-None or a string included, is refused with a TypeError naming the layer: ``"ab" * 2``
-would be "abab", and a None gradient would pass through AddLayer unnoticed.
+They work on floats, on numpy arrays (and on Values).  Anything else, None or a string
+included, is refused with a TypeError naming the layer: ``"ab" * 2`` would be "abab", and a
+None gradient would pass through AddLayer unnoticed.
 """
 import numbers
 
@@ -40,10 +40,20 @@ class MulLayer:
         return mul.forward(x, y)
 
     def backward(self, dout):
-        """Returns (dx, dy) = (dout * y, dout * x)."""
+        """Returns (dx, dy) = (dout * y, dout * x), each summed to its input's shape over the axes
+        numpy broadcast it along: dL/dy = sum(dout * x) for a number y (the book's: dout * x)."""
         if self.x is None:
             raise RuntimeError("MulLayer.backward called before forward: run forward(x, y) first")
-        return mul.vjp(_number(dout, "MulLayer.backward: dout"), None, self.x, self.y)  # the rules do not read out
+        dout = _number(dout, "MulLayer.backward: dout")
+        return tuple(_summed_to(rule(dout, None, self.x, self.y), v)  # the rules do not read out
+                     for rule, v in zip(mul.backward, (self.x, self.y)))
+
+
+def _summed_to(grad, like):
+    """``grad`` summed over the axes numpy broadcast ``like`` along: shaped like ``like``."""
+    lead = np.ndim(grad) - np.ndim(like)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(np.shape(like)) if n == 1)
+    return np.sum(grad, axis=axes).reshape(np.shape(like)) if axes else grad
 
 
 class AddLayer:

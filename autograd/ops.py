@@ -37,6 +37,7 @@ import inspect
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -64,25 +65,21 @@ class Op:
     ``identity``  the number e with x op e == x (0 for + and -, 1 for *, / and **), or None
     ``absorbing`` the number z with x op z == z op x == z (0 for *), or None; with
                   ``identity`` it lets a derivative graph fold x * 1, x + 0, x * 0 away
+    ``module``    the name of the module that declared the row (see ``declare_op``)
     """
 
     __slots__ = ("name", "symbol", "forward", "backward", "arity", "kinks", "domain", "scalar",
-                 "doc", "on_floats", "on_values", "commutes", "identity", "absorbing")
+                 "doc", "on_floats", "commutes", "identity", "absorbing", "module")
 
     def __init__(self, name, symbol, forward, backward, arity, kinks, domain, scalar, doc,
-                 commutes=False, identity=None, absorbing=None):
+                 commutes=False, identity=None, absorbing=None, module=None):
         self.commutes, self.identity, self.absorbing = commutes, identity, absorbing
         self.name, self.symbol, self.forward, self.backward = name, symbol, forward, backward
         # The forward for Python floats alone, which the scalar engine calls: ``forward``
         # itself, or its float half when it was made by ``elementwise``.
         self.on_floats = getattr(forward, "on_floats", forward)
-        # The rules the scalar engine calls: ``backward``, each wrapped to refuse a result
-        # that is not one number (the library's own rows, tested to return floats, skip
-        # the wrapper: see the end of the scalar rows below).
-        self.on_values = tuple(None if rule is None else _one_number(rule, name, i)
-                               for i, rule in enumerate(backward))
         self.arity, self.kinks, self.domain, self.scalar = arity, kinks, domain, scalar
-        self.doc = doc  # what the op computes and its derivative, in words
+        self.doc, self.module = doc, module  # doc: what it computes and its derivative, in words
 
     def __repr__(self):
         return f"<op {self.name!r} ({self.arity} input{'s' * (self.arity != 1)})>"
@@ -90,12 +87,10 @@ class Op:
     def __call__(self, *inputs, **params):
         if len(inputs) != self.arity:
             raise TypeError(f"op {self.name!r} takes {self.arity} input(s), got {len(inputs)}")
-        from .engine import Value, apply
-        if any(isinstance(x, Value) for x in inputs):
-            if params:
-                raise TypeError(f"op {self.name!r} on Values takes no keyword settings; "
-                                f"got {sorted(params)}")
-            return apply(self, *inputs)
+        # The table knows no Value: an input with ``apply_op`` (a Value) records the row.
+        for x in inputs:
+            if hasattr(x, "apply_op"):
+                return x.apply_op(self, *inputs, **params)
         return self.forward(*inputs, **params)
 
     def vjp(self, g, out, *inputs, needs=None, **params):
@@ -131,14 +126,20 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
     in ``Op``'s docstring); ``autograd.testing`` uses both.
     ``scalar=False`` declares an op on numpy arrays only.  ``register=False`` keeps
     the op out of ``OPS`` (a private op, e.g. a deliberately wrong rule in a test).
+    Declaring a name again replaces its row (a notebook cell run twice), with a warning
+    when another module declared it; the library's own rows are never replaced.
     ``commutes``, ``identity`` and ``absorbing`` state the op's algebra (see ``Op``), for
     drawings and for keeping derivative graphs small.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"declare_op: name must be a non-empty string, got {name!r}")
-    if register and name in OPS:
-        raise ValueError(f"declare_op: an op named {name!r} is already declared "
-                         f"({OPS[name].doc or 'see autograd.ops.OPS'}); choose another name")
+    module = inspect.currentframe().f_back.f_globals.get("__name__")
+    old = OPS.get(name) if register else None
+    if old is not None and old.module == __name__:
+        raise ValueError(f"declare_op: {name!r} is a library op; choose another name")
+    if old is not None and old.module != module:
+        warnings.warn(f"declare_op: {name!r} of {old.module} replaced by the one of {module}",
+                      stacklevel=2)
     if not callable(forward):
         raise TypeError(f"declare_op({name!r}): forward must be a function, got {forward!r}")
     if callable(backward):  # one input: a bare function is as good as a 1-tuple
@@ -159,30 +160,10 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
                          f"(got {arity}); declare it with scalar=False for numpy arrays")
     op = Op(name, symbol or name, forward, backward, arity, tuple(kinks), domain, scalar,
             doc or (forward.__doc__ if forward.__doc__ else None), commutes, identity,
-            absorbing)
+            absorbing, module)
     if register:
         OPS[name] = op
     return op
-
-
-def _one_number(rule, name, i):
-    """``rule`` wrapped so that on Values it must return one number (or a Value)."""
-    def checked(*args):
-        grad = rule(*args)
-        return grad if type(grad) is float else _as_one_number(grad, name, i)
-    return checked
-
-
-def _as_one_number(grad, name, i):
-    from .engine import Value, _as_float
-    if isinstance(grad, Value):
-        return grad
-    try:
-        return _as_float(grad)  # the engine's one test of what counts as a number
-    except TypeError:
-        raise TypeError(
-            f"op {name!r}: backward[{i}] returned {type(grad).__name__} {grad!r:.60}; on "
-            f"Values a rule must return one number, the gradient for input {i}") from None
 
 
 def _arity(forward, name):
@@ -242,10 +223,6 @@ def _sigmoid_float(x):
 def _sigmoid_array(x):
     e = np.exp(-np.abs(x))  # in (0, 1]: no overflow for either sign
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _relu_array(x):
-    return np.maximum(x, 0)
 
 
 def _div_float(x, y):
@@ -325,23 +302,14 @@ sigmoid = declare_op("sigmoid", symbol="σ", forward=elementwise(_sigmoid_float,
                      doc="y = 1 / (1 + exp(-x)); dy/dx = y (1 - y), from the output alone.")
 
 
-def _step_float(x):
-    return 1.0 if x > 0.0 else 0.0
-
-
-def _step(x):
+def step(x):
     """1 where x > 0, else 0: the derivative of ReLU, itself with derivative 0 everywhere.
 
     On a Value it returns a plain number, so nothing is recorded: relu'' = 0.
     """
-    if type(x) is float:
-        return 1.0 if x > 0.0 else 0.0
     if isinstance(x, np.ndarray):
         return x > 0
-    return _step_float(x if _is_float(x) else x.data)
-
-
-step = _step
+    return 1.0 if (x if type(x) is float else getattr(x, "data", x)) > 0.0 else 0.0
 
 
 def _relu_float(x):
@@ -349,16 +317,11 @@ def _relu_float(x):
     return x if not x <= 0.0 else 0.0
 
 
-relu = declare_op("relu", symbol="ReLU", forward=elementwise(_relu_float, _relu_array),
-                  backward=(lambda g, out, x: g * _step(out),), kinks=(0.0,),
+relu = declare_op("relu", symbol="ReLU", kinks=(0.0,),
+                  forward=elementwise(_relu_float, lambda x: np.maximum(x, 0)),
+                  backward=(lambda g, out, x: g * step(out),),
                   doc="y = max(0, x); dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in "
                       "PyTorch).  The rule reads the output: y > 0 exactly where x > 0.")
-
-
-# The rows above are the library's own, and tests/test_ops.py checks that their rules
-# return floats: the scalar engine calls them without the per-call check.
-for _row in (add, sub, mul, div, pow_, exp, log, tanh, sigmoid, relu):
-    _row.on_values = _row.backward
 
 
 # -- array rows: the layers of chapter 5 (numpy arrays only) --------------------------

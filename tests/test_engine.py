@@ -1,7 +1,9 @@
 """The scalar engine: the book's numbers to the last digit, graph mechanics, errors."""
 import gc
+import math
 import threading
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -55,6 +57,31 @@ def test_book_layers_run_unchanged():
     assert price == 715.0000000000001
     assert (dapple_num, dapple, dorange, dorange_num, dtax) == (
         110.00000000000001, 2.2, 3.3000000000000003, 165.0, 650)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.sampled_from([(3,), (2, 3), (2, 1, 3)]), y=st.floats(-3, 3), seed=st.integers(0, 99))
+def test_mul_layer_with_an_array_and_a_number_gives_each_input_its_own_gradient(shape, y, seed):
+    # layer_naive.py's MulLayer with an array x and a number y (numpy broadcasts y): dx has
+    # x's shape, dy is the number dL/dy = sum(dout * x), checked by central differences.
+    rng = np.random.default_rng(seed)
+    x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
+    layer = MulLayer()
+    np.testing.assert_array_equal(layer.forward(x, y), x * y)
+    dx, dy = layer.backward(dout)
+    np.testing.assert_array_equal(dx, dout * y)
+    assert np.shape(dy) == () and math.isclose(dy, (dout * x).sum(), rel_tol=1e-12, abs_tol=1e-12)
+    h = 1e-6
+    numeric = ((dout * x * (y + h)).sum() - (dout * x * (y - h)).sum()) / (2 * h)
+    assert math.isclose(dy, numeric, rel_tol=1e-6, abs_tol=1e-6)
+    # a row against a column: each gradient summed back over the axis it was broadcast along
+    layer = MulLayer()
+    row, col = rng.standard_normal(3), rng.standard_normal((2, 1))
+    g = rng.standard_normal((2, 3))
+    layer.forward(row, col)
+    drow, dcol = layer.backward(g)
+    np.testing.assert_allclose(drow, (g * col).sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(dcol, (g * row).sum(axis=1, keepdims=True), rtol=1e-12)
 
 
 def test_mul_layer_backward_before_forward_is_a_clear_error():
@@ -163,6 +190,9 @@ def test_repr_and_float():
     assert repr(v) == "Value(data=2.0, grad=0.0, label='apple_num')"
     assert float(v * 3) == 6.0
     assert "op='*'" in repr(v * 3)
+    x, w = Value(2.0), Value(3.0)
+    (x * w).backward(create_graph=True)  # x.grad is w and w.grad is x: a cycle of grads
+    assert repr(w) == "Value(data=3.0, grad=2.0)" and repr(x) == "Value(data=2.0, grad=3.0)"
 
 
 # -- every op against central differences, on hypothesis-drawn inputs --

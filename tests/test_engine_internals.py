@@ -1,10 +1,13 @@
 """The scalar engine's traversal: orders, leaves, no recursion, and backprop on random DAGs."""
+import ast
 import gc
 import sys
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import autograd
 from autograd import Value, no_grad
 from autograd.testing import check_grads
 
@@ -101,3 +104,23 @@ def test_no_cycles_after_backward_on_a_dag():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def imports(path):
+    """(module, names) of every import statement in ``path``, top level or inside a function."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            yield "." * node.level + (node.module or ""), [a.name for a in node.names]
+        elif isinstance(node, ast.Import):
+            yield from ((a.name, []) for a in node.names)
+
+
+def test_the_op_table_knows_no_engine_and_no_private_name_crosses_files():
+    # Dependencies point one way: the engine imports the op table, never the reverse (not
+    # even inside a function), and the core's files import no private name of another.
+    folder = Path(autograd.__file__).parent
+    assert not [m for m, _ in imports(folder / "ops.py") if "engine" in m]
+    core = ("engine.py", "ops.py", "layers.py", "__init__.py", "clash.py")
+    private = [(file, m, name) for file in core for m, names in imports(folder / file)
+               for name in names if name.startswith("_") and not name.startswith("__")]
+    assert private == []

@@ -7,6 +7,7 @@ The tests enumerate ``autograd.ops.OPS``: a row missing here fails
 checked against numpy's own functions, independent of the rows.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -230,19 +231,43 @@ def test_a_wrong_declaration_names_the_op_and_what_was_expected():
     with pytest.raises(ValueError, match=r"'twice'.*2 input.*2 function"):
         declare_op("twice", forward=lambda x, y: x * y, backward=(lambda g, out, x, y: g,),
                    register=False)
-    with pytest.raises(ValueError, match=r"already declared"):
+    with pytest.raises(ValueError, match=r"'\*' is a library op; choose another name"):
         declare_op("*", forward=lambda x, y: x * y,
                    backward=(lambda g, out, x, y: g, lambda g, out, x, y: g))
     pair = declare_op("pair_grad", forward=lambda x: 2 * x, register=False,
                       backward=(lambda g, out, x: (g, g),))
     x = Value(1.0)
-    with pytest.raises(TypeError, match=r"'pair_grad'.*backward\[0\] returned tuple"):
+    with pytest.raises(TypeError, match=r"'pair_grad'.*backward\[0\].*returned tuple"):
         pair(x).backward()
     assert x.grad == 0.0
     flat = declare_op("flat_grad", forward=lambda x: 2 * x, register=False,
                       backward=(lambda g, out, x: g.ravel(),))
     with pytest.raises(ValueError, match=r"'flat_grad'.*shape \(4,\).*shape \(2, 2\)"):
         flat.vjp(np.ones((2, 2)), None, np.ones((2, 2)))
+
+
+def test_declaring_a_name_again_replaces_the_row_and_warns_only_across_modules():
+    # A notebook cell run twice declares the same op twice, from the same module (__main__).
+    def cell(factor, module):
+        code = ("declare_op('rerun_cell', forward=lambda x: factor * x, "
+                "backward=(lambda g, out, x: factor * g,))")
+        return eval(code, {"__name__": module, "declare_op": declare_op, "factor": factor})
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the same module again: no warning
+            first = cell(2.0, "__main__")
+            second = cell(3.0, "__main__")
+        assert OPS["rerun_cell"] is second is not first
+        x = Value(1.0)
+        OPS["rerun_cell"](x).backward()
+        assert x.grad == 3.0
+        with pytest.warns(UserWarning, match="'rerun_cell' of __main__ replaced by the one of "
+                                             "someone_else"):
+            third = cell(4.0, "someone_else")
+        assert OPS["rerun_cell"] is third
+    finally:
+        OPS.pop("rerun_cell", None)
 
 
 # -- the array rows of chapter 5: what rule_test does not cover ---------------------------
