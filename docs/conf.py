@@ -61,6 +61,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
+html_context = {"default_mode": "auto"}  # light or dark as the reader's system is (unset, the theme logs an error)
 html_sidebars = {"index": [], "api/index": []}
 html_show_sourcelink = False
 html_copy_source = False

@@ -21,6 +21,7 @@ is a definition list.
 import importlib
 import re
 
+from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
@@ -40,21 +41,25 @@ class ApiModule(SphinxDirective):
         exported = exported_by_package(name)
         skip = sorted(k for k, v in vars(module).items()
                       if not k.startswith("_") and id(v) in exported)
-        lines = [f".. automodule:: {name}", "   :members:", "   :undoc-members:"]
+        # The pages are MyST Markdown, the docstrings reST: eval-rst reads them as reST.
+        lines = ["```{eval-rst}", f".. automodule:: {name}", "   :members:", "   :undoc-members:"]
         if skip:
             lines.append(f"   :exclude-members: {', '.join(skip)}")
-        content = StringList(lines, source=f"<apimodule {name}>")
-        return self.parse_content_to_nodes_from(content)
+        lines.append("```")
+        return parse(self, lines, f"<apimodule {name}>")
 
-    def parse_content_to_nodes_from(self, content):
-        from docutils import nodes
-        node = nodes.section()
-        node.document = self.state.document
-        self.state.nested_parse(content, 0, node, match_titles=True)
-        return node.children
+
+def parse(directive, lines, source):
+    container = nodes.container()
+    container.document = directive.state.document
+    directive.state.nested_parse(StringList(lines, source=source), 0, container,
+                                 match_titles=True)
+    return container.children
 
 
 COLUMN = re.compile(r"^(\s*)(``[^`]+``)\s{2,}(\S.*)$")
+LONE_STARS = re.compile(r"(?<![\w*])\*{1,2}(?=[),\s]|$)")  # "1 for *, / and **)"
+BULLET = re.compile(r"^\s*[-*] \S")
 NEXT_IN_COLUMN = re.compile(r"^(\s*)(``[^`]+``)\s+(\S.*)$")  # once a column list has begun
 
 
@@ -62,31 +67,72 @@ def _indent(line):
     return len(line) - len(line.lstrip())
 
 
-def _escape_bars(line):
-    """``|`` outside ``literals`` escaped, so that reST reads no substitution."""
-    parts = line.split("``")
-    return "``".join(p if k % 2 else p.replace("|", "\\|") for k, p in enumerate(parts))
+def _escape(line):
+    """``|`` and a ``*`` that opens no emphasis (``(+, *)``), outside ``literals``, escaped."""
+    marker = re.match(r"\s*(?:[-*] )?", line).group()  # a bullet's own "*" stays
+    parts = line[len(marker):].split("``")
+    return marker + "``".join(p if k % 2 else LONE_STARS.sub(lambda m: "\\*" * len(m.group()),
+                                                    p.replace("|", "\\|"))
+                     for k, p in enumerate(parts))
 
 
 def docstring_as_rest(app, what, name, obj, options, lines):
-    out, column, literal = [], None, None
+    """Read the docstrings' plain-text habits as reST (see the module docstring):
+
+    - an indented block (a formula, a table, code) is preformatted text, as it reads;
+    - a list or a column list right after a paragraph line gets the blank line reST wants;
+    - ``|x|`` and a lone ``*`` are text.
+    """
+    out = []
+    column = None  # (indent, text column) while in a column list
+    literal = None  # while in a preformatted block: the indent it must exceed
+    outer = 0  # the indent of the text around: 0, or a list item's text
+    in_list = False
     for line in lines:
-        if literal is not None and (not line.strip() or _indent(line) > literal):
-            out.append(line)  # inside a literal block: as written
+        blank = not line.strip()
+        indent = len(line) - len(line.lstrip())
+        if literal is not None:
+            if blank or indent > literal:
+                out.append(line)
+                continue
+            literal = None
+            if out and out[-1].strip():
+                out.append("")
+        after_text = bool(out) and bool(out[-1].strip())
+        if column and not blank and indent >= column[1]:
+            out.append(column[0] + "   " + _escape(line.strip()))
             continue
-        literal = None
         match = (NEXT_IN_COLUMN if column else COLUMN).match(line)
         if match:
-            indent, term, text = match.groups()
-            out += [indent + term, indent + "   " + _escape_bars(text)]
-            column = (indent, len(line) - len(text))
-        elif column and line.strip() and _indent(line) >= column[1]:
-            out.append(column[0] + "   " + _escape_bars(line.strip()))
-        else:
-            column = None
-            out.append(_escape_bars(line))
-            if line.rstrip().endswith("::"):
-                literal = _indent(line)
+            lead, term, text = match.groups()
+            if after_text and column is None:
+                out.append("")
+            out += [lead + term, lead + "   " + _escape(text)]
+            column = (lead, len(line) - len(text))
+            continue
+        if column and not blank:
+            out.append("")
+        column = None
+        if blank:
+            out.append(line)
+            continue
+        if indent > outer and not (in_list and indent == outer):
+            # An indented block: preformatted text ("::" alone is dropped by reST).
+            out += ([""] if after_text else []) + [" " * outer + "::", "", line]
+            literal = outer
+            continue
+        bullet = BULLET.match(line)
+        if bullet:
+            if after_text and not in_list:
+                out.append("")
+            in_list, outer = True, indent + 2
+        elif in_list and indent < outer:
+            if after_text:
+                out.append("")  # the list ends
+            in_list, outer = False, indent
+        out.append(_escape(line))
+        if line.rstrip().endswith("::"):
+            literal = indent
     lines[:] = out
 
 
@@ -99,22 +145,18 @@ class OpTable(SphinxDirective):
         import autograd.ops as ops
         python_name = {id(v): k for k, v in vars(ops).items()
                        if isinstance(v, ops.Op) and not k.startswith("_")}
-        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 12 10 6 8 8 56", "",
-                 "   * - row", "     - drawn as", "     - inputs", "     - on Values",
-                 "     - kinks", "     - what it computes"]
+        lines = ["```{list-table}", ":header-rows: 1", ":widths: 14 10 6 8 8 54",
+                 ":class: cr-optable", "",
+                 "* - row", "  - drawn as", "  - inputs", "  - on Values", "  - kinks",
+                 "  - what it computes"]
         for name, op in ops.OPS.items():
             attr = python_name.get(id(op))
-            row = f"``ops.{attr}`` (``{name}``)" if attr and attr != name else f"``{name}``"
-            lines += [f"   * - {row}", f"     - {_cell(op.symbol)}", f"     - {op.arity}",
-                      f"     - {'yes' if op.scalar else 'arrays only'}",
-                      f"     - {_cell(op.kinks or '')}", f"     - {_cell(op.doc or '')}"]
-        node_list = []
-        from docutils import nodes
-        container = nodes.container(classes=["cr-optable"])
-        container.document = self.state.document
-        self.state.nested_parse(StringList(lines, source="<optable>"), 0, container)
-        node_list.append(container)
-        return node_list
+            row = f"`ops.{attr}` (`{name}`)" if attr and attr != name else f"`ops.{name}`"
+            lines += [f"* - {row}", f"  - `{op.symbol}`", f"  - {op.arity}",
+                      f"  - {'yes' if op.scalar else 'arrays only'}",
+                      f"  - {_cell(op.kinks or '')}", f"  - {_cell(op.doc or '')}"]
+        lines.append("```")
+        return parse(self, lines, "<optable>")
 
 
 def setup(app):
