@@ -187,3 +187,60 @@ def test_the_op_table_page_lists_every_row(site):
     table = text[text.index("<table"):text.index("</table>")]
     rows = re.findall(r"<tr[ >]", table)
     assert len(rows) == len(autograd.ops.OPS) + 1  # and the header
+
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_is_short_and_points_to_pages_that_exist():
+    assert len(README.splitlines()) <= 150
+    links = re.findall(r"\]\((docs/[^)#]+)", README)
+    assert len(links) > 10
+    missing = [link for link in links if not (REPO / link).is_file()]
+    assert not missing, missing
+
+
+def test_the_readme_examples_print_what_they_say(tmp_path, monkeypatch, capsys,
+                                                op_table_restored):
+    """Each ``print(...)  # output`` line of README's Python examples prints that output."""
+    monkeypatch.chdir(tmp_path)  # the apple example writes price.html
+    blocks = re.findall(r"```python\n(.*?)\n```", README, re.S)
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+        printed = capsys.readouterr().out.splitlines()
+        said = [line.split("# ", 1)[1] for line in block.splitlines() if line.startswith("print(")]
+        assert len(printed) == len(said)
+        for out, comment in zip(printed, said):
+            assert comment.startswith(out), (out, comment)
+    assert (tmp_path / "price.html").stat().st_size > 0
+
+
+@pytest.fixture
+def op_table_restored():
+    """The examples declare ops (softplus): the table is given back as it was."""
+    before = dict(autograd.ops.OPS)
+    yield
+    autograd.ops.OPS.clear()
+    autograd.ops.OPS.update(before)
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (REPO / "docs").glob("*.md")
+                                        if ">>>" in p.read_text(encoding="utf-8")))
+def test_the_examples_on_the_pages_give_what_they_show(page, op_table_restored):
+    """A page's ``>>>`` examples, run in order as one doctest (the graphs of
+    docs/_ext/graphs.py are defined, as the page shows their code)."""
+    import doctest
+    sys.path.insert(0, str(REPO / "docs" / "_ext"))
+    try:
+        import graphs
+    finally:
+        sys.path.remove(str(REPO / "docs" / "_ext"))
+    text = (REPO / "docs" / page).read_text(encoding="utf-8")
+    examples = [b for b in re.findall(r"```python\n(.*?)\n```", text, re.S) if b.startswith(">>>")]
+    test = doctest.DocTestParser().get_doctest("\n\n".join(examples),
+                                               {"apple_orange": graphs.apple_orange},
+                                               page, str(REPO / "docs" / page), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
