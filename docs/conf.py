@@ -62,7 +62,9 @@ html_theme_options = {
     "footer_end": [],
 }
 html_context = {"default_mode": "auto"}  # light or dark as the reader's system is (unset, the theme logs an error)
-html_sidebars = {"index": [], "api/index": []}
+# The guide's pages are one level, reached from the top bar: no left sidebar, so the
+# embedded explorers get the width. The API pages and the notebooks keep theirs.
+html_sidebars = {page.stem: [] for page in DOCS.glob("*.md")}
 html_show_sourcelink = False
 html_copy_source = False
 

@@ -44,9 +44,14 @@ LOCAL = ("file://", "data:", "about:", "blob:", "chrome://")  # chrome://: the b
 def site(tmp_path_factory):
     """The site built from docs/ into a temporary folder, warnings as errors."""
     out = tmp_path_factory.mktemp("docs") / "html"
+    # Every web proxy points at a closed local port: a build that fetched anything
+    # (an intersphinx inventory, a font) would fail or warn, and -W makes that an error.
+    nowhere = "http://127.0.0.1:9"
+    env = {**os.environ, "http_proxy": nowhere, "https_proxy": nowhere, "HTTP_PROXY": nowhere,
+           "HTTPS_PROXY": nowhere, "ALL_PROXY": nowhere, "no_proxy": "", "NO_PROXY": ""}
     run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b",
                           "html", str(REPO / "docs"), str(out)],
-                         cwd=REPO, capture_output=True, text=True, timeout=600)
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, f"sphinx-build -W failed:\n{run.stdout}\n{run.stderr}"
     return out
 

@@ -76,6 +76,22 @@ def _escape(line):
                      for k, p in enumerate(parts))
 
 
+def is_definition(lines, i, outer, out, in_list):
+    """Whether the indented text starting at ``lines[i]`` defines the one-line term
+    before it, as in a reST definition list: the term alone after a blank line (or
+    after the previous definition), the indented text ending at a blank line or at
+    the next term."""
+    def indent(k):
+        return len(lines[k]) - len(lines[k].lstrip())
+
+    term_alone = bool(out and out[-1].strip()) and (len(out) < 2 or not out[-2].strip()
+                                                     or in_list)
+    end = next((k for k in range(i, len(lines)) if not lines[k].strip() or indent(k) <= outer),
+               len(lines))
+    next_term = end + 1 < len(lines) and lines[end + 1].strip() and indent(end + 1) > outer
+    return term_alone and (end == len(lines) or not lines[end].strip() or bool(next_term))
+
+
 def docstring_as_rest(app, what, name, obj, options, lines):
     """Read the docstrings' plain-text habits as reST (see the module docstring):
 
@@ -88,9 +104,16 @@ def docstring_as_rest(app, what, name, obj, options, lines):
     literal = None  # while in a preformatted block: the indent it must exceed
     outer = 0  # the indent of the text around: 0, or a list item's text
     in_list = False
-    for line in lines:
+    definition = None  # while in a definition's indented text: the indent it must exceed
+    definitions = None  # while in a definition list (until a blank line)
+    for i, line in enumerate(lines):
         blank = not line.strip()
         indent = len(line) - len(line.lstrip())
+        if definition is not None:
+            if not blank and indent > definition:
+                out.append(_escape(line))
+                continue
+            definition = None
         if literal is not None:
             if blank or indent > literal:
                 out.append(line)
@@ -115,8 +138,13 @@ def docstring_as_rest(app, what, name, obj, options, lines):
         column = None
         if blank:
             out.append(line)
+            definitions = None
             continue
         if indent > outer and not (in_list and indent == outer):
+            if is_definition(lines, i, outer, out, definitions is not None):
+                out.append(_escape(line))
+                definition = definitions = outer
+                continue
             # An indented block: preformatted text ("::" alone is dropped by reST).
             out += ([""] if after_text else []) + [" " * outer + "::", "", line]
             literal = outer
