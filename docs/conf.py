@@ -1,12 +1,14 @@
 """Sphinx configuration of chainrule's documentation.
 
-Build it with the docs extra installed (see the contributing page):
+Build it with the docs extra installed, the virtual environment active (see the
+contributing page):
 
-    .venv/bin/sphinx-build -W -b html docs docs/_build/html
+    sphinx-build -W -b html docs build/docs/html
 
 The build and the site work offline: no intersphinx inventories, no web fonts, no CDN
-scripts (MathJax and the Jupyter widget scripts are switched off); tests/test_docs.py
-builds the site and opens every page in headless Chromium to keep it so.
+scripts (no math typeset, so no MathJax; the notebooks' Jupyter widget scripts left
+out); tests/test_docs.py builds the site and opens every page in headless Chromium to
+keep it so.
 """
 import sys
 from pathlib import Path
@@ -27,7 +29,6 @@ extensions = [
 ]
 
 exclude_patterns = ["_build", "_ext", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
-suppress_warnings = []
 
 # MyST: ```{directive} fences, and ":::" blocks; "$" is no math marker (MathJax would
 # be fetched from a CDN, and the pages need no formulas typeset).
@@ -35,8 +36,8 @@ myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 
 # The notebooks are shown with the outputs stored in them, never re-executed here (the
-# test suite executes them).  Their explorer widgets need the Jupyter widget scripts
-# from a CDN: they are left out, and their text form is shown instead.
+# test suite executes them).  Their explorer widgets would need the Jupyter widget
+# scripts from a CDN: they are left out, and the still picture stored with each is shown.
 nb_execution_mode = "off"
 nb_ipywidgets_js = {}
 nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None),
@@ -61,10 +62,12 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": [],
 }
-html_context = {"default_mode": "auto"}  # light or dark as the reader's system is (unset, the theme logs an error)
+# Light or dark as the reader's system is (left unset, the theme logs a console error).
+html_context = {"default_mode": "auto"}
 # The guide's pages are one level, reached from the top bar: no left sidebar, so the
-# embedded explorers get the width. The API pages and the notebooks keep theirs.
-html_sidebars = {page.stem: [] for page in DOCS.glob("*.md")}
+# embedded explorers get the width (and the op table). The API pages and the notebooks
+# keep theirs.
+html_sidebars = {page.stem: [] for page in DOCS.glob("*.md")} | {"api/ops": []}
 html_show_sourcelink = False
 html_copy_source = False
 

@@ -8,15 +8,23 @@ the shortest name a user imports it by.
 ``{optable}`` is the op table of ``autograd.ops`` as a table: one line per row, read
 from ``autograd.ops.OPS`` when the site is built.
 
-The docstrings are written to be read as plain text too, in two habits reST reads
-otherwise; ``docstring_as_rest`` turns them into reST as the docstrings are read:
-``|x|`` is an absolute value, not a substitution, and a column list such as ::
+The docstrings are written to be read as plain text too, with habits reST reads
+otherwise; ``docstring_as_rest`` turns them into reST as autodoc reads them, so that
+``sphinx-build -W`` passes without the docstrings changing:
 
-    ``data``   the number computed on the forward pass
-    ``grad``   d(output)/d(this node), continued on the next line
-               indented to the column
+- a column list such as ::
 
-is a definition list.
+      ``data``   the number computed on the forward pass
+      ``grad``   d(output)/d(this node), continued on the next line
+                 indented to the column
+
+  is a definition list;
+- an indented block (a formula, a table of updates, code) is preformatted text, unless it
+  defines the one-line term above it (a reST definition list);
+- a list or a column list right after a paragraph line gets the blank line reST needs;
+- ``|x|`` is an absolute value (not a substitution), and a lone ``*`` (``(+, *)``) is text.
+
+These pages are MyST Markdown, so the directives write MyST (``eval-rst`` for autodoc).
 """
 import importlib
 import re
@@ -173,16 +181,16 @@ class OpTable(SphinxDirective):
         import autograd.ops as ops
         python_name = {id(v): k for k, v in vars(ops).items()
                        if isinstance(v, ops.Op) and not k.startswith("_")}
-        lines = ["```{list-table}", ":header-rows: 1", ":widths: 14 10 6 8 8 54",
-                 ":class: cr-optable", "",
-                 "* - row", "  - drawn as", "  - inputs", "  - on Values", "  - kinks",
-                 "  - what it computes"]
+        lines = ["```{list-table}", ":header-rows: 1", ":widths: auto", ":class: cr-optable",
+                 "", "* - row", "  - drawn as", "  - what it computes"]
         for name, op in ops.OPS.items():
-            attr = python_name.get(id(op))
-            row = f"`ops.{attr}` (`{name}`)" if attr and attr != name else f"`ops.{name}`"
-            lines += [f"* - {row}", f"  - `{op.symbol}`", f"  - {op.arity}",
-                      f"  - {'yes' if op.scalar else 'arrays only'}",
-                      f"  - {_cell(op.kinks or '')}", f"  - {_cell(op.doc or '')}"]
+            attr = python_name.get(id(op), name)
+            row = f"`ops.{attr}`" + (f" (`{name}`)" if attr != name else "")
+            notes = [f"{op.arity} input{'s' * (op.arity != 1)}"]
+            notes += [] if op.scalar else ["numpy arrays only"]
+            notes += [f"kinks at {op.kinks}"] if op.kinks else []
+            lines += [f"* - {row}", f"  - `{op.symbol}`",
+                      f"  - {_cell(op.doc or '')} ({', '.join(notes)})"]
         lines.append("```")
         return parse(self, lines, "<optable>")
 
