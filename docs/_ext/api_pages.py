@@ -1,9 +1,10 @@
 """Sphinx extension: two directives for the API reference.
 
 ``{apimodule} MODULE`` documents a module's public functions and classes with autodoc,
-leaving out those its package exports at the top (``autograd.Value``, ``nn.Affine``
-...), which the package's own page documents: every object is described once, under
-the shortest name a user imports it by.
+leaving out those the packages above it export (``autograd.Value``, ``nn.Affine`` ...),
+which the package's own entry documents: every object is described once, under the
+shortest name a user imports it by. With ``:recursive:`` it documents the modules under
+a package too, found when the site is built, so a new module appears by itself.
 
 ``{optable}`` is the op table of ``autograd.ops`` as a table: one line per row, read
 from ``autograd.ops.OPS`` when the site is built.
@@ -27,34 +28,62 @@ otherwise; ``docstring_as_rest`` turns them into reST as autodoc reads them, so 
 These pages are MyST Markdown, so the directives write MyST (``eval-rst`` for autodoc).
 """
 import importlib
+import pkgutil
 import re
 
 from docutils import nodes
+from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 
-def exported_by_package(module_name):
-    """The objects the top package of ``module_name`` exports in its ``__all__``."""
-    top = importlib.import_module(module_name.split(".")[0])
-    return {id(getattr(top, name)) for name in getattr(top, "__all__", ())}
+def exports(name):
+    """The objects the module ``name`` exports in its ``__all__`` (none without one)."""
+    module = importlib.import_module(name)
+    return {id(getattr(module, attr)) for attr in getattr(module, "__all__", ())}
+
+
+def submodules(package):
+    """The public modules under ``package``, all levels, in name order."""
+    module = importlib.import_module(package)
+    found = pkgutil.walk_packages(getattr(module, "__path__", []), package + ".")
+    return sorted(m.name for m in found if not any(p.startswith("_") for p in m.name.split(".")))
 
 
 class ApiModule(SphinxDirective):
+    """``{apimodule} MODULE``, with ``:recursive:`` its modules too, ``:submodules:`` only
+    them, and ``:skip: NAME ...`` leaving out modules (and theirs) another page has."""
+
     required_arguments = 1
+    option_spec = {"recursive": directives.flag, "submodules": directives.flag,
+                   "skip": directives.unchanged}
 
     def run(self):
         name = self.arguments[0]
+        skip = tuple(self.options.get("skip", "").split())
+        names = [] if "submodules" in self.options else [name]
+        if "recursive" in self.options or "submodules" in self.options:
+            names += [m for m in submodules(name)
+                      if not any(m == s or m.startswith(s + ".") for s in skip)]
+        lines = []
+        for module_name in names:
+            lines += self.automodule(module_name)
+        return parse(self, lines, f"<apimodule {name}>")
+
+    @staticmethod
+    def automodule(name):
+        """autodoc's automodule for ``name``, without what the packages above it export
+        (documented there); a top package shows what it exports."""
         module = importlib.import_module(name)
-        exported = exported_by_package(name)
+        parts = name.split(".")
+        above = set().union(*(exports(".".join(parts[:k])) for k in range(1, len(parts))))
         skip = sorted(k for k, v in vars(module).items()
-                      if not k.startswith("_") and id(v) in exported)
+                      if not k.startswith("_") and id(v) in above)
         # The pages are MyST Markdown, the docstrings reST: eval-rst reads them as reST.
         lines = ["```{eval-rst}", f".. automodule:: {name}", "   :members:", "   :undoc-members:"]
         if skip:
             lines.append(f"   :exclude-members: {', '.join(skip)}")
-        lines.append("```")
-        return parse(self, lines, f"<apimodule {name}>")
+        return lines + ["```", ""]
 
 
 def parse(directive, lines, source):
