@@ -23,7 +23,8 @@ otherwise; ``docstring_as_rest`` turns them into reST as autodoc reads them, so 
 - an indented block (a formula, a table of updates, code) is preformatted text, unless it
   defines the one-line term above it (a reST definition list);
 - a list or a column list right after a paragraph line gets the blank line reST needs;
-- ``|x|`` is an absolute value (not a substitution), and a lone ``*`` (``(+, *)``) is text.
+- ``|x|`` is an absolute value (not a substitution), and a ``*`` that opens no emphasis
+  (``(+, *)``, ``f(*inputs, **params)``) is text.
 
 These pages are MyST Markdown, so the directives write MyST (``eval-rst`` for autodoc).
 """
@@ -95,7 +96,8 @@ def parse(directive, lines, source):
 
 
 COLUMN = re.compile(r"^(\s*)(``[^`]+``)\s{2,}(\S.*)$")
-LONE_STARS = re.compile(r"(?<![\w*])\*{1,2}(?=[),\s]|$)")  # "1 for *, / and **)"
+# Stars that open no emphasis: "1 for *, / and **)", "f(*inputs, **params)".
+LONE_STARS = re.compile(r"(?<![\w*])\*{1,2}(?=[),\s]|$|\w+[,)])")
 BULLET = re.compile(r"^\s*[-*] \S")
 NEXT_IN_COLUMN = re.compile(r"^(\s*)(``[^`]+``)\s+(\S.*)$")  # once a column list has begun
 
