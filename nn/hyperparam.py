@@ -10,22 +10,14 @@ by SGD with batch 100, and 100 trials of
 scored by the final validation accuracy.  Optuna's RandomSampler draws exactly that (log-
 uniform); ``sampler='tpe'`` uses its Tree-structured Parzen Estimator instead.
 
-Everything below is Optuna's public API; the search adds only how a dead trial is found in a
-journal file and the budget check.
-- The study lives in a storage, so a search survives interruption and scales out: a local
-  journal file (default ``hyperparam.journal``; ``jobs=N`` worker processes share it), or a
-  database URL (``postgresql://user@host/db``, ``sqlite:///file.db``) shared by any number of
-  machines.  Run the same command again and it resumes: complete trials are kept.  A study
-  keeps the seed and epochs it was created with; resuming says so.
-- A trial killed while running is failed and its parameters run once more (Optuna's
-  RetryHeartbeatStaleTrialCallback, which notes the original in the retry's system attribute
-  ``failed_trial``).  In a database, workers send a heartbeat every 5 s and a trial without one
-  for 30 s is stale.  A journal file has no heartbeats: each trial records its worker
-  (host:pid), and a new search fails the trials whose process on this host is gone.  Ctrl-C
-  queues the interrupted trial's parameters again.
-- The search stops at ``trials`` complete trials (MaxTrialsCallback).  Before training, a trial
-  gives up its place (PRUNED) when ``trials`` live trials (complete, running, waiting) are ahead
-  of it, so parallel workers never complete more than ``trials`` between them.
+The study lives in a journal file (``jobs`` processes share it) or a database (any number of
+machines), so the same command resumes it, keeping its complete trials and the seed and epochs
+it was created with.  Optuna's MaxTrialsCallback stops at ``trials`` complete trials; a trial
+that finds ``trials`` live ones ahead of it gives up its place (PRUNED), so parallel workers
+never complete more.  A trial killed while running is failed and its parameters run once more
+(Optuna's RetryHeartbeatStaleTrialCallback): a database's workers send heartbeats, and a trial
+silent for GRACE_PERIOD is stale; each trial also records its worker (host:pid), and a search
+fails the running trials whose process on its host is gone.  Ctrl-C queues its trial again.
 """
 import math
 import multiprocessing
@@ -46,6 +38,7 @@ CONNECT_TIMEOUT = 10  # seconds: a server that takes the connection and never an
 
 FULL = dict(train_size=500, epochs=50, trials=100)
 QUICK = dict(train_size=500, epochs=30, trials=12)
+SAMPLERS = {"random": "RandomSampler", "tpe": "TPESampler"}  # Optuna's samplers
 
 
 def _optuna():
@@ -71,9 +64,6 @@ def open_storage(storage):
     from optuna.storages.journal import JournalFileBackend
 
     path = os.path.abspath(storage)
-    if os.path.isdir(path):
-        raise ValueError(f"--storage {storage} is a folder: give a file, such as "
-                         f"{os.path.join(storage, 'hyperparam.journal')}")
     if not os.path.isdir(os.path.dirname(path)):
         raise ValueError(f"--storage {storage}: the folder {os.path.dirname(path)} does not exist")
     damaged = (f"--storage {storage} is not an Optuna journal, or it is damaged; move it away "
@@ -213,12 +203,9 @@ def _complete(study):
 
 
 def _make_sampler(sampler, seed):
-    optuna = _optuna()
-    if sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    raise ValueError(f"sampler must be 'random' or 'tpe', got {sampler!r}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be 'random' or 'tpe', got {sampler!r}")
+    return getattr(_optuna().samplers, SAMPLERS[sampler])(seed=seed)
 
 
 def work(storage, study_name, n_trials, *, sampler, data_dir=None, worker=0, callbacks=()):
@@ -297,7 +284,7 @@ def search(*, trials, storage, study_name, sampler="random", jobs=1, epochs, tra
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"{len(failed)} of {jobs} search workers failed (exit codes {failed})")
-    return optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    return study
 
 
 # ---------------------------------------------------------------- the experiment's outcome
@@ -320,14 +307,13 @@ def _spearman(a, b):
 
 def search_outcome(*, quick=False, seed=0, progress=True, data_dir=None, trials=None, jobs=1,
                    storage=None, study_name=None, sampler="random", epochs=None):
-    settings = dict(QUICK if quick else FULL)
-    trials = trials or settings.pop("trials")
-    settings.pop("trials", None)
-    settings["epochs"] = epochs or settings["epochs"]
+    default = QUICK if quick else FULL
     study_name = study_name or f"chapter6-{sampler}{'-quick' if quick else ''}"
     storage = storage or "hyperparam.journal"
-    study = search(trials=trials, storage=storage, study_name=study_name, sampler=sampler,
-                   jobs=jobs, seed=seed, data_dir=data_dir, progress=progress, **settings)
+    study = search(trials=trials or default["trials"], storage=storage, study_name=study_name,
+                   sampler=sampler, jobs=jobs, epochs=epochs or default["epochs"],
+                   train_size=default["train_size"], seed=seed, data_dir=data_dir,
+                   progress=progress)
     rows = results(study)
     if not rows:
         raise RuntimeError(f"the study {study_name!r} has no complete trial")

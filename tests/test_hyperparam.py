@@ -252,7 +252,7 @@ def test_mistakes_are_one_error_line_and_create_nothing(case, tmp_path):
                      "Connection refused"]
     elif case == "folder":
         (tmp_path / "sub").mkdir()
-        storage, fragments = str(tmp_path / "sub"), ["sub is a folder: give a file"]
+        storage, fragments = str(tmp_path / "sub"), [f"--storage {tmp_path / 'sub'}: Is a directory"]
     elif case == "garbage":
         journal.write_bytes(bytes(range(256)) * 4)
         fragments = [f"--storage {journal} is not an Optuna journal, or it is damaged"]
