@@ -26,7 +26,6 @@ from .nets.multi_layer_net import MultiLayerNetExtend
 from .training.optimizers import get_optimizer
 from .training.trainer import Trainer
 
-
 # ---------------------------------------------------------------- shared pieces
 
 def _close(bar):

@@ -20,11 +20,10 @@ import time
 import warnings
 from pathlib import Path
 
+import optuna  # the test extra installs it
 import pytest
-
-import optuna  # noqa: E402  (the test extra installs it)
 from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState  # noqa: E402
+from optuna.trial import TrialState
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -289,7 +288,7 @@ def test_a_server_that_never_answers_fails_in_bounded_time_naming_it(tmp_path):
         while not stop.is_set() and time.monotonic() < deadline:
             try:
                 held.append(server.accept()[0])
-            except socket.timeout:
+            except TimeoutError:
                 pass
         for s in [server, *held]:
             s.close()
@@ -298,7 +297,7 @@ def test_a_server_that_never_answers_fails_in_bounded_time_naming_it(tmp_path):
     thread.start()
     try:
         begin = time.monotonic()
-        out = subprocess.run(command("--storage", f"postgresql://u@127.0.0.1:{port}/db"),
+        out = subprocess.run(command("--storage", f"postgresql+psycopg2://u@127.0.0.1:{port}/db"),
                              cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=60)
         took = time.monotonic() - begin
     finally:
@@ -331,7 +330,7 @@ def postgres():
     Debian's postgresql package creates (this test creates no account), otherwise as the
     invoking user.
     """
-    import psycopg2  # noqa: F401  (the search extra installs it; Optuna connects through it)
+    import psycopg2
 
     bindir = _pg_bin()
     as_server = []
