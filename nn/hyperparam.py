@@ -91,8 +91,10 @@ def _open_database(optuna, storage):
     except (SQLAlchemyError, ValueError) as err:
         raise ValueError(f"--storage {storage} is not a database URL ({err}); write it as "
                          "postgresql://user@host/database or sqlite:///file.db") from None
-    if url.drivername == "postgresql":  # the driver the search extra installs, whatever
-        url = url.set(drivername="postgresql+psycopg2")  # SQLAlchemy's default for the scheme
+    # The plain scheme goes to psycopg2, which the search extra installs (SQLAlchemy's own
+    # choice for it depends on its version).
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")
     shown = url.render_as_string(hide_password=True)
     kwargs = {}
     if url.get_driver_name() in ("psycopg2", "psycopg"):
@@ -220,7 +222,8 @@ def work(storage, study_name, n_trials, *, sampler, data_dir=None, worker=0, cal
     entropy = [settings["seed"], worker, len(study.trials)]
     if is_url(storage):
         entropy += [os.getpid(), zlib.crc32(socket.gethostname().encode())]
-    study.sampler = _make_sampler(sampler, int(np.random.SeedSequence(entropy).generate_state(1)[0]))
+    sampler_seed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    study.sampler = _make_sampler(sampler, sampler_seed)
     data = split_data(settings["train_size"], settings["seed"], data_dir)
     done = optuna.study.MaxTrialsCallback(n_trials, states=(optuna.trial.TrialState.COMPLETE,))
     study.optimize(_objective(study, n_trials, data, settings["epochs"], settings["seed"]),
@@ -228,7 +231,8 @@ def work(storage, study_name, n_trials, *, sampler, data_dir=None, worker=0, cal
 
 
 def _worker_main(kwargs):
-    # The parent stops its workers with SIGTERM (as Ctrl-C), so a terminal's Ctrl-C is its alone.
+    # A terminal's Ctrl-C is for the parent alone: it stops its workers with SIGTERM, which
+    # they take as Ctrl-C (their trials are queued again).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -242,20 +246,21 @@ def search(*, trials, storage, study_name, sampler="random", jobs=1, epochs, tra
     """Run (or resume) the search to ``trials`` complete trials; returns the Optuna study."""
     optuna = _optuna()
     _make_sampler(sampler, None)  # refuse an unknown sampler or seed before anything is written
-    if not (isinstance(seed, int) and seed >= 0):
+    if not (isinstance(seed, (int, np.integer)) and seed >= 0):
         raise ValueError(f"--seed must be an integer >= 0, got {seed}")
     study = optuna.create_study(study_name=study_name, storage=open_storage(storage),
                                 direction="maximize", load_if_exists=True)
-    asked = dict(seed=seed, epochs=epochs, train_size=train_size)
+    asked = dict(seed=int(seed), epochs=int(epochs), train_size=int(train_size))
     stored = study.user_attrs.get("settings")
     if stored is None:
         study.set_user_attr("settings", asked)
     elif study.trials:
-        kept = [f"{k} {stored[k]}, not {asked[k]}" for k in asked if stored[k] != asked[k]]
+        kept = "; ".join(f"{k} {stored[k]}, not {v}" for k, v in asked.items() if stored[k] != v)
+        if kept:
+            kept = (f"; it keeps the settings it was created with ({kept}): give a new --study "
+                    "to start afresh")
         print(f"resuming study {study_name!r} in {storage}: {len(_complete(study))} of {trials} "
-              "trials complete" + (f"; it keeps the settings it was created with ({'; '.join(kept)}"
-                                   "): give a new --study to start afresh" if kept else ""),
-              file=sys.stderr)
+              f"trials complete{kept}", file=sys.stderr)
     _fail_dead_trials(study)
     kwargs = dict(storage=storage, study_name=study_name, n_trials=trials, sampler=sampler,
                   data_dir=data_dir)

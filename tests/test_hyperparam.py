@@ -106,7 +106,8 @@ def stop_in_a_trial(proc, storage, name, signum, done=2):
 
 
 def check_resumed(storage, name, n, before, cwd):
-    """Resume (the same command) and check: nothing lost or changed, the stopped trial re-run once."""
+    """Resume (the same command); check that nothing was lost or changed and that the stopped
+    trial ran again once."""
     out = subprocess.run(command("--trials", str(n), "--storage", storage, "--study", name),
                          cwd=cwd, env=env(), capture_output=True, text=True, timeout=300)
     assert out.returncode in (0, 1), out.stderr
@@ -251,7 +252,8 @@ def test_mistakes_are_one_error_line_and_create_nothing(case, tmp_path):
                      "Connection refused"]
     elif case == "folder":
         (tmp_path / "sub").mkdir()
-        storage, fragments = str(tmp_path / "sub"), [f"--storage {tmp_path / 'sub'}: Is a directory"]
+        storage = str(tmp_path / "sub")
+        fragments = [f"--storage {storage}: Is a directory"]
     elif case == "garbage":
         journal.write_bytes(bytes(range(256)) * 4)
         fragments = [f"--storage {journal} is not an Optuna journal, or it is damaged"]
@@ -268,7 +270,8 @@ def test_mistakes_are_one_error_line_and_create_nothing(case, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2, out.stderr
     lines = out.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "secret" not in lines[0], out.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert "secret" not in lines[0]  # the password is not shown
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     # nothing created, nothing changed
