@@ -333,7 +333,7 @@ def postgres():
     Debian's postgresql package creates (this test creates no account), otherwise as the
     invoking user.
     """
-    import psycopg2
+    import psycopg2  # noqa: F401  (the search extra installs it; the search connects through it)
 
     bindir = _pg_bin()
     as_server = []
