@@ -1,12 +1,16 @@
-"""What the command-line tools (``python -m nn.train``, ``python -m nn.gradcheck``) share.
+"""What the commands (``python -m nn.train``, ``nn.gradcheck``, ``nn.experiments``, the search
+in ``nn.hyperparam``) share: errors, progress bars, BLAS threads, MNIST subsets, figures.
 
 A mistake in the command or its data is one line on stderr, ``error: ...``, and exit
 status 2, never a traceback; Ctrl-C is one line too, ``interrupted``, and status 130
 (128 + SIGINT, as shells report it).
 """
 import argparse
+import contextlib
 import math
+import os
 import sys
+from dataclasses import dataclass, field
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -46,3 +50,60 @@ def check_positive(parser, option, value, zero_ok=False):
     """Refuse (parser.error) a float ``value`` that is nan, infinite, negative, or 0 unless ``zero_ok``."""
     if not (math.isfinite(value) and (value >= 0 if zero_ok else value > 0)):
         parser.error(f"{option} must be a finite number {'>= 0' if zero_ok else '> 0'}, got {value}")
+
+
+@dataclass
+class Outcome:
+    """What an experiment found: the book's claim, whether it held here, and the numbers."""
+
+    name: str
+    claim: str
+    holds: bool
+    details: str
+    data: dict = field(default_factory=dict)
+
+
+def progress_bar(total, desc, progress=True):
+    """A tqdm bar of ``total`` steps on stderr, or None without ``progress`` or without tqdm."""
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit="it", mininterval=0.2, dynamic_ncols=True,
+                leave=False)
+
+
+def blas_threads(n):
+    """A context that sets BLAS to ``n`` threads (at most the CPUs this process may use) with
+    threadpoolctl and restores the previous number; nothing if n == 0 or without threadpoolctl."""
+    if n == 0:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return threadpool_limits(limits=min(n, usable or 1), user_api="blas")
+
+
+def mnist_subset(train_size=None, test_size=None, data_dir=None):
+    """MNIST as (x_train, t_train, x_test, t_test): float32 images in [0, 1] of shape (N, 784)
+    and index labels, cut to the first ``train_size`` / ``test_size`` (None: all)."""
+    import numpy as np
+
+    from .data.mnist import load_mnist
+
+    # Raw uint8, and only the images used are converted.
+    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False, data_dir=data_dir)
+    return (x_train[:train_size].astype(np.float32) / 255, t_train[:train_size].astype(np.intp),
+            x_test[:test_size].astype(np.float32) / 255, t_test[:test_size].astype(np.intp))
+
+
+def save_figure(fig, path):
+    """Write ``fig`` to ``path`` atomically (never a half-written file), in the format of its suffix."""
+    from .data.files import atomic_write
+
+    with atomic_write(path, ".tmp") as f:
+        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())

@@ -17,53 +17,20 @@ data), ``plot(outcome, path)`` draws it.
 """
 import os
 import sys
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import cli
+from .cli import Outcome, blas_threads, mnist_subset, progress_bar, save_figure
 from .nets.multi_layer_net import MultiLayerNetExtend
 from .training.optimizers import get_optimizer
 from .training.trainer import Trainer
 
-
-@dataclass
-class Outcome:
-    """What an experiment found: the book's claim, whether it held here, and the numbers."""
-
-    name: str
-    claim: str
-    holds: bool
-    details: str
-    data: dict = field(default_factory=dict)
-
-
 # ---------------------------------------------------------------- shared pieces
-
-def _bar(total, desc, progress):
-    if not progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit="it", mininterval=0.2, dynamic_ncols=True,
-                leave=False)
-
 
 def _close(bar):
     if bar is not None:
         bar.close()
-
-
-def _mnist(train_size=None, test_size=None, data_dir=None):
-    """MNIST in float32 with index labels, cut to the first ``train_size`` / ``test_size``."""
-    from .data.mnist import load_mnist
-
-    # Raw uint8, and only the images used are converted (as nn.gradcheck does).
-    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False, data_dir=data_dir)
-    return (x_train[:train_size].astype(np.float32) / 255, t_train[:train_size].astype(np.intp),
-            x_test[:test_size].astype(np.float32) / 255, t_test[:test_size].astype(np.intp))
 
 
 def smooth(values, window=20):
@@ -71,13 +38,6 @@ def smooth(values, window=20):
     values = np.asarray(values, dtype=np.float64)
     window = max(1, min(window, len(values)))
     return np.convolve(values, np.ones(window) / window, mode="valid")
-
-
-def _threads():
-    """One BLAS thread: these products are small (see nn.train)."""
-    from .train import _blas_threads
-
-    return _blas_threads(1)
 
 
 # ---------------------------------------------------------------- fig. 6-9: optimizers
@@ -89,15 +49,15 @@ def optimizers(*, quick=False, seed=0, progress=True, data_dir=None, names=None)
     settings = {"SGD": {"lr": 0.01}, "Momentum": {"lr": 0.01}, "AdaGrad": {"lr": 0.01},
                 "Adam": {"lr": 0.001}, "Nesterov": {"lr": 0.01}, "RMSprop": {"lr": 0.01}}
     names = names or ["SGD", "Momentum", "AdaGrad", "Adam"]
-    x, t, _, _ = _mnist(train_size, 0, data_dir)
+    x, t, _, _ = mnist_subset(train_size, 0, data_dir)
     rng = np.random.default_rng(seed)
     nets = {n: MultiLayerNetExtend(784, hidden, 10, weight_init_std="he", dtype=np.float32,
                                    rng=seed) for n in names}
     opts = {n: get_optimizer(n, **settings[n]) for n in names}
     losses = {n: [] for n in names}
-    bar = _bar(iters * len(names), "optimizers", progress)
+    bar = progress_bar(iters * len(names), "optimizers", progress)
     try:
-        with _threads():
+        with blas_threads(1):
             for _ in range(iters):
                 batch = rng.integers(len(x), size=128)
                 for n in names:
@@ -125,15 +85,15 @@ def weight_init(*, quick=False, seed=0, progress=True, data_dir=None):
     2000 iterations, initial weights of std 0.01, Xavier and He."""
     iters, train_size = (400, 10000) if quick else (2000, None)
     inits = {"std=0.01": 0.01, "Xavier": "xavier", "He": "he"}
-    x, t, _, _ = _mnist(train_size, 0, data_dir)
+    x, t, _, _ = mnist_subset(train_size, 0, data_dir)
     rng = np.random.default_rng(seed)
     nets = {k: MultiLayerNetExtend(784, [100] * 4, 10, weight_init_std=v, dtype=np.float32,
                                    rng=seed) for k, v in inits.items()}
     opts = {k: get_optimizer("SGD", lr=0.01) for k in inits}
     losses = {k: [] for k in inits}
-    bar = _bar(iters * len(inits), "weight init", progress)
+    bar = progress_bar(iters * len(inits), "weight init", progress)
     try:
-        with _threads():
+        with blas_threads(1):
             for _ in range(iters):
                 batch = rng.integers(len(x), size=128)
                 for k in inits:
@@ -223,12 +183,12 @@ def batchnorm(*, quick=False, seed=0, progress=True, data_dir=None):
         train_size, epochs, scales = 500, 8, np.logspace(0, -4, 4)
     else:
         train_size, epochs, scales = 1000, 20, np.logspace(0, -4, 16)
-    x, t, _, _ = _mnist(train_size, 0, data_dir)
+    x, t, _, _ = mnist_subset(train_size, 0, data_dir)
     curves = {}
     iters = epochs * max(train_size // 100, 1)
-    bar = _bar(iters * 2 * len(scales), "batch norm", progress)
+    bar = progress_bar(iters * 2 * len(scales), "batch norm", progress)
     try:
-        with _threads():
+        with blas_threads(1):
             for scale in scales:
                 for use_bn in (True, False):
                     net = MultiLayerNetExtend(784, [100] * 5, 10, weight_init_std=float(scale),
@@ -265,11 +225,11 @@ def _overfit(name, *, quick, seed, progress, data_dir, variants, quick_epochs=60
     overfit_weight_decay.py / overfit_dropout.py; train and test accuracy per epoch."""
     epochs = variants.pop("epochs")
     epochs, test_size = (quick_epochs, 2000) if quick else (epochs, None)
-    x, t, xt, tt = _mnist(300, test_size, data_dir)
+    x, t, xt, tt = mnist_subset(300, test_size, data_dir)
     result = {}
-    bar = _bar(epochs * 3 * len(variants), name, progress)
+    bar = progress_bar(epochs * 3 * len(variants), name, progress)
     try:
-        with _threads():
+        with blas_threads(1):
             for label, kwargs in variants.items():
                 net = MultiLayerNetExtend(784, [100] * 6, 10, dtype=np.float32, rng=seed, **kwargs)
                 trainer = Trainer(net, x, t, xt, tt, epochs=epochs, mini_batch_size=100,
@@ -417,14 +377,6 @@ def plot(outcome, path=None):
     if path is not None:
         save_figure(fig, path)
     return fig
-
-
-def save_figure(fig, path):
-    """Write ``fig`` to ``path`` atomically (never a half-written file), in the format of its suffix."""
-    from .data.files import atomic_write
-
-    with atomic_write(path, ".tmp") as f:
-        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
 
 
 # ---------------------------------------------------------------- command line

@@ -10,39 +10,35 @@ by SGD with batch 100, and 100 trials of
 scored by the final validation accuracy.  Optuna's RandomSampler draws exactly that (log-
 uniform); ``sampler='tpe'`` uses its Tree-structured Parzen Estimator instead.
 
-Storage, so a search survives interruption and scales out:
-- default, a local journal file (``hyperparam.journal``): run the same command again and it
-  resumes.  A trial that was running when the search was killed is marked FAIL and its
-  parameters are run again once (user attribute ``retry_of``); completed trials stay.  While
-  a search runs, its processes hold a lock on ``<file>.search-lock``; a second search on the same
-  file is refused rather than mistaking the first one's running trials for dead ones.
-- ``jobs=N``: N worker processes on this machine share the file.
-- a database URL (``postgresql://user@host/db``, ``sqlite:///file.db``): any number of
-  machines run workers on one study.  Workers send a heartbeat every 5 s; a trial without
-  one for 30 s is failed and re-run (Optuna's RetryFailedTrialCallback).
-
-The search stops at ``trials`` trials: before training, each trial checks its rank among the
-study's live trials (complete, running, waiting; by number) and gives up its place
-(state PRUNED, user attribute ``over_budget``) when ``trials`` others are ahead of it, so
-parallel workers never complete more than ``trials`` trials between them.
+The study lives in a journal file (``jobs`` processes share it) or a database (any number of
+machines), so the same command resumes it, keeping its complete trials and the seed and epochs
+it was created with.  Optuna's MaxTrialsCallback stops at ``trials`` complete trials; a trial
+that finds ``trials`` live ones ahead of it gives up its place (PRUNED), so parallel workers
+never complete more.  A trial killed while running is failed and its parameters run once more
+(Optuna's RetryHeartbeatStaleTrialCallback): a database's workers send heartbeats, and a trial
+silent for GRACE_PERIOD is stale; each trial also records its worker (host:pid), and a search
+fails the running trials whose process on its host is gone.  Ctrl-C queues its trial again.
 """
-import contextlib
-import fcntl
 import math
 import multiprocessing
 import os
+import signal
 import socket
-import time
+import sys
 import warnings
 import zlib
 
 import numpy as np
 
+from . import cli
+
 HEARTBEAT_INTERVAL = 5  # seconds, database storages only
 GRACE_PERIOD = 30
+CONNECT_TIMEOUT = 10  # seconds: a server that takes the connection and never answers is an error
 
 FULL = dict(train_size=500, epochs=50, trials=100)
 QUICK = dict(train_size=500, epochs=30, trials=12)
+SAMPLERS = {"random": "RandomSampler", "tpe": "TPESampler"}  # Optuna's samplers
 
 
 def _optuna():
@@ -51,7 +47,8 @@ def _optuna():
     except ImportError as err:  # a clear message instead of a bare ImportError
         raise RuntimeError("the hyperparam experiment needs Optuna: pip install "
                            "'chainrule[search]' (or pip install optuna)") from err
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Errors only: Optuna's warning for a trial stopped by Ctrl-C repeats the traceback.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     return optuna
 
 
@@ -60,25 +57,99 @@ def is_url(storage):
 
 
 def open_storage(storage):
-    """An Optuna storage for a file path (journal) or a database URL (with heartbeats)."""
+    """An Optuna storage for a file path (a journal) or a database URL (with heartbeats)."""
     optuna = _optuna()
     if is_url(storage):
-        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
-                storage, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(
-                    max_retry=1))
+        return _open_database(optuna, storage)
     from optuna.storages.journal import JournalFileBackend
 
-    return optuna.storages.JournalStorage(JournalFileBackend(os.path.abspath(storage)))
+    path = os.path.abspath(storage)
+    if not os.path.isdir(os.path.dirname(path)):
+        raise ValueError(f"--storage {storage}: the folder {os.path.dirname(path)} does not exist")
+    damaged = (f"--storage {storage} is not an Optuna journal, or it is damaged; move it away "
+               "or give another file")
+    if os.path.isfile(path) and os.path.getsize(path):
+        with open(path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            if f.read() != b"\n":  # Optuna would append its next record to the cut one
+                raise ValueError(f"{damaged} (its last line is cut short)")
+    try:
+        return optuna.storages.JournalStorage(JournalFileBackend(path))
+    except OSError as err:
+        raise ValueError(f"--storage {storage}: {err.strerror}") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ValueError(f"{damaged} ({type(err).__name__}: {err})") from None
+
+
+def _open_database(optuna, storage):
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        url = make_url(storage)
+        url.get_dialect()
+    except (SQLAlchemyError, ValueError) as err:
+        raise ValueError(f"--storage {storage} is not a database URL ({err}); write it as "
+                         "postgresql://user@host/database or sqlite:///file.db") from None
+    # The plain scheme goes to psycopg2, which the search extra installs (SQLAlchemy's own
+    # choice for it depends on its version).
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")
+    shown = url.render_as_string(hide_password=True)
+    kwargs = {}
+    if url.get_driver_name() in ("psycopg2", "psycopg"):
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url.render_as_string(hide_password=False), engine_kwargs=kwargs,
+                heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
+                heartbeat_stale_trial_callback=_retry)
+    except ImportError as err:
+        raise ValueError(f"--storage {shown}: {err.__cause__ or err}; install the database's "
+                         "driver (the search extra installs psycopg2, for postgresql://)") from None
+    except SQLAlchemyError as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        raise ValueError(f"cannot use the database {shown}: {reason}") from None
+
+
+def _retry(study, trial):
+    """Queue a failed trial's parameters once more (not if it was itself a retry)."""
+    optuna = _optuna()
+    trial.user_attrs = {k: v for k, v in trial.user_attrs.items() if k != "worker"}
+    with warnings.catch_warnings():  # the callback is "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)(study, trial)
+
+
+def _fail_dead_trials(study):
+    """Fail the running trials whose process on this host is gone, and retry them."""
+    optuna = _optuna()
+    for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
+        host, _, pid = t.user_attrs.get("worker", "").rpartition(":")
+        if host != socket.gethostname() or _alive(int(pid)):
+            continue
+        try:
+            study.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
+            continue  # another search failed it first, and retries it
+        _retry(study, t)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        pass
+    return True
 
 
 def split_data(train_size, seed, data_dir=None):
     """The book's split: the first ``train_size`` training images shuffled, 20% for validation."""
-    from .experiments import _mnist
-
-    x, t, _, _ = _mnist(train_size, 0, data_dir)
+    x, t, _, _ = cli.mnist_subset(train_size, 0, data_dir)
     order = np.random.default_rng(seed).permutation(len(x))
     x, t = x[order], t[order]
     n_val = int(len(x) * 0.2)
@@ -95,213 +166,130 @@ def train_trial(lr, weight_decay, data, epochs, seed):
                         rng=seed)
     trainer = Trainer(net, x_train, t_train, x_val, t_val, epochs=epochs, mini_batch_size=100,
                       optimizer="SGD", optimizer_param={"lr": lr}, verbose=False, rng=seed)
-    from .experiments import _threads
-
     try:
-        with np.errstate(over="ignore", invalid="ignore"), _threads():
+        with np.errstate(over="ignore", invalid="ignore"), cli.blas_threads(1):
             trainer.train()
     except FloatingPointError:  # diverged: score what it reached, as the book would
         pass
     return trainer.test_acc_list, trainer.train_acc_list
 
 
-def _live_rank(study, number):
-    """How many live trials (complete, running or waiting) have a smaller number than ``number``."""
-    from optuna.trial import TrialState
-
-    live = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING,
-                                                    TrialState.WAITING))
-    return sum(1 for t in live if t.number < number)
-
-
 def _objective(study, n_trials, data, epochs, seed):
     optuna = _optuna()
+    TrialState = optuna.trial.TrialState
+    live = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
 
     def objective(trial):
-        if _live_rank(study, trial.number) >= n_trials:
-            trial.set_user_attr("over_budget", True)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        ahead = sum(t.number < trial.number for t in study.get_trials(deepcopy=False, states=live))
+        if ahead >= n_trials:
             study.stop()
             raise optuna.TrialPruned(f"{n_trials} trials are already planned")
-        lr = trial.suggest_float("lr", 1e-6, 1e-2, log=True)
-        weight_decay = trial.suggest_float("weight_decay", 1e-8, 1e-4, log=True)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        origin = trial.user_attrs.get("retry_of", trial.number)
-        val, train = train_trial(lr, weight_decay, data, epochs, seed + origin)
-        trial.set_user_attr("val_acc_list", [float(a) for a in val])
-        trial.set_user_attr("train_acc_list", [float(a) for a in train])
-        return float(val[-1])
+        try:
+            trial.set_user_attr("seed", trial.user_attrs.get("seed", seed + trial.number))
+            lr = trial.suggest_float("lr", 1e-6, 1e-2, log=True)
+            weight_decay = trial.suggest_float("weight_decay", 1e-8, 1e-4, log=True)
+            val, train = train_trial(lr, weight_decay, data, epochs, trial.user_attrs["seed"])
+            trial.set_user_attr("val_acc_list", [float(a) for a in val])
+            trial.set_user_attr("train_acc_list", [float(a) for a in train])
+            return float(val[-1])
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from the parent: queue it again
+            _retry(study, study.get_trials()[trial.number])
+            raise
 
     return objective
 
 
 def _complete(study):
-    from optuna.trial import TrialState
-
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return study.get_trials(deepcopy=False, states=(_optuna().trial.TrialState.COMPLETE,))
 
 
 def _make_sampler(sampler, seed):
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be 'random' or 'tpe', got {sampler!r}")
+    return getattr(_optuna().samplers, SAMPLERS[sampler])(seed=seed)
+
+
+def work(storage, study_name, n_trials, *, sampler, data_dir=None, worker=0, callbacks=()):
+    """One worker: run trials of the study until ``n_trials`` are complete."""
     optuna = _optuna()
-    if sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    if sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
-    raise ValueError(f"sampler must be 'random' or 'tpe', got {sampler!r}")
-
-
-def work(storage, study_name, n_trials, *, epochs, train_size, seed, sampler, data_dir=None,
-         worker=0, on_trial=None):
-    """One worker: run trials of the study until ``n_trials`` are complete (or planned)."""
-    optuna = _optuna()
-    with _shared_lock(storage):
-        study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
-        done = len(_complete(study))
-        if done >= n_trials:
-            return
-        # Different draws in every worker and after every resume.  On a shared database
-        # other invocations (other machines) are workers too, so their process and host
-        # go into the seed; a local file has one invocation at a time (its lock), which keeps
-        # a one-process search repeatable.
-        entropy = [seed or 0, worker, len(study.trials)]
-        if is_url(storage):
-            entropy += [os.getpid(), zlib.crc32(socket.gethostname().encode())]
-        study.sampler = _make_sampler(
-            sampler, int(np.random.SeedSequence(entropy).generate_state(1)[0]))
-        data = split_data(train_size, seed or 0, data_dir)
-
-        def stop_when_done(study, trial):
-            if on_trial is not None:
-                on_trial(trial)
-            if len(_complete(study)) >= n_trials:
-                study.stop()
-
-        study.optimize(_objective(study, n_trials, data, epochs, seed or 0),
-                       callbacks=[stop_when_done])
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    if len(_complete(study)) >= n_trials:
+        return
+    settings = study.user_attrs["settings"]
+    # Different draws in every worker and after every resume; on a database, other
+    # invocations (other machines) are workers too, so their process and host count.
+    entropy = [settings["seed"], worker, len(study.trials)]
+    if is_url(storage):
+        entropy += [os.getpid(), zlib.crc32(socket.gethostname().encode())]
+    sampler_seed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+    study.sampler = _make_sampler(sampler, sampler_seed)
+    data = split_data(settings["train_size"], settings["seed"], data_dir)
+    done = optuna.study.MaxTrialsCallback(n_trials, states=(optuna.trial.TrialState.COMPLETE,))
+    study.optimize(_objective(study, n_trials, data, settings["epochs"], settings["seed"]),
+                   callbacks=[done, *callbacks])
 
 
 def _worker_main(kwargs):
-    work(**kwargs)
-
-
-@contextlib.contextmanager
-def _shared_lock(storage):
-    """A shared lock on ``<file>.search-lock`` while a worker uses a local journal (nothing for URLs)."""
-    if is_url(storage):
-        yield
-        return
-    with open(os.path.abspath(storage) + ".search-lock", "a") as f:
-        fcntl.flock(f, fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-def _drop_partial_record(path):
-    """Cut a journal's last line if a killed writer left it half-written (no newline).
-
-    Optuna skips such a line while it is the last, but the next record would be appended
-    to it and make the journal unreadable.  Called under the exclusive lock only.
-    """
-    if not os.path.exists(path):
-        return
-    with open(path, "rb+") as f:
-        data = f.read()
-        if data and not data.endswith(b"\n"):
-            f.truncate(data.rfind(b"\n") + 1)
-
-
-def _recover(study, storage):
-    """Fail the trials a killed search left running and queue their parameters again.
-
-    Only for a local file, and only under the exclusive lock: then no live process can
-    own a running trial.
-    """
-    from optuna.trial import TrialState
-
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
-        if t.params and not t.user_attrs.get("over_budget"):
-            study.enqueue_trial(t.params, user_attrs={"retry_of": t.user_attrs.get(
-                "retry_of", t.number)})
+    # A terminal's Ctrl-C is for the parent alone: it stops its workers with SIGTERM, which
+    # they take as Ctrl-C (their trials are queued again).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        work(**kwargs)
+    except KeyboardInterrupt:
+        sys.exit(cli.INTERRUPTED)
 
 
 def search(*, trials, storage, study_name, sampler="random", jobs=1, epochs, train_size,
            seed=0, data_dir=None, progress=True):
     """Run (or resume) the search to ``trials`` complete trials; returns the Optuna study."""
     optuna = _optuna()
-    _make_sampler(sampler, None)  # refuse an unknown sampler before anything is written
-    if not is_url(storage):
-        folder = os.path.dirname(os.path.abspath(storage))
-        if not os.path.isdir(folder):
-            raise ValueError(f"--storage {storage}: the folder {folder} does not exist")
-    lock = None
-    if not is_url(storage):
-        lock = open(os.path.abspath(storage) + ".search-lock", "a")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            raise RuntimeError(f"another search is running on {storage} (it holds "
-                               f"{storage}.search-lock); wait for it, or add workers with --jobs or a "
-                               "database --storage") from None
-    try:
-        if lock is not None:
-            # Optuna's own lock on the journal (a symlink <file>.lock) outlives a process
-            # killed while writing, and the next writer would wait 30 s before breaking it.
-            # Under our exclusive lock no live process uses the journal: it is stale.
-            stale = os.path.abspath(storage) + ".lock"
-            if os.path.lexists(stale):
-                os.remove(stale)
-            _drop_partial_record(storage)
-        study = optuna.create_study(study_name=study_name, storage=open_storage(storage),
-                                    direction="maximize", load_if_exists=True)
-        if lock is not None:
-            _recover(study, storage)
-            fcntl.flock(lock, fcntl.LOCK_SH)  # workers share it from here on
-        kwargs = dict(storage=storage, study_name=study_name, n_trials=trials, epochs=epochs,
-                      train_size=train_size, seed=seed, sampler=sampler, data_dir=data_dir)
-        bar = None
-        if progress:
-            from .experiments import _bar
+    _make_sampler(sampler, None)  # refuse an unknown sampler or seed before anything is written
+    if not (isinstance(seed, (int, np.integer)) and seed >= 0):
+        raise ValueError(f"--seed must be an integer >= 0, got {seed}")
+    study = optuna.create_study(study_name=study_name, storage=open_storage(storage),
+                                direction="maximize", load_if_exists=True)
+    asked = dict(seed=int(seed), epochs=int(epochs), train_size=int(train_size))
+    stored = study.user_attrs.get("settings")
+    if stored is None:
+        study.set_user_attr("settings", asked)
+    elif study.trials:
+        kept = "; ".join(f"{k} {stored[k]}, not {v}" for k, v in asked.items() if stored[k] != v)
+        if kept:
+            kept = (f"; it keeps the settings it was created with ({kept}): give a new --study "
+                    "to start afresh")
+        print(f"resuming study {study_name!r} in {storage}: {len(_complete(study))} of {trials} "
+              f"trials complete{kept}", file=sys.stderr)
+    _fail_dead_trials(study)
+    kwargs = dict(storage=storage, study_name=study_name, n_trials=trials, sampler=sampler,
+                  data_dir=data_dir)
+    bar = cli.progress_bar(trials, "trials", progress)
 
-            bar = _bar(trials, "trials", True)
-            if bar is not None:
-                bar.update(len(_complete(study)))
-        try:
-            if jobs == 1:
-                work(**kwargs, on_trial=(lambda t: bar.update(1) if bar is not None and
-                                         t.state.name == "COMPLETE" else None))
-            else:
-                _run_processes(jobs, kwargs, study, bar)
-        finally:
-            if bar is not None:
-                bar.close()
-        return optuna.load_study(study_name=study_name, storage=open_storage(storage))
-    finally:
-        if lock is not None:
-            lock.close()
+    def show(study, trial):
+        if bar is not None:
+            bar.update(min(len(_complete(study)), trials) - bar.n)
 
-
-def _run_processes(jobs, kwargs, study, bar):
+    show(study, None)
     ctx = multiprocessing.get_context("spawn")  # no forked BLAS or SQLAlchemy state
-    procs = [ctx.Process(target=_worker_main, args=(dict(kwargs, worker=i),)) for i in range(jobs)]
+    procs = [ctx.Process(target=_worker_main, args=(dict(kwargs, worker=i),))
+             for i in range(1, jobs)]
     for p in procs:
         p.start()
     try:
-        shown = len(_complete(study))
-        while any(p.is_alive() for p in procs):
-            time.sleep(0.5)
-            if bar is not None:
-                now = len(_complete(study))
-                bar.update(now - shown)
-                shown = now
-    finally:
+        work(**kwargs, callbacks=[show])
         for p in procs:
             p.join()
+    finally:  # after an error or Ctrl-C, SIGTERM: each worker queues its trial again
+        for p in procs:
+            p.terminate()
+            p.join()
+        if bar is not None:
+            bar.close()
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"{len(failed)} of {jobs} search workers failed (exit codes {failed})")
+    return study
 
 
 # ---------------------------------------------------------------- the experiment's outcome
@@ -324,16 +312,13 @@ def _spearman(a, b):
 
 def search_outcome(*, quick=False, seed=0, progress=True, data_dir=None, trials=None, jobs=1,
                    storage=None, study_name=None, sampler="random", epochs=None):
-    from .experiments import Outcome
-
-    settings = dict(QUICK if quick else FULL)
-    trials = trials or settings.pop("trials")
-    settings.pop("trials", None)
-    settings["epochs"] = epochs or settings["epochs"]
+    default = QUICK if quick else FULL
     study_name = study_name or f"chapter6-{sampler}{'-quick' if quick else ''}"
     storage = storage or "hyperparam.journal"
-    study = search(trials=trials, storage=storage, study_name=study_name, sampler=sampler,
-                   jobs=jobs, seed=seed, data_dir=data_dir, progress=progress, **settings)
+    study = search(trials=trials or default["trials"], storage=storage, study_name=study_name,
+                   sampler=sampler, jobs=jobs, epochs=epochs or default["epochs"],
+                   train_size=default["train_size"], seed=seed, data_dir=data_dir,
+                   progress=progress)
     rows = results(study)
     if not rows:
         raise RuntimeError(f"the study {study_name!r} has no complete trial")
@@ -347,11 +332,10 @@ def search_outcome(*, quick=False, seed=0, progress=True, data_dir=None, trials=
              f"lr < 1e-4: {max(small, default=float('nan')):.3f}; best trials:"]
     lines += [f"  val acc {r['val_acc']:.3f} | lr {r['lr']:.2e}, weight decay "
               f"{r['weight_decay']:.2e}" for r in rows[:5]]
-    return Outcome("hyperparam", "the learning rate matters most: the best trial has lr >= "
-                   "1e-3 and beats every trial with lr < 1e-4 by 0.05 or more (book: good "
-                   "trials have lr 0.001-0.01, weight decay 1e-8-1e-6) (fig. 6-24)", holds,
-                   "\n".join(lines),
-                   {"rows": rows})
+    return cli.Outcome("hyperparam", "the learning rate matters most: the best trial has lr >= "
+                       "1e-3 and beats every trial with lr < 1e-4 by 0.05 or more (book: good "
+                       "trials have lr 0.001-0.01, weight decay 1e-8-1e-6) (fig. 6-24)", holds,
+                       "\n".join(lines), {"rows": rows})
 
 
 def plot_search(data, path=None, best=20):
@@ -376,7 +360,5 @@ def plot_search(data, path=None, best=20):
     for ax in axes[len(rows):]:
         ax.set_axis_off()
     if path is not None:
-        from .experiments import save_figure
-
-        save_figure(fig, path)
+        cli.save_figure(fig, path)
     return fig

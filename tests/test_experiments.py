@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from nn import experiments
+from nn.cli import mnist_subset
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,7 +75,7 @@ def test_hyperparameter_search_never_sees_the_test_set(mnist, monkeypatch):
 
     (x_train, _), (x_val, _) = hyperparam.split_data(500, 0)
     assert len(x_train) == 400 and len(x_val) == 100
-    seen = experiments._mnist(500, 0)[0]
+    seen = mnist_subset(500, 0)[0]
     rows = {r.tobytes() for r in seen}
     assert all(r.tobytes() in rows for r in np.concatenate([x_train, x_val]))
 
