@@ -1,7 +1,29 @@
-"""Shared fixtures: MNIST for the tests that train (they fail, never skip, when CHAINRULE_DATA is unset)."""
+"""Shared fixtures (MNIST for the tests that train: they fail, never skip, when CHAINRULE_DATA
+is unset), hypothesis' profiles and the markers.
+
+Markers (registered in pyproject.toml): ``slow``, ``browser`` (headless Chromium), ``db`` (a
+PostgreSQL server), ``notebooks`` (executes notebooks/), ``mnist`` (reads the real data set; set
+here for every test that uses the ``mnist_data`` fixture).  The contributors' fast loop is
+``pytest -m "not slow" --hypothesis-profile fast``; README's command runs everything.
+"""
 import os
 
 import pytest
+from hypothesis import settings
+
+# One place for hypothesis' settings instead of one per test.  No deadline: a first example pays
+# for numpy's and BLAS's warm-up, and timing belongs in benchmarks/.  "fast" trades examples for
+# the contributors' quick loop; tests that need more examples than the profile's say so in their
+# own @settings.
+settings.register_profile("chainrule", deadline=None, max_examples=40)
+settings.register_profile("fast", settings.get_profile("chainrule"), max_examples=8)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "mnist_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mnist)
 
 NO_DATA = ("CHAINRULE_DATA is unset, so there is no MNIST to test with; run the tests with the "
            "command README.md gives: CHAINRULE_DATA=../shared/data .venv/bin/python -m pytest")
@@ -32,8 +54,8 @@ def mnist_data():
 def one_blas_thread():
     """BLAS on one thread (if threadpoolctl is installed), as ``python -m nn.train`` runs.
 
-    These matrices are small; on a shared 2-core machine two BLAS threads can be
-    ten times slower than one.
+    These matrices are small: a second BLAS thread adds more synchronisation than work, and
+    on a busy machine it waits for a core.
     """
     try:
         from threadpoolctl import threadpool_limits
