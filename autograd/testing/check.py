@@ -1,0 +1,285 @@
+"""``check_grads``: back-propagation against central differences along random directions,
+and the culprit messages when they disagree.
+
+Backprop passes when |v.J.u - R1| <= rtol * |J^T v| + atol + |R1 - R2| + rounding, with
+``rtol`` fitted to the dtype the rule ran in (``RTOL``) and ``rounding`` what rounding can
+do: eps |v . f| / h on the numerical side, and on both sides eps (of the dtype) times the
+size of the terms that cancel (x / relu(x) = 1, softmax's y - t where y ~ t).
+"""
+import math
+
+import numpy as np
+
+from ..engine import Value, grad
+from .adapters import Failure, problem as make_problem
+from .core import (EPS, RTOL, STEP, CheckResult, GradcheckError, Kink, OutOfDomain, dot, norm,
+                   smooth_derivative, stencil, unit_direction)
+from .kinks import input_kinks
+
+
+def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, directions=1,
+                rng=0, step=STEP, rtol=None, atol=0.0):
+    """Check back-propagation of ``f`` at ``inputs`` along random directions; raise
+    ``GradcheckError`` (an AssertionError) naming what disagrees, else return a
+    ``CheckResult`` (directions compared, points left out at kinks; false if nothing
+    was compared).  Non-finite inputs are refused (ValueError).
+
+    ``f`` is one of:
+
+    * a function of Values returning one Value (``inputs``: Values or floats);
+    * a row of the op table: on floats it runs on Values, on numpy arrays through its
+      ``forward`` and ``vjp`` (``params``: its keyword settings, e.g. ``t=labels``);
+    * a pair ``(forward, vjp)`` of array functions, ``forward(*inputs, **params)`` and
+      ``vjp(g, out, *inputs, **params)`` -> one gradient per input (the rows' signature);
+    * a layer object: ``forward(*inputs, **params)`` then ``backward(dout)`` -> dx, or a
+      tuple (one per input); its parameters' gradients are checked too: ``wrt`` names
+      them, by default every float array attribute ``name`` with a gradient ``d<name>``.
+
+    The rule runs once in the caller's dtype; the numerical side in float64 (float32
+    inputs and layers are copied to float64).  A tuple output ``(y, ...)`` is
+    differentiated through ``y``.  ``upstream`` is dL/d(out) (random normal by default);
+    ``directions`` how many random unit directions to try, drawn from ``rng`` (a seed or
+    a Generator).  ``order=2`` also checks second derivatives, as a first-order check of
+    the derivative: for Values, w . H u by back-propagating through the backward pass
+    (create_graph) against differences of the first derivative; for arrays and layers,
+    the Hessian of v . f from differences of the vjp must be symmetric (a rule for the
+    wrong input breaks that).  ``rtol`` defaults to ``RTOL`` of the rule's dtype.
+
+    For arrays and layers also: inputs, ``dout`` and the output are not mutated, the
+    gradients are new arrays (no alias) shaped and typed like their inputs, and the
+    output keeps the inputs' float dtype.
+    """
+    __tracebackhide__ = True
+    if order not in (1, 2):
+        raise ValueError(f"check_grads: order must be 1 or 2, got {order!r}")
+    if not inputs:
+        raise ValueError("check_grads: give the inputs at which to check f")
+    problem = make_problem(f, inputs, params, wrt)
+    rng = np.random.default_rng(rng)
+    try:
+        out = problem.run()
+        if upstream is None:
+            dtype = np.asarray(out).dtype if np.asarray(out).dtype.kind == "f" else np.float64
+            v = np.asarray(rng.standard_normal(np.shape(out)), dtype)[()]
+        else:
+            v = upstream
+        grads = problem.backprop(v)
+    except Failure as failure:
+        raise GradcheckError(f"check_grads: {failure}") from None
+    for name, x in zip(problem.names, problem.point):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"check_grads: {name} holds {x!r}; a derivative needs a finite "
+                             f"point (nothing would be compared)")
+    rtol = RTOL.get(problem.dtype, 1e-3) if rtol is None else rtol
+    v64 = np.asarray(v, np.float64)
+    result = CheckResult()
+    shapes = [np.shape(x) for x in problem.point]
+    jiggles = []
+    if problem.kind != "values":  # Values: the sizes of the graph's terms bound the rounding
+        try:
+            jiggle_rng = np.random.default_rng(0)
+            jiggles = [problem.jiggled(jiggle_rng, v) for _ in range(3)]
+        except (ArithmeticError, ValueError):
+            jiggles = []
+    with np.errstate(all="ignore"):  # overflow on the numerical side: a point left out
+        for _ in range(directions):
+            u = unit_direction(rng, shapes)
+            first_order(problem, grads, u, v64, step, rtol, atol, result, jiggles)
+            if order == 2:
+                second_order(problem, u, unit_direction(rng, shapes), v64, step, atol, result)
+    return result
+
+
+def compare(result, analytic, numerical, allowed, message):
+    """Count one comparison; raise ``message()`` if it fails (nan fails too)."""
+    __tracebackhide__ = True
+    diff = abs(analytic - numerical)
+    excess = diff / allowed if allowed > 0 else (0.0 if diff == 0 else math.inf)
+    result.checked += 1
+    result.worst = max(result.worst, excess) if excess == excess else math.inf
+    if not excess <= 1:
+        raise GradcheckError(message())
+
+
+def left_out(result, why, suffix=""):
+    result.left_out += 1
+    result.reasons.append((str(why) if isinstance(why, Kink) else
+                           f"f is not defined within the step: {why}") + suffix)
+
+
+def shifted_phi(problem, u, v64):
+    def phi(t):
+        try:
+            return problem.phi([t * ui for ui in u], v64)
+        except (ArithmeticError, ValueError) as error:
+            raise OutOfDomain(str(error)) from None
+    return phi
+
+
+def first_order(problem, grads, u, v64, h, rtol, atol, result, jiggles=()):
+    __tracebackhide__ = True
+    backprop = dot(grads, u)
+    scale = norm(grads)
+    # The rule's own rounding where its terms cancel: eps of its dtype times their size,
+    # and 16 times what moving the inputs by one eps does to v.J.u (a rule rounds at each
+    # of its steps, the jiggle only once).
+    cancel = 16 * float(np.finfo(problem.dtype).eps) * problem.backward_size
+    cancel += 16 * max([abs(dot(j, u) - backprop) for j in jiggles], default=0.0)
+    floor = rtol * max(scale, abs(backprop)) + atol + cancel
+    try:
+        numerical, err, rounding, step = smooth_derivative(
+            shifted_phi(problem, u, v64), h, floor, EPS * problem.forward_size)
+    except (Kink, OutOfDomain) as why:
+        return left_out(result, why)
+    allowed = rtol * max(scale, abs(numerical)) + atol + cancel + rounding + err
+    compare(result, backprop, numerical, allowed, lambda: message(
+        problem, 1, backprop, numerical, allowed, u, v64, grads, rtol, atol, step))
+
+
+def second_order(problem, u, w, v64, h, atol, result):
+    """The first-order check run on the derivative: w . D(u . grad) at the point."""
+    __tracebackhide__ = True
+    rtol = 1e-6  # all in float64: differences of a float64 backward pass
+    noise = EPS * problem.backward_size  # one float64 gradient's rounding (cancellation)
+
+    def along(a, b):
+        """t -> a . grad(x + t b), by the rule under test in float64."""
+        def psi(t):
+            try:
+                g, sig = problem.grads64([t * bi for bi in b], v64)
+            except (ArithmeticError, ValueError) as error:
+                raise OutOfDomain(str(error)) from None
+            return dot(g, a), sum(float(np.sum(np.abs(gi * ai))) for gi, ai in zip(g, a)), sig
+        return psi
+
+    try:
+        if problem.kind == "values":
+            analytic, cancel = problem.second(float(v64), u, w)
+            err2 = rounding2 = 0.0
+            what = "w.H.u by autograd.grad(create_graph)"
+        else:
+            cancel = 0.0
+            analytic, err2, rounding2, _ = smooth_derivative(along(w, u), h, atol, noise)
+            what = "u.D_w(grad).w: the other order, by differences of the vjp"
+        numerical, err, rounding, step = smooth_derivative(
+            along(u, w), h, rtol * abs(analytic) + atol + cancel, noise)
+    except (Kink, OutOfDomain) as why:
+        return left_out(result, why, " (second order)")
+    allowed = (rtol * max(abs(analytic), abs(numerical)) + atol + cancel + rounding + err
+               + rounding2 + err2)
+    compare(result, analytic, numerical, allowed, lambda: message(
+        problem, 2, analytic, numerical, allowed, w, v64, None, rtol, atol, step, what, u))
+
+
+def fmt(x):
+    a = np.asarray(x, np.float64)
+    if a.ndim == 0:
+        return repr(float(a))
+    return np.array2string(a, precision=6, threshold=12, max_line_width=10 ** 6,
+                           separator=", ").replace("\n", "")
+
+
+def message(problem, order, analytic, numerical, allowed, direction, v64, grads, rtol, atol, h,
+            what=None, u=None):
+    names = problem.names
+    lines = [f"check_grads: the {('first', 'second')[order - 1]} derivative disagrees with "
+             f"numerical differentiation (rule run in {problem.dtype}, numerical side in float64)"]
+    found = culprit(problem, order)
+    if found:
+        lines.append(f"  culprit: {found}")
+    lines.append("  at: " + ", ".join(f"{n} = {fmt(x)}" for n, x in zip(names, problem.point)))
+    lines.append(f"  upstream gradient v = {fmt(v64)}")
+    lines.append(f"  direction {'w' if order == 2 else 'u'} = "
+                 + ", ".join(f"{n}: {fmt(d)}" for n, d in zip(names, direction)))
+    if order == 2:
+        lines.append("  first direction u = "
+                     + ", ".join(f"{n}: {fmt(d)}" for n, d in zip(names, u)))
+        lines.append(f"  {what}: {analytic!r}")
+        lines.append(f"  w.D_u(grad).u by differences of the first derivative: {numerical!r}")
+    else:
+        lines.append(f"  backprop v.J.u = {analytic!r}")
+        lines.append(f"  numerical      = {numerical!r}  (central differences, h = {h:g}, "
+                     f"Richardson)")
+    lines.append(f"  |difference| = {abs(analytic - numerical):.3e} > allowed {allowed:.3e} "
+                 f"(rtol {rtol:g}, atol {atol:g})")
+    if order == 1 and len(names) > 1:
+        bad = wrong_inputs(problem, grads, direction, v64, h, rtol, atol)
+        if bad:
+            lines.append(f"  wrong for: {', '.join(bad)}")
+    if problem.kind == "values":
+        lines.append("  graph (grad: what the rules back-propagate from v):\n    "
+                     + problem.text(v64).replace("\n", "\n    "))
+    return "\n".join(lines)
+
+
+def wrong_inputs(problem, grads, u, v64, h, rtol, atol):
+    """The inputs whose gradient alone disagrees (the direction restricted to each)."""
+    bad = []
+    for k, name in enumerate(problem.names):
+        part = [ui if j == k else np.zeros_like(ui) for j, ui in enumerate(u)]
+        if norm(part) == 0:
+            continue
+        part = [p / norm(part) for p in part]
+        try:
+            numerical, err, _, rounding, _, _ = stencil(shifted_phi(problem, part, v64), h)
+        except OutOfDomain:
+            continue
+        if abs(dot(grads, part) - numerical) > rtol * max(norm(grads), abs(numerical)) + atol \
+                + rounding + err:
+            bad.append(name)
+    return bad
+
+
+def culprit(problem, order):
+    """For an op on arrays: the op.  For a function of Values: the first node whose own
+    rule disagrees with central differences of its row at the node's inputs."""
+    if problem.kind == "arrays":
+        return problem.who
+    try:
+        _, out = problem.output(problem.point)
+    except Exception:  # the message is written without it
+        return None
+    for node in out.topological_order(leaves=False):
+        found = node_culprit(node.row, [p.data for p in node.parents],
+                             [p.is_constant for p in node.parents], order)
+        if found:
+            return found
+    return None
+
+
+def node_culprit(row, xs, constant, order):
+    """Order 1: each rule against differences of the forward; order 2: the derivative of
+    each rule (create_graph) against differences of the rule itself."""
+    h = STEP
+    if any(abs(x - k) < 2 * h for x, ks in zip(xs, input_kinks(row)) for k in ks):
+        return None
+    live = [i for i in range(len(xs)) if not constant[i] and row.backward[i] is not None]
+    for i in live:
+        for j in ([i] if order == 1 else live):
+            def moved(t):
+                return [x + t if k == j else x for k, x in enumerate(xs)]
+            try:
+                if order == 1:
+                    rule = float(row.backward[i](1.0, row.on_floats(*xs), *xs))
+
+                    def fn(t):
+                        return row.on_floats(*moved(t))
+                else:
+                    vals = [Value(x) for x in xs]
+                    rule = float(grad(grad(row(*vals), vals[i], create_graph=True), vals[j]))
+
+                    def fn(t):
+                        return float(row.backward[i](1.0, row.on_floats(*moved(t)), *moved(t)))
+                numerical, err, kink, rounding, _, _ = stencil(
+                    lambda t: (fn(t), abs(fn(t)), ()), h)
+            except (ArithmeticError, ValueError, TypeError, OutOfDomain):
+                continue
+            if kink > 1e-6 * (abs(numerical) + 1):
+                continue
+            tol = 1e-6 * max(abs(rule), abs(numerical)) + rounding + err + 1e-12
+            if not abs(rule - numerical) <= tol:  # also catches nan
+                which = f"d/d(input {i})" if order == 1 else f"d2/d(input {i})d(input {j})"
+                return (f"op {row.name!r} at inputs ({', '.join(map(repr, xs))}): its rule "
+                        f"gives {which} = {rule!r}, central differences of its forward give "
+                        f"{numerical!r}")
+    return None

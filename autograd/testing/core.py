@@ -1,0 +1,168 @@
+"""The numerical core: central differences, Richardson's stencil, tolerances, the result.
+
+Every numerical derivative in chainrule is ``central_difference``: (f(x+h) - f(x-h)) / 2h.
+The directional check evaluates phi(t) = v . f(x + t u) at t = 0, +-h/4, +-h/2, +-h; with
+D(s) the central difference of phi at step s, Richardson's R1 = (4 D(h/2) - D(h)) / 3 has
+error ~h**4 and |R1 - R2| (R2 = (4 D(h/4) - D(h/2)) / 3) estimates it.
+"""
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+BOUND = 3.0  # the strategies draw |x| <= BOUND
+MARGIN = 0.1  # ... and keep this far from kinks, poles and domain ends
+STEP = 1e-3  # the stencil's largest step h
+RTOL = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-3, np.dtype(np.float16): 3e-2}
+EPS = float(np.finfo(np.float64).eps)
+
+
+class GradcheckError(AssertionError):
+    """Back-propagation and numerical differentiation disagree beyond the tolerance."""
+
+
+class Kink(Exception):
+    """No step of the stencil sees a smooth function: the point is left out."""
+
+
+class OutOfDomain(Exception):
+    """The function is not defined (or not finite) within the step: the point is left out."""
+
+
+@dataclass
+class CheckResult:
+    """What a check compared.  ``check_grads``: ``checked`` directions, ``left_out`` points
+    (at kinks, with ``reasons``), ``worst`` |backprop - numerical| / tolerance.  The table
+    ``gradcheck``: one row per input (name, backprop, numerical, abs err, rel err).
+    Truthy when something was compared and nothing exceeded the tolerance."""
+
+    checked: int = 0
+    left_out: int = 0
+    reasons: list = field(default_factory=list)
+    worst: float = 0.0
+    rows: list = field(default_factory=list)
+    worst_input: str = ""
+
+    @property
+    def ok(self):
+        return self.checked > 0 and self.worst <= 1
+
+    __bool__ = ok.fget
+
+    @property
+    def max_abs_error(self):
+        return max((r[3] for r in self.rows), default=0.0)
+
+    @property
+    def max_rel_error(self):
+        return max((r[4] for r in self.rows), default=0.0)
+
+    def __str__(self):
+        if self.rows:
+            lines = [f"{'input':<12} {'backprop':>22} {'numerical':>22} {'abs err':>10} "
+                     f"{'rel err':>10}"]
+            lines += [f"{n:<12} {a!r:>22} {m!r:>22} {ae:>10.2e} {re:>10.2e}"
+                      for n, a, m, ae, re in self.rows]
+            verdict = "ok" if self.ok else f"FAILED (worst: {self.worst_input})"
+            return "\n".join(lines + [f"max abs error {self.max_abs_error:.2e}, max rel error "
+                                      f"{self.max_rel_error:.2e}: {verdict}"])
+        text = (f"{self.checked} comparison(s), worst error {self.worst:.2g} of the tolerance"
+                if self.checked else "nothing compared (the result is false)")
+        if self.left_out:
+            text += f"; {self.left_out} left out: " + "; ".join(self.reasons)
+        return text
+
+    __repr__ = __str__
+
+
+def close(actual, expected, rtol=None, atol=None, dtype=np.float64):
+    """Assert ``actual`` ~ ``expected`` elementwise: |a - e| <= atol + rtol * |e|, with
+    ``rtol`` by default ``RTOL[dtype]``, the tolerance of a value computed once in
+    ``dtype``, and ``atol`` by default ``rtol``."""
+    __tracebackhide__ = True
+    rtol = RTOL[np.dtype(dtype)] if rtol is None else rtol
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol if atol is None else atol)
+
+
+def central_difference(f, x, h=1e-6):
+    """Slope of the scalar function ``f`` at the float ``x``: (f(x+h) - f(x-h)) / 2h."""
+    if not h > 0:
+        raise ValueError(f"central_difference: step h must be > 0, got {h!r}")
+    return (float(f(x + h)) - float(f(x - h))) / (2.0 * h)
+
+
+def unit_direction(rng, shapes):
+    """A random direction over arrays of ``shapes``: normal draws scaled to unit length."""
+    parts = [rng.standard_normal(s) for s in shapes]
+    return [p / (norm(parts) or 1.0) for p in parts]
+
+
+def dot(a, b):
+    return float(sum(float(np.sum(x * y)) for x, y in zip(a, b)))
+
+
+def norm(parts):
+    """The Euclidean length of arrays taken as one vector, without overflow on the way."""
+    flat = [np.abs(np.ravel(np.asarray(p, np.float64))) for p in parts]
+    big = max((float(f.max()) for f in flat if f.size), default=0.0)
+    if big == 0 or not math.isfinite(big):
+        return big
+    return big * math.sqrt(sum(float(np.sum((f / big) ** 2)) for f in flat))
+
+
+def stencil(phi, h, noise=0.0):
+    """phi at 0, +-h/4, +-h/2, +-h: Richardson's derivative R1, its error estimate |R1 - R2|,
+    the kink statistic (forward minus backward difference at h/4, less what the curvature
+    explains), a rounding bound, whether a declared kink was crossed or touched (phi's
+    third value, the kink signature, differs or is 0), and whether the values are resolved
+    (four different values on each side).  Differences are taken before any product, so
+    phi near the largest float does not overflow."""
+    p, mag, sigs = {}, 0.0, set()
+    for t in (-h, -h / 2, -h / 4, 0.0, h / 4, h / 2, h):
+        p[t], m, sig = phi(t)
+        if not math.isfinite(p[t]):
+            raise OutOfDomain(f"f is {p[t]} at a step of {t:g} along the direction")
+        mag, sigs = max(mag, m, abs(p[t])), sigs | {sig}
+    d = {s: central_difference(p.__getitem__, 0.0, s) for s in (h, h / 2, h / 4)}
+    r1 = d[h / 2] + (d[h / 2] - d[h]) / 3
+    r2 = d[h / 4] + (d[h / 4] - d[h / 2]) / 3
+    q, p0 = h / 4, p[0.0]
+    one_sided = ((p[q] - p0) - (p0 - p[-q])) / q
+    curvature = ((p[h / 2] - p0) - (p0 - p[-h / 2])) / (h / 2) ** 2
+    kink = abs(one_sided - q * curvature)
+    rounding = 64 * (EPS * mag + noise) / h
+    on_kink = len(sigs) > 1 or any(s == 0.0 for sig in sigs for _, s in sig)
+    resolved = all(len({p[t] for t in side}) == 4
+                   for side in ((0.0, q, h / 2, h), (0.0, -q, -h / 2, -h)))
+    return r1, abs(r1 - r2), kink, rounding, on_kink, resolved
+
+
+def smooth_derivative(phi, h, floor, noise=0.0):
+    """phi'(0) from the stencil at step h, or h/10, or h/100: the first at which phi looks
+    smooth.  A smooth function's kink statistics shrink like h**3 with the step, a kink's
+    stay or vanish once the step no longer reaches it, and rounding noise's grow.  So a
+    smaller step is tried only while the statistics do not grow, and trusted if the rougher
+    step crossed a declared kink, or else if its values are resolved (a saturated tanh has
+    a derivative quantised in float64 that looks flat below its quantum) and its estimate
+    agrees with the rougher one within that one's statistics.  ``floor``: the tolerance's
+    part that is not numerical; ``noise``: one value's rounding beyond eps * |phi|.
+    Returns (estimate, its error, rounding bound, step); raises Kink or OutOfDomain."""
+    too_flat = ("the difference quotient changes with the step (rounding noise: too flat "
+                "to resolve in float64 here)")
+    previous = None  # (estimate, how far off it may be) at the last step that looked rough
+    for k in range(3):
+        step = h / 10 ** k
+        r1, err, kink, rounding, on_kink, resolved = stencil(phi, step, noise)
+        stat = max(kink, err)
+        if not on_kink and stat <= floor / 4 + rounding:
+            if previous is None or previous[1] is None:  # smooth at once, or past a declared kink
+                return r1, err, rounding, step
+            if resolved and abs(r1 - previous[0]) <= previous[1] + floor + rounding + err:
+                return r1, err, rounding, step
+            raise Kink(too_flat)
+        if previous is not None and previous[1] is not None and not on_kink \
+                and 2 * stat > 3 * previous[1]:
+            raise Kink(too_flat)
+        previous = (r1, None if on_kink else 2 * stat)
+    raise Kink("a declared kink within the step" if on_kink else
+               "one-sided differences disagree (a kink within the step)")
