@@ -12,7 +12,7 @@ import numpy as np
 
 from ..engine import Value, grad
 from .adapters import Failure, problem as make_problem
-from .core import (EPS, RTOL, STEP, CheckResult, GradcheckError, Kink, OutOfDomain, dot, norm,
+from .core import (EPS, RTOL, STEP, CheckResult, GradcheckError, Kink, OutOfDomain, norm,
                    smooth_derivative, stencil, unit_direction)
 from .kinks import input_kinks
 
@@ -21,33 +21,29 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
                 rng=0, step=STEP, rtol=None, atol=0.0):
     """Check back-propagation of ``f`` at ``inputs`` along random directions; raise
     ``GradcheckError`` (an AssertionError) naming what disagrees, else return a
-    ``CheckResult`` (directions compared, points left out at kinks; false if nothing
-    was compared).  Non-finite inputs are refused (ValueError).
-
-    ``f`` is one of:
+    ``CheckResult`` (directions compared, points left out at kinks; false when nothing
+    was compared).  A non-finite input is refused (ValueError).  ``f`` is one of:
 
     * a function of Values returning one Value (``inputs``: Values or floats);
     * a row of the op table: on floats it runs on Values, on numpy arrays through its
       ``forward`` and ``vjp`` (``params``: its keyword settings, e.g. ``t=labels``);
-    * a pair ``(forward, vjp)`` of array functions, ``forward(*inputs, **params)`` and
-      ``vjp(g, out, *inputs, **params)`` -> one gradient per input (the rows' signature);
-    * a layer object: ``forward(*inputs, **params)`` then ``backward(dout)`` -> dx, or a
-      tuple (one per input); its parameters' gradients are checked too: ``wrt`` names
-      them, by default every float array attribute ``name`` with a gradient ``d<name>``.
+    * a pair ``(forward, vjp)``: ``forward(*inputs, **params)``, ``vjp(g, out, *inputs,
+      **params)`` -> one gradient per input (the rows' signature);
+    * a layer: ``forward(*inputs, **params)``, ``backward(dout)`` -> dx (or one per input),
+      its parameters checked too: ``wrt`` names them, by default every float array
+      attribute ``name`` with a gradient ``d<name>`` (Affine: W, b).
 
-    The rule runs once in the caller's dtype; the numerical side in float64 (float32
-    inputs and layers are copied to float64).  A tuple output ``(y, ...)`` is
-    differentiated through ``y``.  ``upstream`` is dL/d(out) (random normal by default);
-    ``directions`` how many random unit directions to try, drawn from ``rng`` (a seed or
-    a Generator).  ``order=2`` also checks second derivatives, as a first-order check of
-    the derivative: for Values, w . H u by back-propagating through the backward pass
+    The rule runs once in the caller's dtype, the numerical side in float64 on copies.  A
+    tuple output ``(y, ...)`` is differentiated through ``y``.  ``upstream`` is dL/d(out)
+    (random normal by default), ``directions`` how many random unit directions to try,
+    drawn from ``rng`` (a seed or a Generator).  ``order=2`` runs the check on the
+    derivative too: for Values, w . H u by back-propagating through the backward pass
     (create_graph) against differences of the first derivative; for arrays and layers,
-    the Hessian of v . f from differences of the vjp must be symmetric (a rule for the
-    wrong input breaks that).  ``rtol`` defaults to ``RTOL`` of the rule's dtype.
-
-    For arrays and layers also: inputs, ``dout`` and the output are not mutated, the
-    gradients are new arrays (no alias) shaped and typed like their inputs, and the
-    output keeps the inputs' float dtype.
+    differences of the vjp along u and along w must agree (a Hessian is symmetric; a
+    rule for the wrong input breaks that).  ``rtol`` defaults to ``RTOL`` of the rule's
+    dtype.  Arrays and layers: inputs, ``dout`` and the output are not mutated, and the
+    gradients are new arrays (no alias) shaped and typed like their inputs, the output
+    in the inputs' float dtype.
     """
     __tracebackhide__ = True
     if order not in (1, 2):
@@ -60,33 +56,30 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
         out = problem.run()
         if upstream is None:
             dtype = np.asarray(out).dtype if np.asarray(out).dtype.kind == "f" else np.float64
-            v = np.asarray(rng.standard_normal(np.shape(out)), dtype)[()]
-        else:
-            v = upstream
-        grads = problem.backprop(v)
+            upstream = np.asarray(rng.standard_normal(np.shape(out)), dtype)[()]
+        grads = problem.backprop(upstream)
     except Failure as failure:
         raise GradcheckError(f"check_grads: {failure}") from None
-    for name, x in zip(problem.names, problem.point):
+    for name, x in zip(problem.names, problem.native):
         if not np.all(np.isfinite(x)):
             raise ValueError(f"check_grads: {name} holds {x!r}; a derivative needs a finite "
                              f"point (nothing would be compared)")
     rtol = RTOL.get(problem.dtype, 1e-3) if rtol is None else rtol
-    v64 = np.asarray(v, np.float64)
     result = CheckResult()
-    shapes = [np.shape(x) for x in problem.point]
     jiggles = []
-    if problem.kind != "values":  # Values: the sizes of the graph's terms bound the rounding
+    if problem.kind == "arrays":  # Values: the sizes of the graph's terms bound the rounding
         try:
             jiggle_rng = np.random.default_rng(0)
-            jiggles = [problem.jiggled(jiggle_rng, v) for _ in range(3)]
+            jiggles = [problem.jiggled(jiggle_rng) for _ in range(3)]
         except (ArithmeticError, ValueError):
-            jiggles = []
-    with np.errstate(all="ignore"):  # overflow on the numerical side: a point left out
+            pass
+    with np.errstate(all="ignore"):  # an overflow on the numerical side leaves a point out
         for _ in range(directions):
-            u = unit_direction(rng, shapes)
-            first_order(problem, grads, u, v64, step, rtol, atol, result, jiggles)
+            u = unit_direction(rng, [problem.x.size])[0]
+            first_order(problem, grads, u, step, rtol, atol, result, jiggles)
             if order == 2:
-                second_order(problem, u, unit_direction(rng, shapes), v64, step, atol, result)
+                w = unit_direction(rng, [problem.x.size])[0]
+                second_order(problem, u, w, step, atol, result)
     return result
 
 
@@ -107,68 +100,65 @@ def left_out(result, why, suffix=""):
                            f"f is not defined within the step: {why}") + suffix)
 
 
-def shifted_phi(problem, u, v64):
-    def phi(t):
+def along(fn, problem, u):
+    """t -> fn(x + t u), a domain error (ArithmeticError, ValueError) made OutOfDomain."""
+    def at(t):
         try:
-            return problem.phi([t * ui for ui in u], v64)
+            return fn(problem.x + t * u)
         except (ArithmeticError, ValueError) as error:
             raise OutOfDomain(str(error)) from None
-    return phi
+    return at
 
 
-def first_order(problem, grads, u, v64, h, rtol, atol, result, jiggles=()):
+def first_order(problem, grads, u, h, rtol, atol, result, jiggles=()):
     __tracebackhide__ = True
-    backprop = dot(grads, u)
+    backprop = float(np.dot(grads, u))
     scale = norm(grads)
     # The rule's own rounding where its terms cancel: eps of its dtype times their size,
     # and 16 times what moving the inputs by one eps does to v.J.u (a rule rounds at each
     # of its steps, the jiggle only once).
     cancel = 16 * float(np.finfo(problem.dtype).eps) * problem.backward_size
-    cancel += 16 * max([abs(dot(j, u) - backprop) for j in jiggles], default=0.0)
+    cancel += 16 * max([abs(float(np.dot(j, u)) - backprop) for j in jiggles], default=0.0)
     floor = rtol * max(scale, abs(backprop)) + atol + cancel
     try:
         numerical, err, rounding, step = smooth_derivative(
-            shifted_phi(problem, u, v64), h, floor, EPS * problem.forward_size)
+            along(problem.value, problem, u), h, floor, EPS * problem.forward_size)
     except (Kink, OutOfDomain) as why:
         return left_out(result, why)
     allowed = rtol * max(scale, abs(numerical)) + atol + cancel + rounding + err
     compare(result, backprop, numerical, allowed, lambda: message(
-        problem, 1, backprop, numerical, allowed, u, v64, grads, rtol, atol, step))
+        problem, 1, backprop, numerical, allowed, u, grads, rtol, atol, step))
 
 
-def second_order(problem, u, w, v64, h, atol, result):
-    """The first-order check run on the derivative: w . D(u . grad) at the point."""
+def second_order(problem, u, w, h, atol, result):
+    """The first-order check run on the derivative d(x) = u . grad(x), along w."""
     __tracebackhide__ = True
     rtol = 1e-6  # all in float64: differences of a float64 backward pass
     noise = EPS * problem.backward_size  # one float64 gradient's rounding (cancellation)
 
-    def along(a, b):
-        """t -> a . grad(x + t b), by the rule under test in float64."""
-        def psi(t):
-            try:
-                g, sig = problem.grads64([t * bi for bi in b], v64)
-            except (ArithmeticError, ValueError) as error:
-                raise OutOfDomain(str(error)) from None
-            return dot(g, a), sum(float(np.sum(np.abs(gi * ai))) for gi, ai in zip(g, a)), sig
-        return psi
-
+    def dotted(a):
+        def fn(x):
+            g, sig = problem.gradient(x)
+            return float(np.dot(g, a)), float(np.sum(np.abs(g * a))), sig
+        return fn
     try:
         if problem.kind == "values":
-            analytic, cancel = problem.second(float(v64), u, w)
+            analytic, cancel = problem.second(u, w)
             err2 = rounding2 = 0.0
             what = "w.H.u by autograd.grad(create_graph)"
         else:
             cancel = 0.0
-            analytic, err2, rounding2, _ = smooth_derivative(along(w, u), h, atol, noise)
+            analytic, err2, rounding2, _ = smooth_derivative(
+                along(dotted(w), problem, u), h, atol, noise)
             what = "u.D_w(grad).w: the other order, by differences of the vjp"
         numerical, err, rounding, step = smooth_derivative(
-            along(u, w), h, rtol * abs(analytic) + atol + cancel, noise)
+            along(dotted(u), problem, w), h, rtol * abs(analytic) + atol + cancel, noise)
     except (Kink, OutOfDomain) as why:
         return left_out(result, why, " (second order)")
     allowed = (rtol * max(abs(analytic), abs(numerical)) + atol + cancel + rounding + err
                + rounding2 + err2)
     compare(result, analytic, numerical, allowed, lambda: message(
-        problem, 2, analytic, numerical, allowed, w, v64, None, rtol, atol, step, what, u))
+        problem, 2, analytic, numerical, allowed, w, None, rtol, atol, step, what, u))
 
 
 def fmt(x):
@@ -179,21 +169,20 @@ def fmt(x):
                            separator=", ").replace("\n", "")
 
 
-def message(problem, order, analytic, numerical, allowed, direction, v64, grads, rtol, atol, h,
+def message(problem, order, analytic, numerical, allowed, direction, grads, rtol, atol, h,
             what=None, u=None):
-    names = problem.names
+    def named(x, sep=": "):
+        return ", ".join(f"{n}{sep}{fmt(a)}" for n, a in zip(problem.names, problem.split(x)))
     lines = [f"check_grads: the {('first', 'second')[order - 1]} derivative disagrees with "
              f"numerical differentiation (rule run in {problem.dtype}, numerical side in float64)"]
     found = culprit(problem, order)
     if found:
         lines.append(f"  culprit: {found}")
-    lines.append("  at: " + ", ".join(f"{n} = {fmt(x)}" for n, x in zip(names, problem.point)))
-    lines.append(f"  upstream gradient v = {fmt(v64)}")
-    lines.append(f"  direction {'w' if order == 2 else 'u'} = "
-                 + ", ".join(f"{n}: {fmt(d)}" for n, d in zip(names, direction)))
+    lines.append("  at: " + named(problem.x, " = "))
+    lines.append(f"  upstream gradient v = {fmt(problem.v)}")
+    lines.append(f"  direction {'w' if order == 2 else 'u'} = {named(direction)}")
     if order == 2:
-        lines.append("  first direction u = "
-                     + ", ".join(f"{n}: {fmt(d)}" for n, d in zip(names, u)))
+        lines.append(f"  first direction u = {named(u)}")
         lines.append(f"  {what}: {analytic!r}")
         lines.append(f"  w.D_u(grad).u by differences of the first derivative: {numerical!r}")
     else:
@@ -202,30 +191,30 @@ def message(problem, order, analytic, numerical, allowed, direction, v64, grads,
                      f"Richardson)")
     lines.append(f"  |difference| = {abs(analytic - numerical):.3e} > allowed {allowed:.3e} "
                  f"(rtol {rtol:g}, atol {atol:g})")
-    if order == 1 and len(names) > 1:
-        bad = wrong_inputs(problem, grads, direction, v64, h, rtol, atol)
+    if order == 1 and len(problem.names) > 1:
+        bad = wrong_inputs(problem, grads, direction, h, rtol, atol)
         if bad:
             lines.append(f"  wrong for: {', '.join(bad)}")
     if problem.kind == "values":
         lines.append("  graph (grad: what the rules back-propagate from v):\n    "
-                     + problem.text(v64).replace("\n", "\n    "))
+                     + problem.text().replace("\n", "\n    "))
     return "\n".join(lines)
 
 
-def wrong_inputs(problem, grads, u, v64, h, rtol, atol):
+def wrong_inputs(problem, grads, u, h, rtol, atol):
     """The inputs whose gradient alone disagrees (the direction restricted to each)."""
     bad = []
     for k, name in enumerate(problem.names):
-        part = [ui if j == k else np.zeros_like(ui) for j, ui in enumerate(u)]
+        part = problem.flat([p if j == k else 0 * p for j, p in enumerate(problem.split(u))])
         if norm(part) == 0:
             continue
-        part = [p / norm(part) for p in part]
+        part = part / norm(part)
         try:
-            numerical, err, _, rounding, _, _ = stencil(shifted_phi(problem, part, v64), h)
+            numerical, err, _, rounding, _, _ = stencil(along(problem.value, problem, part), h)
         except OutOfDomain:
             continue
-        if abs(dot(grads, part) - numerical) > rtol * max(norm(grads), abs(numerical)) + atol \
-                + rounding + err:
+        tol = rtol * max(norm(grads), abs(numerical)) + atol + rounding + err
+        if abs(float(np.dot(grads, part)) - numerical) > tol:
             bad.append(name)
     return bad
 
@@ -236,7 +225,7 @@ def culprit(problem, order):
     if problem.kind == "arrays":
         return problem.who
     try:
-        _, out = problem.output(problem.point)
+        _, out = problem.output(problem.native)
     except Exception:  # the message is written without it
         return None
     for node in out.topological_order(leaves=False):

@@ -94,20 +94,15 @@ def central_difference(f, x, h=1e-6):
 def unit_direction(rng, shapes):
     """A random direction over arrays of ``shapes``: normal draws scaled to unit length."""
     parts = [rng.standard_normal(s) for s in shapes]
-    return [p / (norm(parts) or 1.0) for p in parts]
+    length = math.sqrt(sum(float(np.sum(p * p)) for p in parts)) or 1.0
+    return [p / length for p in parts]
 
 
-def dot(a, b):
-    return float(sum(float(np.sum(x * y)) for x, y in zip(a, b)))
-
-
-def norm(parts):
-    """The Euclidean length of arrays taken as one vector, without overflow on the way."""
-    flat = [np.abs(np.ravel(np.asarray(p, np.float64))) for p in parts]
-    big = max((float(f.max()) for f in flat if f.size), default=0.0)
-    if big == 0 or not math.isfinite(big):
-        return big
-    return big * math.sqrt(sum(float(np.sum((f / big) ** 2)) for f in flat))
+def norm(x):
+    """The Euclidean length of the array ``x``, without overflow on the way."""
+    x = np.abs(np.ravel(np.asarray(x, np.float64)))
+    big = float(x.max()) if x.size else 0.0
+    return big * float(np.sqrt(np.sum((x / big) ** 2))) if 0 < big < math.inf else big
 
 
 def stencil(phi, h, noise=0.0):
