@@ -199,25 +199,21 @@ class Arrays(Problem):
     """forward(*inputs, **params) -> array (or a tuple, the output first);
     vjp(g, out, *inputs, **params) -> one gradient per input (None: not checked)."""
 
-    kind = "arrays"
+    kind, optional = "arrays", False  # optional: a gradient of None drops its input
 
-    def __init__(self, who, forward, vjp, inputs, params, differentiable):
+    def __init__(self, who, forward, vjp, inputs, params, differentiable, names=None):
         self.who, self.forward, self.vjp = who, forward, vjp
         self.inputs, self.params = list(inputs), params
-        self.input_names = [f"input {i}" for i in range(len(inputs))]
+        self.input_names = names or [f"input {i}" for i in range(len(inputs))]
         self.slots = [i for i, (x, d) in enumerate(zip(inputs, differentiable))
                       if d and float_array(np.asarray(x))]
         if not self.slots:
             raise ValueError(f"check_grads({who}): no input is a float array to differentiate")
-        native = [self.inputs[i] for i in self.slots]
-        self.start(native, [self.input_names[i] for i in self.slots], native[0].dtype)
+        self.start()
 
-    def grads(self, g, out, xs):
-        grads = as_tuple(self.vjp(g, out, *xs, **self.params))
-        if len(grads) != len(xs):
-            raise Failure(f"{self.who}: the vjp returned {len(grads)} gradient(s) for "
-                          f"{len(xs)} input(s)")
-        return grads
+    def start(self):
+        native = [self.inputs[i] for i in self.slots]
+        super().start(native, [self.input_names[i] for i in self.slots], native[0].dtype)
 
     def at(self, values, wide):
         xs = list(self.inputs)
@@ -226,10 +222,22 @@ class Arrays(Problem):
         out = self.forward(*xs, **self.params)
         return primary(out), lambda g: [self.grads(g, out, xs)[i] for i in self.slots], ()
 
+    def grads(self, g, out, xs):
+        grads = as_tuple(self.vjp(g, out, *xs, **self.params))
+        if len(grads) != len(xs):
+            raise Failure(f"{self.who}: the vjp returned {len(grads)} gradient(s) for "
+                          f"{len(xs)} input(s)")
+        return grads
+
     def run(self):
         self.before = [snapshot(x) for x in self.inputs]
         self.out = self.forward(*self.inputs, **self.params)
-        return check_dtype(self.who, self.native, self.out)
+        out = primary(self.out)
+        floats = {x.dtype for x in self.native}
+        if len(floats) == 1 and np.asarray(out).dtype != self.dtype:
+            raise Failure(f"{self.who}: float {self.dtype} inputs gave a "
+                          f"{np.asarray(out).dtype} output; keep the inputs' dtype")
+        return out
 
     def backprop(self, v):
         self.v, g_before, out_before = v, snapshot(v), snapshot(primary(self.out))
@@ -237,88 +245,55 @@ class Arrays(Problem):
         hygiene(self.who, self.input_names, self.inputs, self.before, v, g_before, self.out,
                 out_before, list(zip(self.input_names, self.inputs, grads)))
         missing = [self.input_names[i] for i in self.slots if grads[i] is None]
-        if missing:
+        if missing and not self.optional:
             raise Failure(f"{self.who}: no gradient for {', '.join(missing)}")
+        if missing:
+            self.slots = [i for i in self.slots if grads[i] is not None]
+            self.start()
         self.sizes(self.inputs, primary(self.out))
         return self.flat([grads[i] for i in self.slots])
 
 
-def check_dtype(who, inputs, out):
-    """The output keeps the inputs' float dtype; returns the output differentiated."""
-    floats = {np.asarray(x).dtype for x in inputs if float_array(np.asarray(x))}
-    if len(floats) == 1 and np.asarray(primary(out)).dtype != next(iter(floats)):
-        raise Failure(f"{who}: float {next(iter(floats))} input gave a "
-                      f"{np.asarray(primary(out)).dtype} output; keep the inputs' dtype")
-    return primary(out)
+class Layer(Arrays):
+    """A layer as a pair over its inputs and parameters: forward(*inputs, **params) keeps
+    state, backward(dout) returns dx (or one per input, None: not needed) and leaves each
+    parameter's gradient in ``d<name>``.  Each forward runs on a copy of the layer made
+    before the check (in float64 for the numerical side); numpy's global random state is
+    reset before it, so a Dropout mask is the same in all, and left as after one forward."""
 
-
-class Layer(Problem):
-    """forward(*inputs, **params) keeps state; backward(dout) returns dx (or one per input)
-    and leaves each parameter's gradient in ``d<name>``.  Each evaluation runs on a copy
-    made before the check (in float64 for the numerical side); numpy's global random
-    state is reset before every forward, so a Dropout mask is the same in all."""
-
-    kind = "arrays"
+    optional = True
 
     def __init__(self, layer, inputs, params, wrt):
-        self.layer, self.inputs, self.params, self.wrt = layer, list(inputs), params, wrt
-        self.who = type(layer).__name__
-        self.pristine = copy_state(layer)
-        self.rng_state = np.random.get_state()
-
-    def run(self):
-        self.before = [snapshot(x) for x in self.inputs]
-        np.random.set_state(self.rng_state)
-        self.out = self.layer.forward(*self.inputs, **self.params)
-        self.rng_after = np.random.get_state()
-        return check_dtype(f"{self.who}.forward", self.inputs, self.out)
-
-    def backprop(self, v):
-        self.v, g_before, out_before = v, snapshot(v), snapshot(primary(self.out))
-        layer = self.layer
-        before = {n: snapshot(a) for n, a in vars(layer).items() if float_array(a)}
-        dxs = as_tuple(layer.backward(v))
-        if len(dxs) != len(self.inputs):
-            raise Failure(f"{self.who}.backward returned {len(dxs)} gradient(s) for "
-                          f"{len(self.inputs)} input(s)")
-        self.params_names = list(self.wrt) if self.wrt is not None else [
-            n for n, a in vars(layer).items() if float_array(a)
-            and np.shape(getattr(layer, "d" + n, None)) == a.shape
-            and isinstance(getattr(layer, "d" + n), np.ndarray)]
-        keep = [getattr(layer, n) for n in self.params_names]
-        pgrads = [getattr(layer, "d" + n) for n in self.params_names]
-        names = [f"input {i}" for i in range(len(self.inputs))] + self.params_names
-        hygiene(self.who, names, self.inputs + keep, self.before + [before.get(n) for n in
-                self.params_names], v, g_before, self.out, out_before,
-                list(zip(names, self.inputs + keep, dxs + tuple(pgrads))))
-        self.slots = [i for i, d in enumerate(dxs)
-                      if d is not None and float_array(np.asarray(self.inputs[i]))]
-        k = len(self.inputs)
-        if not self.slots + keep:
-            raise ValueError(f"check_grads({self.who}): nothing to differentiate")
-        native = [self.inputs[i] for i in self.slots] + keep
-        self.start(native, [names[i] for i in self.slots] + names[k:], native[0].dtype)
-        self.sizes(self.inputs + keep, primary(self.out))
-        return self.flat([dxs[i] for i in self.slots] + pgrads)
+        self.wrt = list(wrt) if wrt is not None else [
+            n for n, a in vars(layer).items() if float_array(a) and hasattr(layer, "d" + n)]
+        self.pristine, self.k, self.wide = copy_state(layer), len(inputs), False
+        self.rng_state, self.rng_after = np.random.get_state(), None
+        super().__init__(type(layer).__name__, self.layer_forward, self.layer_vjp,
+                         list(inputs) + [getattr(layer, n) for n in self.wrt], params,
+                         [True] * (len(inputs) + len(self.wrt)),
+                         [f"input {i}" for i in range(len(inputs))] + self.wrt)
 
     def at(self, values, wide):
-        twin = copy_state(self.pristine, np.float64 if wide else None)
-        k = len(self.slots)
-        for name, a in zip(self.params_names, values[k:]):
-            setattr(twin, name, a)
-        xs = list(self.inputs)
-        for i, x in zip(self.slots, values):
-            xs[i] = x
+        self.wide = wide
+        return super().at(values, wide)
+
+    def layer_forward(self, *arrays, **params):
+        self.twin = copy_state(self.pristine, np.float64 if self.wide else None)
+        for name, a in zip(self.wrt, arrays[self.k:]):
+            setattr(self.twin, name, a)
         np.random.set_state(self.rng_state)
         try:
-            out = twin.forward(*xs, **self.params)
+            return self.twin.forward(*arrays[:self.k], **params)
         finally:
+            self.rng_after = self.rng_after or np.random.get_state()
             np.random.set_state(self.rng_after)
 
-        def vjp(g):
-            dxs = as_tuple(twin.backward(g))
-            return [dxs[i] for i in self.slots] + [getattr(twin, "d" + n) for n in self.params_names]
-        return primary(out), vjp, ()
+    def layer_vjp(self, g, out, *arrays, **params):
+        dxs = as_tuple(self.twin.backward(g))
+        if len(dxs) != self.k:
+            raise Failure(f"{self.who}.backward returned {len(dxs)} gradient(s) for "
+                          f"{self.k} input(s)")
+        return dxs + tuple(getattr(self.twin, "d" + n) for n in self.wrt)
 
 
 def problem(f, inputs, params, wrt):
