@@ -1,12 +1,10 @@
-"""Every function under test as one problem on a flat float64 vector (HIPS autograd's idea):
-its differentiable inputs (the "slots") raveled into ``x``.  ``run`` executes the rule
-once in the caller's dtype and checks its manners (no mutation, no aliasing, dtype and
-shapes kept); ``value(x)`` (v . f) and ``gradient(x)`` (the rule's v . J) then serve the
-numerical side, in float64, through ``at(slot arrays, wide)``.
-
-``Values``: a function of Values, or a scalar row on floats.  ``Arrays``: a row on arrays
-or a pair ``(forward, vjp)``.  ``Layer``: ``forward``/``backward``, its parameters ``W``
-with gradients ``dW`` added to the slots.
+"""Every function under test as one problem on a flat float64 vector ``x`` (HIPS autograd's
+idea): its differentiable inputs, the "slots", raveled.  ``run`` and ``backprop`` execute
+the rule once in the caller's dtype and check its manners (no mutation, no aliasing, dtype
+and shapes kept); ``value(x)`` = v . f and ``gradient(x)`` = the rule's v . J serve the
+numerical side in float64.  ``Values``: a function of Values (or a scalar row on floats);
+``Arrays``: a row on arrays or a pair ``(forward, vjp)``; ``Layer``: an object with
+``forward``/``backward``, as a pair over its inputs and parameters.
 """
 import copy
 
@@ -28,16 +26,12 @@ def primary(out):
 
 
 def snapshot(a):
-    return np.array(a, copy=True) if isinstance(a, np.ndarray) else copy.deepcopy(a)
+    return np.array(a, copy=True)
 
 
 def same(a, b):
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and a.tobytes() == b.tobytes()
-    try:
-        return bool(np.all(np.asarray(a) == np.asarray(b))) or (a != a and b != b)
-    except (TypeError, ValueError):
-        return True
+    a = np.asarray(a)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
 
 
 def float_array(a):
@@ -95,7 +89,8 @@ def hygiene(who, names, inputs, before, g, g_before, out, out_before, grads):
 
 
 class Problem:
-    """The flat view shared by the adapters; each defines ``at`` and the native run."""
+    """The flat view; each adapter defines ``at(slot arrays, wide)`` -> (output, vjp,
+    kink signature), ``run`` and ``backprop``."""
 
     def flat(self, arrays):
         return np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays])
@@ -127,9 +122,8 @@ class Problem:
         return self.flat(self.at(moved, False)[1](self.v))
 
     def sizes(self, arrays, out):
-        """|v| times the largest input, parameter or output (at least 1): the size of the
-        terms an array function and its vjp add up, unseen from outside.  Where a gradient
-        is far smaller (softmax's y - t where y ~ t), rounding is all that is left of it."""
+        """|v| times the largest input or output (at least 1): the size of the terms a rule
+        adds up, unseen from outside (softmax's y - t where y ~ t is rounding only)."""
         big = max([1.0] + [float(np.max(np.abs(a))) for a in list(arrays) + [out]
                            if float_array(np.asarray(a)) and np.size(a)])
         self.forward_size = self.backward_size = norm(self.v) * big
@@ -142,8 +136,7 @@ class Values(Problem):
 
     def __init__(self, f, inputs, params):
         if params:
-            raise TypeError("check_grads: a function of Values (or an op on Values) takes no "
-                            "params")
+            raise TypeError("check_grads: a function of Values takes no params")
         self.f = f
         self.start([np.float64(float(x)) for x in inputs],
                    [getattr(x, "label", None) or f"inputs[{i}]" for i, x in enumerate(inputs)],
@@ -165,8 +158,8 @@ class Values(Problem):
         return self.output(self.native)[1].data
 
     def backprop(self, v):
-        # The sizes of the terms the forward and backward passes add up: their rounding
-        # (eps times these) is what cancellation leaves, e.g. in x / relu(x) = 1.
+        # The sizes of the terms both passes add up: eps times these is what cancellation
+        # leaves, e.g. in x / relu(x) = 1.
         self.v = v
         _, out = self.output(self.native)
         out.backward(float(v))
@@ -255,18 +248,17 @@ class Arrays(Problem):
 
 
 class Layer(Arrays):
-    """A layer as a pair over its inputs and parameters: forward(*inputs, **params) keeps
-    state, backward(dout) returns dx (or one per input, None: not needed) and leaves each
-    parameter's gradient in ``d<name>``.  Each forward runs on a copy of the layer made
-    before the check (in float64 for the numerical side); numpy's global random state is
-    reset before it, so a Dropout mask is the same in all, and left as after one forward."""
+    """forward(*inputs, **params) keeps state, backward(dout) returns dx (or one per input;
+    None: not needed) and leaves each parameter's gradient in ``d<name>``.  The rule runs
+    on the layer, the numerical side on copies made before (in float64); numpy's global
+    random state is reset before every forward, so a Dropout mask is the same in all."""
 
     optional = True
 
     def __init__(self, layer, inputs, params, wrt):
         self.wrt = list(wrt) if wrt is not None else [
             n for n, a in vars(layer).items() if float_array(a) and hasattr(layer, "d" + n)]
-        self.pristine, self.k, self.wide = copy_state(layer), len(inputs), False
+        self.layer, self.pristine, self.k, self.wide = layer, copy_state(layer), len(inputs), None
         self.rng_state, self.rng_after = np.random.get_state(), None
         super().__init__(type(layer).__name__, self.layer_forward, self.layer_vjp,
                          list(inputs) + [getattr(layer, n) for n in self.wrt], params,
@@ -278,7 +270,8 @@ class Layer(Arrays):
         return super().at(values, wide)
 
     def layer_forward(self, *arrays, **params):
-        self.twin = copy_state(self.pristine, np.float64 if self.wide else None)
+        self.twin = self.layer if self.wide is None else copy_state(  # None: the rule's run
+            self.pristine, np.float64 if self.wide else None)
         for name, a in zip(self.wrt, arrays[self.k:]):
             setattr(self.twin, name, a)
         np.random.set_state(self.rng_state)

@@ -1,10 +1,5 @@
-"""The numerical core: central differences, Richardson's stencil, tolerances, the result.
-
-Every numerical derivative in chainrule is ``central_difference``: (f(x+h) - f(x-h)) / 2h.
-The directional check evaluates phi(t) = v . f(x + t u) at t = 0, +-h/4, +-h/2, +-h; with
-D(s) the central difference of phi at step s, Richardson's R1 = (4 D(h/2) - D(h)) / 3 has
-error ~h**4 and |R1 - R2| (R2 = (4 D(h/4) - D(h/2)) / 3) estimates it.
-"""
+"""The numerical core: ``central_difference`` (every numerical derivative in chainrule),
+Richardson's stencil with its kink and rounding statistics, tolerances, the result."""
 import math
 from dataclasses import dataclass, field
 
@@ -26,15 +21,15 @@ class Kink(Exception):
 
 
 class OutOfDomain(Exception):
-    """The function is not defined (or not finite) within the step: the point is left out."""
+    """f is not defined (or not finite) within the step: the point is left out."""
 
 
 @dataclass
 class CheckResult:
-    """What a check compared.  ``check_grads``: ``checked`` directions, ``left_out`` points
-    (at kinks, with ``reasons``), ``worst`` |backprop - numerical| / tolerance.  The table
-    ``gradcheck``: one row per input (name, backprop, numerical, abs err, rel err).
-    Truthy when something was compared and nothing exceeded the tolerance."""
+    """What a check compared: ``checked`` comparisons, ``left_out`` points (kinks, with
+    ``reasons``), ``worst`` |backprop - numerical| / tolerance, and for the table
+    ``gradcheck`` one row per input (name, backprop, numerical, abs err, rel err).
+    Truthy when something was compared and all within the tolerance."""
 
     checked: int = 0
     left_out: int = 0
@@ -43,19 +38,13 @@ class CheckResult:
     rows: list = field(default_factory=list)
     worst_input: str = ""
 
-    @property
-    def ok(self):
+    def __bool__(self):
         return self.checked > 0 and self.worst <= 1
 
-    __bool__ = ok.fget
+    ok = property(__bool__)
 
-    @property
-    def max_abs_error(self):
-        return max((r[3] for r in self.rows), default=0.0)
-
-    @property
-    def max_rel_error(self):
-        return max((r[4] for r in self.rows), default=0.0)
+    max_abs_error = property(lambda self: max((r[3] for r in self.rows), default=0.0))
+    max_rel_error = property(lambda self: max((r[4] for r in self.rows), default=0.0))
 
     def __str__(self):
         if self.rows:
@@ -106,12 +95,13 @@ def norm(x):
 
 
 def stencil(phi, h, noise=0.0):
-    """phi at 0, +-h/4, +-h/2, +-h: Richardson's derivative R1, its error estimate |R1 - R2|,
-    the kink statistic (forward minus backward difference at h/4, less what the curvature
-    explains), a rounding bound, whether a declared kink was crossed or touched (phi's
-    third value, the kink signature, differs or is 0), and whether the values are resolved
-    (four different values on each side).  Differences are taken before any product, so
-    phi near the largest float does not overflow."""
+    """phi(t) = (value, size, kink signature) at t = 0, +-h/4, +-h/2, +-h.  Returns
+    Richardson's R1 = D(h/2) + (D(h/2) - D(h)) / 3 (D: the central difference at a step;
+    error ~h**4), its error estimate |R1 - R2| (R2 the same from h/4, h/2), the kink
+    statistic (forward minus backward difference at h/4, less what the curvature
+    explains), a rounding bound, whether a declared kink was crossed or touched, and
+    whether the values are resolved (four different on each side).  Differences come
+    before products, so phi near the largest float does not overflow."""
     p, mag, sigs = {}, 0.0, set()
     for t in (-h, -h / 2, -h / 4, 0.0, h / 4, h / 2, h):
         p[t], m, sig = phi(t)
@@ -124,24 +114,22 @@ def stencil(phi, h, noise=0.0):
     q, p0 = h / 4, p[0.0]
     one_sided = ((p[q] - p0) - (p0 - p[-q])) / q
     curvature = ((p[h / 2] - p0) - (p0 - p[-h / 2])) / (h / 2) ** 2
-    kink = abs(one_sided - q * curvature)
-    rounding = 64 * (EPS * mag + noise) / h
     on_kink = len(sigs) > 1 or any(s == 0.0 for sig in sigs for _, s in sig)
     resolved = all(len({p[t] for t in side}) == 4
                    for side in ((0.0, q, h / 2, h), (0.0, -q, -h / 2, -h)))
-    return r1, abs(r1 - r2), kink, rounding, on_kink, resolved
+    return (r1, abs(r1 - r2), abs(one_sided - q * curvature), 64 * (EPS * mag + noise) / h,
+            on_kink, resolved)
 
 
 def smooth_derivative(phi, h, floor, noise=0.0):
-    """phi'(0) from the stencil at step h, or h/10, or h/100: the first at which phi looks
-    smooth.  A smooth function's kink statistics shrink like h**3 with the step, a kink's
-    stay or vanish once the step no longer reaches it, and rounding noise's grow.  So a
-    smaller step is tried only while the statistics do not grow, and trusted if the rougher
-    step crossed a declared kink, or else if its values are resolved (a saturated tanh has
-    a derivative quantised in float64 that looks flat below its quantum) and its estimate
-    agrees with the rougher one within that one's statistics.  ``floor``: the tolerance's
-    part that is not numerical; ``noise``: one value's rounding beyond eps * |phi|.
-    Returns (estimate, its error, rounding bound, step); raises Kink or OutOfDomain."""
+    """phi'(0) from the stencil at step h, h/10 or h/100, the first where phi looks smooth:
+    a smooth function's statistics shrink like h**3, a kink's stay (or vanish once the
+    step no longer reaches it), rounding noise's grow.  A smaller step is tried while they
+    do not grow, and trusted past a declared kink, or if its values are resolved (a
+    saturated tanh looks flat below its float64 quantum) and it agrees with the rougher
+    estimate.  ``floor``: the tolerance's non-numerical part; ``noise``: one value's
+    rounding beyond eps |phi|.  Returns (estimate, error, rounding, step); raises Kink or
+    OutOfDomain."""
     too_flat = ("the difference quotient changes with the step (rounding noise: too flat "
                 "to resolve in float64 here)")
     previous = None  # (estimate, how far off it may be) at the last step that looked rough

@@ -1,11 +1,6 @@
-"""Hypothesis strategies: inputs in an op's safe domain, arrays and labels for layers, and
-random expression graphs drawn from the op table.
-
-Hypothesis is imported when a strategy is made, never when ``autograd`` is imported.  The
-strategies draw |x| <= ``BOUND`` (3), inside the row's ``domain``, at least ``MARGIN``
-(0.1) from every kink, pole and finite domain end: 100 steps of the stencil, so the checks
-never straddle a declared kink at the inputs themselves.
-"""
+"""Hypothesis strategies (hypothesis is imported when one is made, not with ``autograd``):
+inputs in an op's safe domain, |x| <= ``BOUND``, ``MARGIN`` (100 stencil steps) from every
+kink, pole and domain end; arrays and labels for layers; random graphs from the op table."""
 import math
 from dataclasses import dataclass
 
@@ -43,10 +38,8 @@ def inputs_for(op, domain=None, kinks=None, margin=MARGIN, bound=BOUND):
 
 def arrays_for(op, i, shape, dtype=np.float64, domain=None, kinks=None, margin=MARGIN,
                bound=BOUND):
-    """Strategy: an array of ``shape`` and ``dtype`` of safe values for input ``i`` of ``op``.
-
-    Drawn in float64 and rounded to ``dtype`` (a float32 value moves by ~1e-7, far less
-    than the margin)."""
+    """Strategy: an array of ``shape`` and ``dtype`` of safe values for input ``i`` of ``op``
+    (drawn in float64, then rounded: a float32 value moves by far less than the margin)."""
     from hypothesis.extra import numpy as hnp
     return hnp.arrays(np.float64, shape, elements=floats_for(op, i, domain, kinks, margin, bound)
                       ).map(lambda a: a.astype(dtype))
@@ -71,40 +64,51 @@ def class_labels(n, classes, one_hot=False, dtype=np.float64):
     return labels.map(lambda t: np.eye(classes, dtype=dtype)[t]) if one_hot else labels
 
 
-_HUGE = 10.0  # inputs beyond this are squashed first, so no chain of exps overflows
+_HUGE = 10.0  # an argument beyond this is squashed first, so no chain of exps overflows
 
 
 @dataclass(frozen=True)
 class Graph:
-    """A random expression: ``inputs`` (floats) and ``steps``, each (op, argument indices
-    into the pool of the inputs and earlier results); the output is the last result.
-
-    Arguments outside an op's safe domain are mapped into it with a smooth adaptor
-    decided once, at ``inputs`` (log(a) becomes log(a*a + 0.6) ..., and an argument beyond
-    +-10 becomes log(a*a + 1)), so the function is the same expression at every point near
-    ``inputs``.  Call it on Values.
-    """
+    """A random expression on Values: ``inputs`` (floats) and ``steps``, each (op, argument
+    indices into the pool of inputs and earlier results); the output is the last result.
+    An argument outside its op's safe domain goes through a smooth map into it (log(a)
+    becomes log(a*a + 0.6) ..., one beyond +-10 log(a*a + 1) first), decided once at
+    ``inputs`` (the ``plan``), so it is one expression at every point near them."""
 
     inputs: tuple
     steps: tuple
     plan: tuple = ()
 
     def __call__(self, *xs):
-        pool = list(xs)
-        for (op, args), adaptors in zip(self.steps, self.plan):
-            pool.append(op(*[_adapt(pool[a], how) for a, how in zip(args, adaptors)]))
-        return pool[-1]
-
-    def to_text(self):
-        return self(*[Value(x, label=f"x{i}") for i, x in enumerate(self.inputs)]).to_text()
+        return run(self.steps, xs, self.plan)[0]
 
     def __repr__(self):
-        return (f"Graph(inputs={list(self.inputs)}, ops="
-                f"{[op.name for op, _ in self.steps]})\n{self.to_text()}")
+        text = self(*[Value(x, label=f"x{i}") for i, x in enumerate(self.inputs)]).to_text()
+        return f"Graph(inputs={list(self.inputs)}, ops={[op.name for op, _ in self.steps]})\n{text}"
 
 
-def _adapt(a, how):
-    """The smooth maps that bring a value into an op's domain (``how`` from ``_plan``)."""
+def run(steps, xs, plan=None):
+    """The graph's output on Values ``xs``, and its plan (decided at ``xs`` if not given)."""
+    pool, decided = list(xs), []
+    for k, (op, args) in enumerate(steps):
+        hows = plan[k] if plan is not None else tuple(
+            adaptor(pool[a].data, intervals) for a, intervals in zip(args, input_domains(op)))
+        decided.append(hows)
+        pool.append(op(*[adapt(pool[a], how) for a, how in zip(args, hows)]))
+    return pool[-1], tuple(decided)
+
+
+def adaptor(x, intervals):
+    """How to bring ``x`` into ``intervals``: None, or (squash first?, interval to map into)."""
+    squash = abs(x) > _HUGE
+    x = math.log(x * x + 1.0) if squash else x
+    interval = None if any(lo + MARGIN <= x <= hi - MARGIN for lo, hi in intervals) else next(
+        (iv for iv in intervals if not (math.isinf(iv[0]) and math.isinf(iv[1]))), None)
+    return (squash, interval) if squash or interval else None
+
+
+def adapt(a, how):
+    """The smooth map ``adaptor`` chose, applied to the Value ``a``."""
     if how is None:
         return a
     squash, interval = how
@@ -113,8 +117,6 @@ def _adapt(a, how):
     if interval is None:
         return a
     lo, hi = interval
-    if math.isinf(lo) and math.isinf(hi):
-        return a
     if math.isinf(hi):
         return a * a + (lo + 0.6)
     if math.isinf(lo):
@@ -122,37 +124,12 @@ def _adapt(a, how):
     return lo + MARGIN + (hi - lo - 2 * MARGIN) * a.sigmoid()
 
 
-def _inside(x, intervals, margin):
-    return any(lo + margin <= x <= hi - margin for lo, hi in intervals)
-
-
-def _plan(inputs, steps):
-    pool = [Value(x) for x in inputs]
-    plan = []
-    for op, args in steps:
-        domains = input_domains(op)
-        adaptors = []
-        for i, a in enumerate(args):
-            x = pool[a].data
-            squash = abs(x) > _HUGE
-            if squash:
-                x = math.log(x * x + 1.0)
-            interval = None
-            if not _inside(x, domains[i], MARGIN):
-                interval = next((iv for iv in domains[i] if not (math.isinf(iv[0]) and
-                                                                 math.isinf(iv[1]))), None)
-            adaptors.append(None if not squash and interval is None else (squash, interval))
-        plan.append(tuple(adaptors))
-        pool.append(op(*[_adapt(pool[a], how) for a, how in zip(args, adaptors)]))
-    return tuple(plan)
-
-
 def graphs(ops=None, min_inputs=1, max_inputs=3, max_steps=6):
     """Strategy: a random ``Graph`` of 1 to ``max_steps`` ops drawn from ``ops`` (default:
     every scalar row of the table when the strategy is made, yours included), on
     ``min_inputs``..``max_inputs`` inputs in [-BOUND, BOUND].  Hypothesis shrinks a failing
     graph towards fewer steps, the first op of ``ops`` and the first inputs."""
-    from hypothesis import strategies as st
+    from hypothesis import reject, strategies as st
     if ops is None:
         ops = [op for _, op in sorted(OPS.items()) if op.scalar]
     ops = list(ops)
@@ -174,12 +151,9 @@ def graphs(ops=None, min_inputs=1, max_inputs=3, max_steps=6):
             args = ((pool - 1 - a % pool,) if ops[o].arity == 1 else
                     (pool - 1 - a % pool, pool - 1 - b % pool))
             steps.append((ops[o], args))
-        steps = tuple(steps)
         try:
-            plan = _plan(inputs, steps)
+            return Graph(inputs, tuple(steps), run(steps, [Value(x) for x in inputs])[1])
         except (ArithmeticError, ValueError):
-            from hypothesis import reject
             reject()
-        return Graph(inputs, steps, plan)
 
     return graph()
