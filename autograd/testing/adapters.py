@@ -1,11 +1,7 @@
-"""Every function under test as one problem on a flat float64 vector ``x`` (HIPS autograd's
-idea): its differentiable inputs, the "slots", raveled.  ``run`` and ``backprop`` execute
-the rule once in the caller's dtype and check its manners (no mutation, no aliasing, dtype
-and shapes kept); ``value(x)`` = v . f and ``gradient(x)`` = the rule's v . J serve the
-numerical side in float64.  ``Values``: a function of Values (or a scalar row on floats);
-``Arrays``: a row on arrays or a pair ``(forward, vjp)``; ``Layer``: an object with
-``forward``/``backward``, as a pair over its inputs and parameters.
-"""
+"""Every function under test as one problem on a flat float64 vector ``x``, its
+differentiable inputs (the "slots") raveled, as HIPS autograd does.  ``run`` and
+``backprop`` execute the rule once in the caller's dtype and check its manners;
+``value(x)`` = v . f and ``gradient(x)`` = the rule's v . J serve the numerical side."""
 import copy
 
 import numpy as np
@@ -25,10 +21,6 @@ def primary(out):
     return out[0] if isinstance(out, tuple) else out
 
 
-def snapshot(a):
-    return np.array(a, copy=True)
-
-
 def same(a, b):
     a = np.asarray(a)
     return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
@@ -38,14 +30,9 @@ def float_array(a):
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
-def as_tuple(grads):
-    return tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
-
-
 def copy_state(layer, dtype=None):
-    """A copy of ``layer`` with new arrays (floats cast to ``dtype`` if given), its other
-    attributes deep-copied (a Generator keeps its state) or shared where they cannot be
-    (the ``numpy.random`` module, Dropout's default rng)."""
+    """A copy of ``layer``: new arrays (floats cast to ``dtype``), other attributes deep
+    copies (a Generator keeps its state) or shared if they cannot be (``numpy.random``)."""
     twin = copy.copy(layer)
     for name, a in vars(layer).items():
         if isinstance(a, np.ndarray):
@@ -59,38 +46,14 @@ def copy_state(layer, dtype=None):
     return twin
 
 
-def hygiene(who, names, inputs, before, g, g_before, out, out_before, grads):
-    """The rule's manners: nothing mutated; gradients new arrays shaped and typed like their
-    inputs.  ``grads`` pairs (name, input, gradient); ``inputs`` include a layer's parameters."""
-    for name, a, b in zip(names, inputs, before):
-        if not same(a, b):
-            raise Failure(f"{who} changed its input {name} in place; a rule must leave the "
-                          f"inputs alone (compute into a new array)")
-    if not same(g, g_before):
-        raise Failure(f"{who} changed the upstream gradient (dout) in place, as the book's "
-                      f"Relu.backward does with dout[mask] = 0; use e.g. dout * mask")
-    if not same(primary(out), out_before):
-        raise Failure(f"{who}'s backward changed the forward output in place")
-    arrays = [a for a in list(inputs) + [primary(out)] if isinstance(a, np.ndarray)]
-    for name, x, dx in grads:
-        if dx is None:
-            continue
-        if np.shape(dx) != np.shape(x):
-            raise Failure(f"{who}: the gradient for {name} has shape {np.shape(dx)}, but "
-                          f"{name} has shape {np.shape(x)}")
-        if float_array(np.asarray(x)) and np.asarray(dx).dtype != np.asarray(x).dtype:
-            raise Failure(f"{who}: the gradient for {name} is {np.asarray(dx).dtype}, but "
-                          f"{name} is {np.asarray(x).dtype}; keep the input's dtype (a float64 "
-                          f"constant such as np.ones(shape) or np.float64(...) promotes float32)")
-        if isinstance(dx, np.ndarray) and any(np.shares_memory(dx, a) for a in arrays):
-            raise Failure(f"{who}: the gradient for {name} shares memory with an input or the "
-                          f"output (an alias); return a new array, or the caller's update "
-                          f"dx -= ... would change the input too")
-
-
 class Problem:
-    """The flat view; each adapter defines ``at(slot arrays, wide)`` -> (output, vjp,
-    kink signature), ``run`` and ``backprop``."""
+    """The flat view; an adapter defines ``at(slot arrays, wide)`` -> (output, vjp, kink
+    signature), ``run`` and ``backprop`` (which sets ``v`` and the sizes of the terms)."""
+
+    def start(self, native, names, dtype):
+        self.native, self.names, self.dtype = native, names, np.dtype(dtype)
+        self.shapes = [np.shape(a) for a in native]
+        self.x = self.flat(native)
 
     def flat(self, arrays):
         return np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays])
@@ -98,11 +61,6 @@ class Problem:
     def split(self, x):
         ends = np.cumsum([int(np.prod(s)) for s in self.shapes])
         return [p.reshape(s) for p, s in zip(np.split(x, ends[:-1]), self.shapes)]
-
-    def start(self, native, names, dtype):
-        self.native, self.names, self.dtype = native, names, np.dtype(dtype)
-        self.shapes = [np.shape(a) for a in native]
-        self.x = self.flat(native)
 
     def value(self, x):
         out, _, sig = self.at(self.split(x), True)
@@ -115,18 +73,11 @@ class Problem:
         return self.flat(vjp(v if v.ndim else float(v))), sig
 
     def jiggled(self, rng):
-        """The rule's gradients, in its dtype, at its slots each moved by one eps up or down
-        at random: how far that moves them shows how far rounding inside the rule can."""
+        """The rule's gradients, in its dtype, at its slots each moved by one eps at random:
+        how far they move shows how far rounding inside the rule can move them."""
         moved = [a + a * (np.finfo(a.dtype).eps * rng.choice([-1.0, 1.0], a.shape)
                           ).astype(a.dtype) for a in map(np.asarray, self.native)]
         return self.flat(self.at(moved, False)[1](self.v))
-
-    def sizes(self, arrays, out):
-        """|v| times the largest input or output (at least 1): the size of the terms a rule
-        adds up, unseen from outside (softmax's y - t where y ~ t is rounding only)."""
-        big = max([1.0] + [float(np.max(np.abs(a))) for a in list(arrays) + [out]
-                           if float_array(np.asarray(a)) and np.size(a)])
-        self.forward_size = self.backward_size = norm(self.v) * big
 
 
 class Values(Problem):
@@ -160,8 +111,7 @@ class Values(Problem):
     def backprop(self, v):
         # The sizes of the terms both passes add up: eps times these is what cancellation
         # leaves, e.g. in x / relu(x) = 1.
-        self.v = v
-        _, out = self.output(self.native)
+        self.v, (_, out) = v, self.output(self.native)
         out.backward(float(v))
         nodes = out.topological_order()
         self.forward_size = abs(float(v)) * sum(abs(n.data) for n in nodes)
@@ -169,8 +119,8 @@ class Values(Problem):
         return self.gradient(self.x)[0]
 
     def second(self, u, w):
-        """w . H u for H the Hessian of v * f, by back-propagating through the backward pass
-        (create_graph); and its rounding bound, 16 eps times the sizes of that graph's terms."""
+        """w . H u (H: the Hessian of v * f) by back-propagating through the backward pass,
+        and its rounding bound, 16 eps times the sizes of that graph's terms."""
         vals, out = self.output(self.native)
         d1 = grad(out, vals, grad_output=float(self.v), create_graph=True)
         r = sum((d * float(ui) for d, ui in zip(d1, u)), Value(0.0))
@@ -195,9 +145,9 @@ class Arrays(Problem):
     kind, optional = "arrays", False  # optional: a gradient of None drops its input
 
     def __init__(self, who, forward, vjp, inputs, params, differentiable, names=None):
-        self.who, self.forward, self.vjp = who, forward, vjp
-        self.inputs, self.params = list(inputs), params
-        self.input_names = names or [f"input {i}" for i in range(len(inputs))]
+        self.who, self.forward, self.vjp, self.inputs, self.params = (
+            who, forward, vjp, list(inputs), params)
+        self.all_names = names or [f"input {i}" for i in range(len(inputs))]
         self.slots = [i for i, (x, d) in enumerate(zip(inputs, differentiable))
                       if d and float_array(np.asarray(x))]
         if not self.slots:
@@ -206,7 +156,7 @@ class Arrays(Problem):
 
     def start(self):
         native = [self.inputs[i] for i in self.slots]
-        super().start(native, [self.input_names[i] for i in self.slots], native[0].dtype)
+        super().start(native, [self.all_names[i] for i in self.slots], native[0].dtype)
 
     def at(self, values, wide):
         xs = list(self.inputs)
@@ -216,34 +166,59 @@ class Arrays(Problem):
         return primary(out), lambda g: [self.grads(g, out, xs)[i] for i in self.slots], ()
 
     def grads(self, g, out, xs):
-        grads = as_tuple(self.vjp(g, out, *xs, **self.params))
+        grads = self.vjp(g, out, *xs, **self.params)
+        grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
         if len(grads) != len(xs):
             raise Failure(f"{self.who}: the vjp returned {len(grads)} gradient(s) for "
                           f"{len(xs)} input(s)")
         return grads
 
     def run(self):
-        self.before = [snapshot(x) for x in self.inputs]
+        self.before = [np.array(x, copy=True) for x in self.inputs]
         self.out = self.forward(*self.inputs, **self.params)
-        out = primary(self.out)
-        floats = {x.dtype for x in self.native}
-        if len(floats) == 1 and np.asarray(out).dtype != self.dtype:
-            raise Failure(f"{self.who}: float {self.dtype} inputs gave a "
-                          f"{np.asarray(out).dtype} output; keep the inputs' dtype")
-        return out
+        out = np.asarray(primary(self.out))
+        if len({x.dtype for x in self.native}) == 1 and out.dtype != self.dtype:
+            raise Failure(f"{self.who}: float {self.dtype} inputs gave a {out.dtype} output; "
+                          f"keep the inputs' dtype")
+        return primary(self.out)
 
     def backprop(self, v):
-        self.v, g_before, out_before = v, snapshot(v), snapshot(primary(self.out))
+        who, out = self.who, primary(self.out)
+        self.v, v_before, out_before = v, np.array(v, copy=True), np.array(out, copy=True)
         grads = self.grads(v, self.out, self.inputs)
-        hygiene(self.who, self.input_names, self.inputs, self.before, v, g_before, self.out,
-                out_before, list(zip(self.input_names, self.inputs, grads)))
-        missing = [self.input_names[i] for i in self.slots if grads[i] is None]
+        for name, a, b in zip(self.all_names, self.inputs, self.before):
+            if not same(a, b):
+                raise Failure(f"{who} changed its input {name} in place; a rule must leave "
+                              f"the inputs alone (compute into a new array)")
+        if not same(v, v_before):
+            raise Failure(f"{who} changed the upstream gradient (dout) in place, as the book's "
+                          f"Relu.backward does with dout[mask] = 0; use e.g. dout * mask")
+        if not same(out, out_before):
+            raise Failure(f"{who}'s backward changed the forward output in place")
+        arrays = [a for a in self.inputs + [out] if isinstance(a, np.ndarray)]
+        for name, x, dx in zip(self.all_names, self.inputs, grads):
+            if dx is None:
+                continue
+            if np.shape(dx) != np.shape(x):
+                raise Failure(f"{who}: the gradient for {name} has shape {np.shape(dx)}, but "
+                              f"{name} has shape {np.shape(x)}")
+            if float_array(np.asarray(x)) and np.asarray(dx).dtype != np.asarray(x).dtype:
+                raise Failure(f"{who}: the gradient for {name} is {np.asarray(dx).dtype}, but "
+                              f"{name} is {np.asarray(x).dtype}; keep the input's dtype (a "
+                              f"float64 constant such as np.ones(shape) promotes float32)")
+            if isinstance(dx, np.ndarray) and any(np.shares_memory(dx, a) for a in arrays):
+                raise Failure(f"{who}: the gradient for {name} shares memory with an input or "
+                              f"the output (an alias); return a new array, or the caller's "
+                              f"update dx -= ... would change the input too")
+        missing = [self.all_names[i] for i in self.slots if grads[i] is None]
         if missing and not self.optional:
-            raise Failure(f"{self.who}: no gradient for {', '.join(missing)}")
-        if missing:
-            self.slots = [i for i in self.slots if grads[i] is not None]
-            self.start()
-        self.sizes(self.inputs, primary(self.out))
+            raise Failure(f"{who}: no gradient for {', '.join(missing)}")
+        self.slots = [i for i in self.slots if grads[i] is not None]
+        self.start()
+        # |v| times the largest input or output: the size of the terms the rule adds up,
+        # unseen from outside (softmax's y - t where y ~ t is rounding only).
+        big = max([1.0] + [float(np.max(np.abs(a))) for a in arrays if float_array(a) and a.size])
+        self.forward_size = self.backward_size = norm(v) * big
         return self.flat([grads[i] for i in self.slots])
 
 
@@ -282,7 +257,8 @@ class Layer(Arrays):
             np.random.set_state(self.rng_after)
 
     def layer_vjp(self, g, out, *arrays, **params):
-        dxs = as_tuple(self.twin.backward(g))
+        dxs = self.twin.backward(g)
+        dxs = dxs if isinstance(dxs, tuple) else (dxs,)
         if len(dxs) != self.k:
             raise Failure(f"{self.who}.backward returned {len(dxs)} gradient(s) for "
                           f"{self.k} input(s)")
@@ -292,9 +268,7 @@ class Layer(Arrays):
 def problem(f, inputs, params, wrt):
     """The adapter for ``f``; see ``check_grads`` for what ``f`` may be."""
     arrays = any(isinstance(x, np.ndarray) for x in inputs)
-    if isinstance(f, Op):
-        if not arrays and f.scalar:
-            return Values(f, inputs, params)
+    if isinstance(f, Op) and (arrays or not f.scalar):
         return Arrays(f"op {f.name!r}", f.forward, f.vjp, inputs, params or {},
                       [r is not None for r in f.backward])
     if isinstance(f, tuple) and len(f) == 2 and all(map(callable, f)):
