@@ -1,11 +1,6 @@
-"""``check_grads``: back-propagation against central differences along random directions,
-and the culprit messages when they disagree.
-
-Backprop passes when |v.J.u - R1| <= rtol * |J^T v| + atol + |R1 - R2| + rounding, with
-``rtol`` fitted to the dtype the rule ran in (``RTOL``) and ``rounding`` what rounding can
-do: eps |v . f| / h on the numerical side, and on both sides eps (of the dtype) times the
-size of the terms that cancel (x / relu(x) = 1, softmax's y - t where y ~ t).
-"""
+"""``check_grads``: back-propagation against Richardson-extrapolated central differences
+along random directions, with tolerances fitted to the rule's dtype and to the rounding its
+terms allow (x / relu(x) = 1 cancels); culprit messages when they disagree."""
 import math
 
 import numpy as np
@@ -19,31 +14,25 @@ from .kinks import input_kinks
 
 def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, directions=1,
                 rng=0, step=STEP, rtol=None, atol=0.0):
-    """Check back-propagation of ``f`` at ``inputs`` along random directions; raise
-    ``GradcheckError`` (an AssertionError) naming what disagrees, else return a
-    ``CheckResult`` (directions compared, points left out at kinks; false when nothing
-    was compared).  A non-finite input is refused (ValueError).  ``f`` is one of:
+    """Check back-propagation of ``f`` at ``inputs`` along random directions: raise
+    ``GradcheckError`` naming what disagrees, else return a ``CheckResult`` (false when
+    nothing was compared: every point left out at a kink, or out of the domain).  ``f``:
 
     * a function of Values returning one Value (``inputs``: Values or floats);
     * a row of the op table: on floats it runs on Values, on numpy arrays through its
       ``forward`` and ``vjp`` (``params``: its keyword settings, e.g. ``t=labels``);
-    * a pair ``(forward, vjp)``: ``forward(*inputs, **params)``, ``vjp(g, out, *inputs,
-      **params)`` -> one gradient per input (the rows' signature);
-    * a layer: ``forward(*inputs, **params)``, ``backward(dout)`` -> dx (or one per input),
-      its parameters checked too: ``wrt`` names them, by default every float array
-      attribute ``name`` with a gradient ``d<name>`` (Affine: W, b).
+    * a pair ``(forward, vjp)``, ``vjp(g, out, *inputs, **params)`` -> one gradient per input;
+    * a layer: ``forward(*inputs, **params)``, ``backward(dout)`` -> dx (or one per input);
+      its parameters too: ``wrt`` names them, by default each float array ``W`` with ``dW``.
 
-    The rule runs once in the caller's dtype, the numerical side in float64 on copies.  A
-    tuple output ``(y, ...)`` is differentiated through ``y``.  ``upstream`` is dL/d(out)
-    (random normal by default), ``directions`` how many random unit directions to try,
-    drawn from ``rng`` (a seed or a Generator).  ``order=2`` runs the check on the
-    derivative too: for Values, w . H u by back-propagating through the backward pass
-    (create_graph) against differences of the first derivative; for arrays and layers,
-    differences of the vjp along u and along w must agree (a Hessian is symmetric; a
-    rule for the wrong input breaks that).  ``rtol`` defaults to ``RTOL`` of the rule's
-    dtype.  Arrays and layers: inputs, ``dout`` and the output are not mutated, and the
-    gradients are new arrays (no alias) shaped and typed like their inputs, the output
-    in the inputs' float dtype.
+    The rule runs once in its dtype, the numerical side in float64 (on copies).  A tuple
+    output is differentiated through its first element.  ``upstream``: dL/d(out) (random
+    normal by default); ``directions`` random unit directions from ``rng``.  ``order=2``
+    checks the derivative too: for Values, w.H.u by back-propagating through the backward
+    pass against differences of the gradient; for arrays, differences of the vjp along u
+    and w must agree (a Hessian is symmetric).  ``rtol``: by default ``RTOL`` of the rule's
+    dtype.  Arrays and layers: nothing mutated, gradients new arrays (no alias) of their
+    inputs' shape and dtype, the output in the inputs' dtype.  Non-finite inputs: ValueError.
     """
     __tracebackhide__ = True
     if order not in (1, 2):
@@ -173,28 +162,24 @@ def message(problem, order, analytic, numerical, allowed, direction, grads, rtol
             what=None, u=None):
     def named(x, sep=": "):
         return ", ".join(f"{n}{sep}{fmt(a)}" for n, a in zip(problem.names, problem.split(x)))
-    lines = [f"check_grads: the {('first', 'second')[order - 1]} derivative disagrees with "
-             f"numerical differentiation (rule run in {problem.dtype}, numerical side in float64)"]
     found = culprit(problem, order)
-    if found:
-        lines.append(f"  culprit: {found}")
-    lines.append("  at: " + named(problem.x, " = "))
-    lines.append(f"  upstream gradient v = {fmt(problem.v)}")
-    lines.append(f"  direction {'w' if order == 2 else 'u'} = {named(direction)}")
+    lines = [f"check_grads: the {('first', 'second')[order - 1]} derivative disagrees with "
+             f"numerical differentiation (rule run in {problem.dtype}, numerical side in float64)",
+             *([f"  culprit: {found}"] if found else []), f"  at: {named(problem.x, ' = ')}",
+             f"  upstream gradient v = {fmt(problem.v)}",
+             f"  direction {'w' if order == 2 else 'u'} = {named(direction)}"]
     if order == 2:
-        lines.append(f"  first direction u = {named(u)}")
-        lines.append(f"  {what}: {analytic!r}")
-        lines.append(f"  w.D_u(grad).u by differences of the first derivative: {numerical!r}")
+        lines += [f"  first direction u = {named(u)}", f"  {what}: {analytic!r}",
+                  f"  w.D_u(grad).u by differences of the first derivative: {numerical!r}"]
     else:
-        lines.append(f"  backprop v.J.u = {analytic!r}")
-        lines.append(f"  numerical      = {numerical!r}  (central differences, h = {h:g}, "
-                     f"Richardson)")
+        lines += [f"  backprop v.J.u = {analytic!r}", f"  numerical      = {numerical!r}  "
+                  f"(central differences, h = {h:g}, Richardson)"]
     lines.append(f"  |difference| = {abs(analytic - numerical):.3e} > allowed {allowed:.3e} "
                  f"(rtol {rtol:g}, atol {atol:g})")
-    if order == 1 and len(problem.names) > 1:
-        bad = wrong_inputs(problem, grads, direction, h, rtol, atol)
-        if bad:
-            lines.append(f"  wrong for: {', '.join(bad)}")
+    bad = (wrong_inputs(problem, grads, direction, h, rtol, atol)
+           if order == 1 and len(problem.names) > 1 else [])
+    if bad:
+        lines.append(f"  wrong for: {', '.join(bad)}")
     if problem.kind == "values":
         lines.append("  graph (grad: what the rules back-propagate from v):\n    "
                      + problem.text().replace("\n", "\n    "))

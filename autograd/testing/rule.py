@@ -12,47 +12,32 @@ from .kinks import check_kink, input_kinks
 from .strategies import arrays_for, inputs_for, safe_floats
 
 
-def _upstream_floats():
-    """dL/d(out) values: 1 (the layers' default dout=1) or |g| in [0.1, 2], either sign
-    (not 0, which would make every check vacuous)."""
-    from hypothesis import strategies as st
-    return st.one_of(st.just(1.0), safe_floats(((-2.0, 2.0),), (0.0,), margin=0.1, bound=2.0))
-
-
-def _upstream_strategy(shape, dtype):
-    """dL/d(out) of ``shape``: all ones or random values from ``_upstream_floats``."""
+def upstream(shape, dtype):
+    """Strategy: dL/d(out) of ``shape``: all ones (the layers' dout=1) or values with |g| in
+    [0.1, 2] of either sign (never 0, which would make a check vacuous)."""
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
+    g = st.one_of(st.just(1.0), safe_floats(((-2.0, 2.0),), (0.0,), margin=0.1, bound=2.0))
     if shape == ():
-        return _upstream_floats().map(lambda g: np.dtype(dtype).type(g))
+        return g.map(np.dtype(dtype).type)
     return st.one_of(st.just(np.ones(shape, dtype)),
-                     hnp.arrays(np.float64, shape, elements=_upstream_floats()
-                                ).map(lambda a: a.astype(dtype)))
+                     hnp.arrays(np.float64, shape, elements=g).map(lambda a: a.astype(dtype)))
 
 
 def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=None,
               dtypes=(np.float64, np.float32), order=2, max_examples=25, margin=MARGIN):
     """A ready pytest test for the row ``op``: ``test_softplus = rule_test(softplus)``.
 
-    On inputs drawn by hypothesis in the safe domain (``domain`` and ``kinks`` default to
-    the row's; ``margin`` from kinks, poles and domain ends) and drawn upstream gradients
-    it checks, with ``check_grads``:
-
-    * scalar rows (on Values): first and, for ``order=2``, second derivatives on Values;
-      at each declared kink, a subgradient (``check_kink``); the array path on arrays of
-      ``shapes`` (a strategy of one shape, default small shapes) in each of ``dtypes``;
-      and the scalar engine and the array path agree element by element;
-    * array rows (``scalar=False``): the array path in each dtype, first order and the
-      second-order consistency of the vjp; inputs from ``inputs`` (a strategy of a tuple
-      of float64 arrays, cast to each dtype) or from ``shapes`` (a strategy of a tuple of
-      shapes, one per input, filled from the domain);
-    * always: inputs, upstream gradient and output not mutated; gradients new arrays of
-      their inputs' shape and dtype; float32 in, float32 out.
-
-    ``params``: the row's keyword settings, a dict, a strategy of dicts, or a function
-    of the drawn (float64) inputs returning such a strategy (labels ``t`` for a loss);
-    float arrays among them (one-hot targets, running statistics), also inside tuples, are
-    cast to each dtype with the inputs.
+    With ``check_grads``, on hypothesis-drawn inputs in the safe domain (``domain``,
+    ``kinks``: the row's by default; ``margin`` from kinks, poles and domain ends) and
+    drawn upstream gradients: for a scalar row, first and (``order=2``) second derivatives
+    on Values, a subgradient at each declared kink (``check_kink``), and the scalar engine
+    against the array path element by element; for every row, the array path in each of
+    ``dtypes`` on arrays of ``shapes`` (a strategy of a shape, or for an array row of a
+    tuple of shapes) or from ``inputs`` (a strategy of a tuple of arrays), with its manners
+    (no mutation, no alias, shapes and dtypes kept).  ``params``: the row's settings, a
+    dict, a strategy, or a function of the drawn inputs returning one (labels ``t`` for a
+    loss); float arrays among them are cast to each dtype with the inputs.
     """
     __tracebackhide__ = True
     from hypothesis import Phase, given, settings
@@ -70,23 +55,13 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
         raise ValueError(f"rule_test({op.name!r}): an array row needs inputs= (a strategy of "
                          f"a tuple of arrays) or shapes= (a strategy of a tuple of shapes)")
 
-    def draw_params(data, xs):
-        if params is None:
-            return {}
-        if isinstance(params, dict):
-            return params
-        strategy = params(xs) if callable(params) and not isinstance(
-            params, st.SearchStrategy) else params
-        return data.draw(strategy, label="params")
-
     def draw_arrays(data):
         if inputs is not None:
-            return tuple(data.draw(inputs, label="inputs"))
-        shape_tuple = data.draw(shapes, label="shapes")
-        if op.scalar:
-            shape_tuple = (shape_tuple,) * op.arity
-        return tuple(data.draw(arrays_for(op, i, s, domain=domain, kinks=kinks, margin=margin),
-                               label=f"input {i}") for i, s in enumerate(shape_tuple))
+            return data.draw(inputs, label="inputs")
+        drawn = data.draw(shapes, label="shapes")
+        return [data.draw(arrays_for(op, i, s, domain=domain, kinks=kinks, margin=margin),
+                          label=f"input {i}")
+                for i, s in enumerate((drawn,) * op.arity if op.scalar else drawn)]
 
     # One failure, shrunk: the message is the counterexample's (without hypothesis's
     # "explain" phase, which lists lines of this module rather than of the rule).
@@ -98,7 +73,7 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
         seed = data.draw(st.integers(0, 2 ** 32 - 1), label="seed")
         if op.scalar:
             xs = data.draw(point, label="point")
-            g = data.draw(_upstream_floats(), label="upstream")
+            g = float(data.draw(upstream((), np.float64), label="upstream"))
             check_grads(op, *xs, order=order, upstream=g, rng=seed)
             if kink_points:
                 i, k = data.draw(st.sampled_from(kink_points), label="kink")
@@ -106,30 +81,31 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
                 at[i] = k
                 check_kink(op, *at, upstream=g)
         xs64 = [np.asarray(x, np.float64) for x in draw_arrays(data)]
-        kw = draw_params(data, xs64)
+        kw = params if params is None or isinstance(params, dict) else data.draw(
+            params if isinstance(params, st.SearchStrategy) else params(xs64), label="params")
         for dtype in dtypes:
             typed = [x.astype(dtype) for x in xs64]
-            kw_typed = {k: _cast(p, dtype) for k, p in kw.items()}
+            kw_typed = {k: cast(p, dtype) for k, p in (kw or {}).items()}
             out = primary(op.forward(*typed, **kw_typed))
-            v = data.draw(_upstream_strategy(np.shape(out), dtype), label=f"upstream {dtype}")
+            v = data.draw(upstream(np.shape(out), dtype), label=f"upstream {dtype}")
             check_grads(op, *typed, params=kw_typed, upstream=v, rng=seed, order=order)
         if op.scalar:
-            _engine_agrees(op, xs64, data.draw(_upstream_strategy(xs64[0].shape, np.float64)))
+            engine_agrees(op, xs64, data.draw(upstream(xs64[0].shape, np.float64)))
 
     test.__name__ = test.__qualname__ = f"test_rule_{op.name}"
     return test
 
 
-def _cast(p, dtype):
+def cast(p, dtype):
     """A setting in ``dtype``: float arrays cast, tuples and lists of them too."""
     if float_array(p):
         return p.astype(dtype)
     if isinstance(p, (tuple, list)):
-        return type(p)(_cast(q, dtype) for q in p)
+        return type(p)(cast(q, dtype) for q in p)
     return p
 
 
-def _engine_agrees(op, xs, g):
+def engine_agrees(op, xs, g):
     """The scalar engine, element by element, gives the array path's gradients."""
     __tracebackhide__ = True
     grads = op.vjp(g, op.forward(*xs), *xs)
