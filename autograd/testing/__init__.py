@@ -1,28 +1,12 @@
 """Property tests for derivatives, yours included, without false alarms at kinks.
 
-For any function of Values, any row of the op table, any pair ``(forward, vjp)`` and any
-layer with ``forward``/``backward``, each reduced to one problem over a flat list of
-float64 arrays (``adapters``):
-
-``check_grads(f, *inputs, order=1)`` (``check``)
-    The directional check (方向微分): a random unit direction ``u`` and upstream gradient
-    ``v``; back-propagation's ``v . J u`` against Richardson-extrapolated central
-    differences of ``t -> v . f(x + t u)`` in float64 (``core``), with tolerances fitted
-    to the rule's dtype.  ``order=2`` runs the same check on the derivative.  A kink
-    within the step (a declared one, or one seen in f itself) leaves the point out,
-    counted in the result, never reported as a bug (``kinks``).
-``check_kink(op, *inputs)``
-    At a kink the rule must give a subgradient, between the one-sided derivatives.
-Strategies (``strategies``; hypothesis is imported when one is made)
-    ``floats_for``/``values_for``/``inputs_for``/``arrays_for`` draw inputs in an op's safe
-    domain, ``float_arrays`` and ``class_labels`` arrays and targets for layers and
-    losses, ``graphs()`` random expression graphs from the op table (yours included).
-``rule_test(op)`` (``rule``)
-    A ready pytest test for one row: first and second derivatives, the scalar engine
-    against the array path, no mutation, no aliasing, dtype and shapes kept.
-``gradcheck``, ``numerical_grad`` (``table``), ``central_difference`` (``core``)
-    The element-by-element table, two evaluations per input; the book's
-    ``nn.gradient.numerical_gradient`` and ``nn.gradcheck`` use the same difference.
+``check_grads(f, *inputs, order=1)`` checks back-propagation of a function of Values, a
+row of the op table, a pair ``(forward, vjp)`` or a layer along random directions against
+central differences in float64 (``core``: the stencil; ``adapters``: each kind as one flat
+vector; ``check``: the comparison and the culprit).  ``check_kink`` wants a subgradient at
+a kink (``kinks``).  ``strategies`` draw safe inputs and random graphs (hypothesis is
+imported when one is made).  ``rule_test(op)`` is a ready pytest test for one row
+(``rule``).  ``gradcheck`` prints the element-by-element table (``table``).
 """
 from .check import check_grads
 from .core import (BOUND, MARGIN, RTOL, STEP, CheckResult, GradcheckError, central_difference,

@@ -1,10 +1,7 @@
-"""Domains and kinks (折れ点), read from the op table's rows, and the check at a kink.
-
-A row's ``domain`` is ``(low, high)`` for every input, or one entry per input (None: all
-reals; ``(low, high)``; or a tuple of intervals, e.g. division's denominator
-``((-inf, 0), (0, inf))``).  ``kinks`` is a tuple of points for every input, or one tuple
-per input.
-"""
+"""Domains and kinks (折れ点) read from the op table's rows, and the check at a kink.  A
+row's ``domain``: ``(low, high)`` for every input, or per input None (all reals), ``(low,
+high)`` or a tuple of them (division's denominator ``((-inf, 0), (0, inf))``); ``kinks``:
+points for every input, or one tuple per input."""
 import math
 import numbers
 
@@ -18,7 +15,7 @@ def is_interval(d):
             and all(isinstance(b, numbers.Real) for b in d))
 
 
-def intervals(entry):
+def as_intervals(entry):
     """One input's domain entry as a tuple of open intervals (None: all reals)."""
     if entry is None:
         return ((-math.inf, math.inf),)
@@ -32,11 +29,11 @@ def input_domains(op, domain=None):
     (``domain`` overrides the row's own)."""
     d = op.domain if domain is None else domain
     if d is None or is_interval(d):
-        return [intervals(d)] * op.arity
+        return [as_intervals(d)] * op.arity
     if len(d) != op.arity:
         raise ValueError(f"op {op.name!r}: domain {d!r} must be (low, high) or one entry per "
                          f"input ({op.arity})")
-    return [intervals(e) for e in d]
+    return [as_intervals(e) for e in d]
 
 
 def input_kinks(op, kinks=None):
@@ -75,26 +72,19 @@ def kink_signature(out):
 
 
 def check_kink(op, *inputs, upstream=1.0, h=1e-7):
-    """At a point where ``op`` is not differentiable, the rule's value must lie between the
-    one-sided derivatives (it is then a subgradient, e.g. relu'(0) in [0, 1]).
-
-    ``inputs`` are floats; every differentiable input is checked.  Raises
-    ``GradcheckError``; returns the list of (input, rule, left, right) compared.
-    """
+    """At a point (floats) where ``op`` is not differentiable, each rule's value must lie
+    between the one-sided derivatives: a subgradient (relu'(0) in [0, 1]).  Raises
+    ``GradcheckError``; returns the (input, rule, left, right) compared."""
     __tracebackhide__ = True
     xs = [float(x) for x in inputs]
-    out = op.on_floats(*xs)
     rows = []
     for i, rule in enumerate(op.backward):
         if rule is None:
             continue
-        d = float(rule(upstream, out, *xs))
-
-        def at(t):
-            ys = list(xs)
-            ys[i] += t
-            return upstream * op.on_floats(*ys)
-        right, left = (at(h) - at(0.0)) / h, (at(0.0) - at(-h)) / h  # one-sided, on purpose
+        d = float(rule(upstream, op.on_floats(*xs), *xs))
+        at = [upstream * op.on_floats(*[x + t if k == i else x for k, x in enumerate(xs)])
+              for t in (-h, 0.0, h)]
+        left, right = (at[1] - at[0]) / h, (at[2] - at[1]) / h  # one-sided, on purpose
         lo, hi = min(left, right), max(left, right)
         slack = 1e-5 * (abs(lo) + abs(hi) + abs(upstream)) + 1e-9
         rows.append((i, d, left, right))
