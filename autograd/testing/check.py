@@ -72,21 +72,25 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
     return result
 
 
-def compare(result, analytic, numerical, allowed, message):
-    """Count one comparison; raise ``message()`` if it fails (nan fails too)."""
+def versus(result, analytic, phi, h, rtol, atol, scale, slack, noise, report, suffix=""):
+    """Compare ``analytic`` with phi'(0) by the stencil: within rtol * max(scale, |either|)
+    + atol + ``slack`` + the stencil's error and rounding passes (nan fails); a kink or a
+    domain end within the step leaves the point out; a failure raises ``report(...)``."""
     __tracebackhide__ = True
+    try:
+        numerical, err, rounding, step = smooth_derivative(
+            phi, h, rtol * max(scale, abs(analytic)) + atol + slack, noise)
+    except (Kink, OutOfDomain) as why:
+        result.left_out += 1
+        return result.reasons.append((str(why) if isinstance(why, Kink) else
+                                      f"f is not defined within the step: {why}") + suffix)
+    allowed = rtol * max(scale, abs(numerical)) + atol + slack + rounding + err
     diff = abs(analytic - numerical)
     excess = diff / allowed if allowed > 0 else (0.0 if diff == 0 else math.inf)
     result.checked += 1
     result.worst = max(result.worst, excess) if excess == excess else math.inf
     if not excess <= 1:
-        raise GradcheckError(message())
-
-
-def left_out(result, why, suffix=""):
-    result.left_out += 1
-    result.reasons.append((str(why) if isinstance(why, Kink) else
-                           f"f is not defined within the step: {why}") + suffix)
+        raise GradcheckError(report(numerical, allowed, step))
 
 
 def along(fn, problem, u):
@@ -102,25 +106,19 @@ def along(fn, problem, u):
 def first_order(problem, grads, u, h, rtol, atol, result, jiggles=()):
     __tracebackhide__ = True
     backprop = float(np.dot(grads, u))
-    scale = norm(grads)
     # The rule's own rounding where its terms cancel: eps of its dtype times their size,
     # and 16 times what moving the inputs by one eps does to v.J.u (a rule rounds at each
     # of its steps, the jiggle only once).
     cancel = 16 * float(np.finfo(problem.dtype).eps) * problem.backward_size
     cancel += 16 * max([abs(float(np.dot(j, u)) - backprop) for j in jiggles], default=0.0)
-    floor = rtol * max(scale, abs(backprop)) + atol + cancel
-    try:
-        numerical, err, rounding, step = smooth_derivative(
-            along(problem.value, problem, u), h, floor, EPS * problem.forward_size)
-    except (Kink, OutOfDomain) as why:
-        return left_out(result, why)
-    allowed = rtol * max(scale, abs(numerical)) + atol + cancel + rounding + err
-    compare(result, backprop, numerical, allowed, lambda: message(
-        problem, 1, backprop, numerical, allowed, u, grads, rtol, atol, step))
+    versus(result, backprop, along(problem.value, problem, u), h, rtol, atol, norm(grads),
+           cancel, EPS * problem.forward_size, lambda numerical, allowed, step: message(
+               problem, 1, backprop, numerical, allowed, u, grads, rtol, atol, step))
 
 
 def second_order(problem, u, w, h, atol, result):
-    """The first-order check run on the derivative d(x) = u . grad(x), along w."""
+    """The first-order check run on the derivative u . grad(x), along w: against w.H.u by
+    create_graph for Values, against differences of w . grad(x) along u for arrays."""
     __tracebackhide__ = True
     rtol = 1e-6  # all in float64: differences of a float64 backward pass
     noise = EPS * problem.backward_size  # one float64 gradient's rounding (cancellation)
@@ -130,24 +128,21 @@ def second_order(problem, u, w, h, atol, result):
             g, sig = problem.gradient(x)
             return float(np.dot(g, a)), float(np.sum(np.abs(g * a))), sig
         return fn
-    try:
-        if problem.kind == "values":
-            analytic, cancel = problem.second(u, w)
-            err2 = rounding2 = 0.0
-            what = "w.H.u by autograd.grad(create_graph)"
-        else:
-            cancel = 0.0
-            analytic, err2, rounding2, _ = smooth_derivative(
+    if problem.kind == "values":
+        analytic, slack = problem.second(u, w)
+        what = "w.H.u by autograd.grad(create_graph)"
+    else:
+        try:
+            analytic, err, rounding, _ = smooth_derivative(
                 along(dotted(w), problem, u), h, atol, noise)
-            what = "u.D_w(grad).w: the other order, by differences of the vjp"
-        numerical, err, rounding, step = smooth_derivative(
-            along(dotted(u), problem, w), h, rtol * abs(analytic) + atol + cancel, noise)
-    except (Kink, OutOfDomain) as why:
-        return left_out(result, why, " (second order)")
-    allowed = (rtol * max(abs(analytic), abs(numerical)) + atol + cancel + rounding + err
-               + rounding2 + err2)
-    compare(result, analytic, numerical, allowed, lambda: message(
-        problem, 2, analytic, numerical, allowed, w, None, rtol, atol, step, what, u))
+        except (Kink, OutOfDomain) as why:
+            result.left_out += 1
+            return result.reasons.append(f"{why} (second order)")
+        slack, what = err + rounding, "u.D_w(grad).w: the other order, by differences of the vjp"
+    versus(result, analytic, along(dotted(u), problem, w), h, rtol, atol, abs(analytic), slack,
+           noise, lambda numerical, allowed, step: message(
+               problem, 2, analytic, numerical, allowed, w, None, rtol, atol, step, what, u),
+           " (second order)")
 
 
 def fmt(x):
