@@ -200,53 +200,39 @@ def wrong_inputs(problem, grads, u, h, rtol, atol):
 
 
 def culprit(problem, order):
-    """For an op on arrays: the op.  For a function of Values: the first node whose own
-    rule disagrees with central differences of its row at the node's inputs."""
+    """For arrays: the op.  For Values: the first node whose own rule disagrees, at the
+    node's inputs, with central differences of its row's forward (order 2: the rule's
+    derivative by create_graph with central differences of the rule)."""
     if problem.kind == "arrays":
         return problem.who
     try:
-        _, out = problem.output(problem.native)
+        nodes = problem.output(problem.native)[1].topological_order(leaves=False)
     except Exception:  # the message is written without it
         return None
-    for node in out.topological_order(leaves=False):
-        found = node_culprit(node.row, [p.data for p in node.parents],
-                             [p.is_constant for p in node.parents], order)
-        if found:
-            return found
-    return None
-
-
-def node_culprit(row, xs, constant, order):
-    """Order 1: each rule against differences of the forward; order 2: the derivative of
-    each rule (create_graph) against differences of the rule itself."""
-    h = STEP
-    if any(abs(x - k) < 2 * h for x, ks in zip(xs, input_kinks(row)) for k in ks):
-        return None
-    live = [i for i in range(len(xs)) if not constant[i] and row.backward[i] is not None]
-    for i in live:
-        for j in ([i] if order == 1 else live):
+    for node in nodes:
+        row, xs = node.row, [p.data for p in node.parents]
+        if any(abs(x - k) < 2 * STEP for x, ks in zip(xs, input_kinks(row)) for k in ks):
+            continue
+        live = [i for i, p in enumerate(node.parents)
+                if not p.is_constant and row.backward[i] is not None]
+        for i, j in ((i, j) for i in live for j in live if order == 2 or i == j):
             def moved(t):
                 return [x + t if k == j else x for k, x in enumerate(xs)]
+
+            def fn(t):
+                ys = moved(t)
+                return row.on_floats(*ys) if order == 1 else float(
+                    row.backward[i](1.0, row.on_floats(*ys), *ys))
             try:
-                if order == 1:
-                    rule = float(row.backward[i](1.0, row.on_floats(*xs), *xs))
-
-                    def fn(t):
-                        return row.on_floats(*moved(t))
-                else:
-                    vals = [Value(x) for x in xs]
-                    rule = float(grad(grad(row(*vals), vals[i], create_graph=True), vals[j]))
-
-                    def fn(t):
-                        return float(row.backward[i](1.0, row.on_floats(*moved(t)), *moved(t)))
+                vals = [Value(x) for x in xs]
+                rule = (float(row.backward[i](1.0, row.on_floats(*xs), *xs)) if order == 1 else
+                        float(grad(grad(row(*vals), vals[i], create_graph=True), vals[j])))
                 numerical, err, kink, rounding, _, _ = stencil(
-                    lambda t: (fn(t), abs(fn(t)), ()), h)
+                    lambda t: (fn(t), abs(fn(t)), ()), STEP)
             except (ArithmeticError, ValueError, TypeError, OutOfDomain):
                 continue
-            if kink > 1e-6 * (abs(numerical) + 1):
-                continue
             tol = 1e-6 * max(abs(rule), abs(numerical)) + rounding + err + 1e-12
-            if not abs(rule - numerical) <= tol:  # also catches nan
+            if kink <= 1e-6 * (abs(numerical) + 1) and not abs(rule - numerical) <= tol:
                 which = f"d/d(input {i})" if order == 1 else f"d2/d(input {i})d(input {j})"
                 return (f"op {row.name!r} at inputs ({', '.join(map(repr, xs))}): its rule "
                         f"gives {which} = {rule!r}, central differences of its forward give "
