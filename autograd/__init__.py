@@ -20,4 +20,5 @@ from .layers import AddLayer, MulLayer
 from .testing import GradcheckError, central_difference, gradcheck, numerical_grad
 
 __all__ = ["Value", "Node", "no_grad", "is_grad_enabled", "MulLayer", "AddLayer",
-           "central_difference", "numerical_grad", "gradcheck", "GradcheckError", "ops", "OPS", "declare_op", "grad", "graph_size"]
+           "central_difference", "numerical_grad", "gradcheck", "GradcheckError", "ops", "OPS",
+           "declare_op", "grad", "graph_size"]

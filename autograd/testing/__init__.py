@@ -17,8 +17,8 @@ from .strategies import (Graph, arrays_for, class_labels, float_arrays, floats_f
                          inputs_for, safe_floats, values_for)
 from .table import gradcheck, numerical_grad
 
-__all__ = ["check_grads", "check_kink", "CheckResult", "GradcheckError", "rule_test", "graphs",
-           "Graph", "floats_for", "values_for", "inputs_for", "arrays_for", "safe_floats",
-           "float_arrays", "class_labels", "input_domains", "input_kinks", "unit_direction",
-           "close", "RTOL", "BOUND", "MARGIN", "STEP", "central_difference", "gradcheck",
-           "numerical_grad"]
+__all__ = ["BOUND", "MARGIN", "RTOL", "STEP", "CheckResult", "GradcheckError", "Graph",
+           "arrays_for", "central_difference", "check_grads", "check_kink", "class_labels",
+           "close", "float_arrays", "floats_for", "gradcheck", "graphs", "input_domains",
+           "input_kinks", "inputs_for", "numerical_grad", "rule_test", "safe_floats",
+           "unit_direction", "values_for"]

@@ -133,7 +133,7 @@ class Values(Problem):
         _, out = self.output(self.native)
         try:
             out.backward(float(self.v))
-        except Exception:  # a broken rule may raise: the graph shows without gradients
+        except Exception:  # noqa: BLE001, S110 - a broken rule: the graph without gradients
             pass
         return out.to_text(max_lines=40)
 

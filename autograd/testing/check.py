@@ -88,7 +88,7 @@ def versus(result, analytic, phi, h, rtol, atol, scale, slack, noise, report, su
     diff = abs(analytic - numerical)
     excess = diff / allowed if allowed > 0 else (0.0 if diff == 0 else math.inf)
     result.checked += 1
-    result.worst = max(result.worst, excess) if excess == excess else math.inf
+    result.worst = math.inf if math.isnan(excess) else max(result.worst, excess)
     if not excess <= 1:
         raise GradcheckError(report(numerical, allowed, step))
 
@@ -158,17 +158,18 @@ def message(problem, order, analytic, numerical, allowed, direction, grads, rtol
     def named(x, sep=": "):
         return ", ".join(f"{n}{sep}{fmt(a)}" for n, a in zip(problem.names, problem.split(x)))
     found = culprit(problem, order)
-    lines = [f"check_grads: the {('first', 'second')[order - 1]} derivative disagrees with "
-             f"numerical differentiation (rule run in {problem.dtype}, numerical side in float64)",
-             *([f"  culprit: {found}"] if found else []), f"  at: {named(problem.x, ' = ')}",
+    lines = [(f"check_grads: the {('first', 'second')[order - 1]} derivative disagrees with "
+              f"numerical differentiation (rule run in {problem.dtype}, numerical side in "
+              f"float64)"), *([f"  culprit: {found}"] if found else []),
+             f"  at: {named(problem.x, ' = ')}",
              f"  upstream gradient v = {fmt(problem.v)}",
              f"  direction {'w' if order == 2 else 'u'} = {named(direction)}"]
     if order == 2:
         lines += [f"  first direction u = {named(u)}", f"  {what}: {analytic!r}",
                   f"  w.D_u(grad).u by differences of the first derivative: {numerical!r}"]
     else:
-        lines += [f"  backprop v.J.u = {analytic!r}", f"  numerical      = {numerical!r}  "
-                  f"(central differences, h = {h:g}, Richardson)"]
+        lines += [f"  backprop v.J.u = {analytic!r}",
+                  f"  numerical      = {numerical!r}  (central differences, h = {h:g}, Richardson)"]
     lines.append(f"  |difference| = {abs(analytic - numerical):.3e} > allowed {allowed:.3e} "
                  f"(rtol {rtol:g}, atol {atol:g})")
     bad = (wrong_inputs(problem, grads, direction, h, rtol, atol)
@@ -207,7 +208,7 @@ def culprit(problem, order):
         return problem.who
     try:
         nodes = problem.output(problem.native)[1].topological_order(leaves=False)
-    except Exception:  # the message is written without it
+    except Exception:  # noqa: BLE001 - whatever f raises, the message is written without it
         return None
     for node in nodes:
         row, xs = node.row, [p.data for p in node.parents]
@@ -216,11 +217,8 @@ def culprit(problem, order):
         live = [i for i, p in enumerate(node.parents)
                 if not p.is_constant and row.backward[i] is not None]
         for i, j in ((i, j) for i in live for j in live if order == 2 or i == j):
-            def moved(t):
-                return [x + t if k == j else x for k, x in enumerate(xs)]
-
-            def fn(t):
-                ys = moved(t)
+            def fn(t, row=row, xs=xs, i=i, j=j):
+                ys = [x + t if k == j else x for k, x in enumerate(xs)]
                 return row.on_floats(*ys) if order == 1 else float(
                     row.backward[i](1.0, row.on_floats(*ys), *ys))
             try:

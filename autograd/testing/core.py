@@ -48,13 +48,13 @@ class CheckResult:
 
     def __str__(self):
         if self.rows:
-            lines = [f"{'input':<12} {'backprop':>22} {'numerical':>22} {'abs err':>10} "
-                     f"{'rel err':>10}"]
+            lines = [(f"{'input':<12} {'backprop':>22} {'numerical':>22} {'abs err':>10} "
+                      f"{'rel err':>10}")]
             lines += [f"{n:<12} {a!r:>22} {m!r:>22} {ae:>10.2e} {re:>10.2e}"
                       for n, a, m, ae, re in self.rows]
             verdict = "ok" if self.ok else f"FAILED (worst: {self.worst_input})"
-            return "\n".join(lines + [f"max abs error {self.max_abs_error:.2e}, max rel error "
-                                      f"{self.max_rel_error:.2e}: {verdict}"])
+            return "\n".join([*lines, (f"max abs error {self.max_abs_error:.2e}, max rel "
+                                       f"error {self.max_rel_error:.2e}: {verdict}")])
         text = (f"{self.checked} comparison(s), worst error {self.worst:.2g} of the tolerance"
                 if self.checked else "nothing compared (the result is false)")
         if self.left_out:

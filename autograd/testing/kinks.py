@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from .core import MARGIN, BOUND, GradcheckError
+from .core import BOUND, MARGIN, GradcheckError
 
 
 def is_interval(d):

@@ -129,7 +129,8 @@ def graphs(ops=None, min_inputs=1, max_inputs=3, max_steps=6):
     every scalar row of the table when the strategy is made, yours included), on
     ``min_inputs``..``max_inputs`` inputs in [-BOUND, BOUND].  Hypothesis shrinks a failing
     graph towards fewer steps, the first op of ``ops`` and the first inputs."""
-    from hypothesis import reject, strategies as st
+    from hypothesis import reject
+    from hypothesis import strategies as st
     if ops is None:
         ops = [op for _, op in sorted(OPS.items()) if op.scalar]
     ops = list(ops)
