@@ -32,7 +32,8 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
     pass against differences of the gradient; for arrays, differences of the vjp along u
     and w must agree (a Hessian is symmetric).  ``rtol``: by default ``RTOL`` of the rule's
     dtype.  Arrays and layers: nothing mutated, gradients new arrays (no alias) of their
-    inputs' shape and dtype, the output in the inputs' dtype.  Non-finite inputs: ValueError.
+    inputs' shape and dtype, the output in the inputs' dtype.  A non-finite input (or
+    parameter) is refused: ValueError.
     """
     __tracebackhide__ = True
     if order not in (1, 2):
@@ -40,6 +41,10 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
     if not inputs:
         raise ValueError("check_grads: give the inputs at which to check f")
     problem = make_problem(f, inputs, params, wrt)
+    for name, x in zip(problem.names, problem.native):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"check_grads: {name} holds {x!r}; a derivative needs a finite "
+                             f"point (nothing would be compared)")
     rng = np.random.default_rng(rng)
     try:
         out = problem.run()
@@ -49,10 +54,6 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
         grads = problem.backprop(upstream)
     except Failure as failure:
         raise GradcheckError(f"check_grads: {failure}") from None
-    for name, x in zip(problem.names, problem.native):
-        if not np.all(np.isfinite(x)):
-            raise ValueError(f"check_grads: {name} holds {x!r}; a derivative needs a finite "
-                             f"point (nothing would be compared)")
     rtol = RTOL.get(problem.dtype, 1e-3) if rtol is None else rtol
     result = CheckResult()
     jiggles = []

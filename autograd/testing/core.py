@@ -95,13 +95,11 @@ def norm(x):
 
 
 def stencil(phi, h, noise=0.0):
-    """phi(t) = (value, size, kink signature) at t = 0, +-h/4, +-h/2, +-h.  Returns
-    Richardson's R1 = D(h/2) + (D(h/2) - D(h)) / 3 (D: the central difference at a step;
-    error ~h**4), its error estimate |R1 - R2| (R2 the same from h/4, h/2), the kink
-    statistic (forward minus backward difference at h/4, less what the curvature
-    explains), a rounding bound, whether a declared kink was crossed or touched, and
-    whether the values are resolved (four different on each side).  Differences come
-    before products, so phi near the largest float does not overflow."""
+    """phi(t) -> (value, size, kink signature) at t = 0, +-h/4, +-h/2, +-h.  Returns
+    Richardson's R1 = D(h/2) + (D(h/2) - D(h)) / 3 (D: central differences; error ~h**4),
+    |R1 - R2| (R2 from h/4 and h/2), the kink statistic (forward minus backward difference
+    at h/4, less the curvature's share), a rounding bound, whether a declared kink was
+    crossed or touched, and whether the values are resolved (four different each side)."""
     p, mag, sigs = {}, 0.0, set()
     for t in (-h, -h / 2, -h / 4, 0.0, h / 4, h / 2, h):
         p[t], m, sig = phi(t)
@@ -122,14 +120,12 @@ def stencil(phi, h, noise=0.0):
 
 
 def smooth_derivative(phi, h, floor, noise=0.0):
-    """phi'(0) from the stencil at step h, h/10 or h/100, the first where phi looks smooth:
-    a smooth function's statistics shrink like h**3, a kink's stay (or vanish once the
-    step no longer reaches it), rounding noise's grow.  A smaller step is tried while they
-    do not grow, and trusted past a declared kink, or if its values are resolved (a
-    saturated tanh looks flat below its float64 quantum) and it agrees with the rougher
-    estimate.  ``floor``: the tolerance's non-numerical part; ``noise``: one value's
-    rounding beyond eps |phi|.  Returns (estimate, error, rounding, step); raises Kink or
-    OutOfDomain."""
+    """phi'(0) from the stencil at step h, h/10 or h/100, the first where phi looks smooth
+    (a smooth function's statistics shrink like h**3, a kink's do not, rounding noise's
+    grow): trusted past a declared kink, or if resolved and agreeing with the rougher step
+    (a saturated tanh looks flat below its float64 quantum).  ``floor``: the tolerance's
+    non-numerical part; ``noise``: rounding beyond eps |phi|.  Returns (estimate, error,
+    rounding, step); raises Kink or OutOfDomain."""
     too_flat = ("the difference quotient changes with the step (rounding noise: too flat "
                 "to resolve in float64 here)")
     previous = None  # (estimate, how far off it may be) at the last step that looked rough
