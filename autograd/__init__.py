@@ -17,9 +17,8 @@ from . import ops
 from .engine import Node, Value, grad, graph_size, is_grad_enabled, no_grad
 from .ops import OPS, declare_op
 from .layers import AddLayer, MulLayer
-from .numerical import (GradcheckError, GradcheckResult, central_difference, gradcheck,
-                        numerical_grad)
+from .testing import GradcheckError, central_difference, gradcheck, numerical_grad
 
 __all__ = ["Value", "Node", "no_grad", "is_grad_enabled", "MulLayer", "AddLayer",
-           "central_difference", "numerical_grad", "gradcheck", "GradcheckResult",
-           "GradcheckError", "ops", "OPS", "declare_op", "grad", "graph_size"]
+           "central_difference", "numerical_grad", "gradcheck", "GradcheckError", "ops", "OPS",
+           "declare_op", "grad", "graph_size"]

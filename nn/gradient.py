@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from autograd.numerical import central_difference
+from autograd.testing import central_difference
 
 
 def numerical_gradient(f, x, h=1e-4):
@@ -18,7 +18,7 @@ def numerical_gradient(f, x, h=1e-4):
     is set to x_i + h and x_i - h *in place* (so ``f`` may ignore its argument
     and read ``x`` through a layer that holds it), and is then restored to its
     exact original value, even if ``f`` raises.  Each element's derivative is
-    ``autograd.numerical.central_difference``: (f(x+h) - f(x-h)) / 2h.
+    ``autograd.testing.central_difference``: (f(x+h) - f(x-h)) / 2h.
 
     x's dtype must hold x_i +- h to within 1% of h, else the quotient would be
     wrong (in float16, x_i + 1e-4 is x_i itself near 1, and every derivative

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import autograd.numerical
+import autograd.testing.table
 from autograd import GradcheckError, Value, gradcheck
 from nn import Affine, Relu, Sigmoid, SoftmaxWithLoss, TwoLayerNet, cross_entropy_error
 from nn.gradient import numerical_gradient
@@ -26,7 +26,7 @@ from nn.training.optimizers import OPTIMIZERS, RMSprop
 @pytest.mark.parametrize("numerical", [float("nan"), float("inf"), float("-inf")])
 def test_gradcheck_fails_on_a_non_finite_numerical_gradient(numerical, monkeypatch):
     # Any function whose central difference overflows or is undefined gives these values.
-    monkeypatch.setattr(autograd.numerical, "numerical_grad", lambda f, inputs, h: [numerical, 3.0])
+    monkeypatch.setattr(autograd.testing.table, "numerical_grad", lambda f, inputs, h: [numerical, 3.0])
     a, b = Value(2.0, label="a"), Value(3.0, label="b")
     result = gradcheck(lambda a, b: a * b, [a, b])
     assert not result and result.worst_input == "a"
@@ -40,7 +40,7 @@ def test_gradcheck_fails_on_a_non_finite_numerical_gradient(numerical, monkeypat
 
 
 def test_gradcheck_reports_the_worst_of_two_inputs_with_one_label(monkeypatch):
-    monkeypatch.setattr(autograd.numerical, "numerical_grad", lambda f, inputs, h: [3.0, 9.0])
+    monkeypatch.setattr(autograd.testing.table, "numerical_grad", lambda f, inputs, h: [3.0, 9.0])
     a, b = Value(2.0, label="w"), Value(3.0, label="w")
     with pytest.raises(GradcheckError, match=r"backprop 2\.0, numerical 9\.0"):
         gradcheck(lambda a, b: a * b, [a, b], raise_exception=True)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import autograd.numerical
+import autograd.testing
 import nn
 from autograd import ops
 from autograd.testing import arrays_for, check_grads, class_labels, close, float_arrays
@@ -229,7 +229,7 @@ def test_numerical_gradient_restores_even_if_f_raises():
 
 def test_numerical_gradient_uses_central_difference(monkeypatch):
     calls = []
-    real = autograd.numerical.central_difference
+    real = autograd.testing.central_difference
 
     def spy(f, x, h):
         calls.append(h)

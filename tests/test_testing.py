@@ -307,3 +307,57 @@ def test_bad_calls_say_what_to_give():
         check_grads(ops.tanh, 0.5, order=3)
     with pytest.raises(ValueError, match="shapes="):
         rule_test(ops.affine)
+
+
+# -- issue 22: a check that compares nothing, copies, overflow, tracebacks, bad calls -------
+
+def test_a_check_that_compared_nothing_fails_naming_the_reason():
+    with pytest.raises(ValueError, match=r"input 0 holds .*nan.* finite point"):
+        check_grads(Sigmoid(), np.array([np.nan, 1.0]))
+    absolute = declare_op("abs_nothing", register=False, forward=elementwise(abs, np.abs),
+                          backward=(lambda g, out, x: g * (2 * ops.step(x) - 1),))
+    result = check_grads(absolute, 0.0)  # left out at its kink: nothing compared
+    assert not result and "nothing compared" in str(result) and "one-sided" in str(result)
+    assert check_grads(absolute, 0.5)
+
+
+@pytest.mark.parametrize("rng", [None, 7])
+def test_a_layer_whose_rng_cannot_be_copied_is_checked(rng):
+    from nn.layers import Dropout
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    assert check_grads(Dropout(0.3, rng=rng), x, order=2).checked == 2
+
+
+def test_no_warning_leaks_near_the_largest_float(recwarn):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_grads(ops.exp, 709.0, order=2).checked == 2
+        assert check_grads(lambda x: x.exp(), Value(709.0), order=2).checked == 2
+        assert check_grads(ops.exp, np.array([709.0, 1.0]), order=2).checked == 2
+
+
+def test_a_failing_rule_test_shows_the_culprit_before_library_source(tmp_path):
+    import os
+    import subprocess
+    import sys
+    (tmp_path / "test_bad.py").write_text(
+        "from autograd import declare_op, ops\n"
+        "from autograd.testing import rule_test\n"
+        "bad = declare_op('tanh_sign', register=False, forward=ops.tanh.forward,\n"
+        "                 backward=(lambda g, out, x: -g * (1 - out * out),))\n"
+        "test_bad = rule_test(bad)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "test_bad.py"], check=False, cwd=tmp_path, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300)
+    lines = run.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if "culprit: op 'tanh_sign'" in line)
+    assert run.returncode == 1 and first < 15, run.stdout
+    assert not any("autograd" + os.sep + "testing" in line for line in lines[:first])
+
+
+def test_gradcheck_of_a_single_value_says_to_pass_a_list():
+    from autograd import gradcheck
+    with pytest.raises(TypeError, match=r"list of Values, e\.g\. gradcheck\(f, \[x\]\)"):
+        gradcheck(lambda x: x * x, Value(0.7))

@@ -1,0 +1,285 @@
+"""Every function under test as one problem on a flat float64 vector ``x``, its
+differentiable inputs (the "slots") raveled, as HIPS autograd does.  ``run`` and
+``backprop`` execute the rule once in the caller's dtype and check its manners;
+``value(x)`` = v . f and ``gradient(x)`` = the rule's v . J serve the numerical side."""
+import copy
+
+import numpy as np
+
+from ..engine import Value, grad
+from ..ops import Op
+from .core import EPS, norm
+from .kinks import kink_signature
+
+
+class Failure(AssertionError):
+    """A rule's manners (mutation, aliasing, dtype, shape), found before any number."""
+
+
+def primary(out):
+    """The output differentiated: the first of a tuple (softmax_cross_entropy's (loss, y))."""
+    return out[0] if isinstance(out, tuple) else out
+
+
+def same(a, b):
+    a = np.asarray(a)
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def float_array(a):
+    return isinstance(a, np.ndarray) and a.dtype.kind == "f"
+
+
+def copy_state(layer, dtype=None):
+    """A copy of ``layer``: new arrays (floats cast to ``dtype``), other attributes deep
+    copies (a Generator keeps its state) or shared if they cannot be (``numpy.random``)."""
+    twin = copy.copy(layer)
+    for name, a in vars(layer).items():
+        if isinstance(a, np.ndarray):
+            a = a.astype(dtype) if dtype is not None and a.dtype.kind == "f" else a.copy()
+        else:
+            try:
+                a = copy.deepcopy(a)
+            except (TypeError, copy.Error):
+                pass
+        setattr(twin, name, a)
+    return twin
+
+
+class Problem:
+    """The flat view; an adapter defines ``at(slot arrays, wide)`` -> (output, vjp, kink
+    signature), ``run`` and ``backprop`` (which sets ``v`` and the sizes of the terms)."""
+
+    def start(self, native, names, dtype):
+        self.native, self.names, self.dtype = native, names, np.dtype(dtype)
+        self.shapes = [np.shape(a) for a in native]
+        self.x = self.flat(native)
+
+    def flat(self, arrays):
+        return np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays])
+
+    def split(self, x):
+        ends = np.cumsum([int(np.prod(s)) for s in self.shapes])
+        return [p.reshape(s) for p, s in zip(np.split(x, ends[:-1]), self.shapes)]
+
+    def value(self, x):
+        out, _, sig = self.at(self.split(x), True)
+        prod = np.asarray(self.v, np.float64) * np.asarray(out, np.float64)
+        return float(np.sum(prod)), float(np.sum(np.abs(prod))), sig
+
+    def gradient(self, x):
+        v = np.asarray(self.v, np.float64)
+        _, vjp, sig = self.at(self.split(x), True)
+        return self.flat(vjp(v if v.ndim else float(v))), sig
+
+    def jiggled(self, rng):
+        """The rule's gradients, in its dtype, at its slots each moved by one eps at random:
+        how far they move shows how far rounding inside the rule can move them."""
+        moved = [a + a * (np.finfo(a.dtype).eps * rng.choice([-1.0, 1.0], a.shape)
+                          ).astype(a.dtype) for a in map(np.asarray, self.native)]
+        return self.flat(self.at(moved, False)[1](self.v))
+
+
+class Values(Problem):
+    """A function of Values returning one Value; one slot per input."""
+
+    kind, who = "values", None
+
+    def __init__(self, f, inputs, params):
+        if params:
+            raise TypeError("check_grads: a function of Values takes no params")
+        self.f = f
+        self.start([np.float64(float(x)) for x in inputs],
+                   [getattr(x, "label", None) or f"inputs[{i}]" for i, x in enumerate(inputs)],
+                   np.float64)
+
+    def output(self, xs):
+        vals = [Value(float(x), label=name) for x, name in zip(xs, self.names)]
+        out = self.f(*vals)
+        if not isinstance(out, Value):
+            raise TypeError(f"check_grads: the function must return a Value, got "
+                            f"{type(out).__name__}; build its result from the input Values")
+        return vals, out
+
+    def at(self, xs, wide):
+        vals, out = self.output(xs)
+        return out.data, lambda g: grad(out, vals, grad_output=float(g)), kink_signature(out)
+
+    def run(self):
+        return self.output(self.native)[1].data
+
+    def backprop(self, v):
+        # The sizes of the terms both passes add up: eps times these is what cancellation
+        # leaves, e.g. in x / relu(x) = 1.
+        self.v, (_, out) = v, self.output(self.native)
+        out.backward(float(v))
+        nodes = out.topological_order()
+        self.forward_size = abs(float(v)) * sum(abs(n.data) for n in nodes)
+        self.backward_size = sum(abs(float(n.grad)) for n in nodes)
+        return self.gradient(self.x)[0]
+
+    def second(self, u, w):
+        """w . H u (H: the Hessian of v * f) by back-propagating through the backward pass,
+        and its rounding bound, 16 eps times the sizes of that graph's terms."""
+        vals, out = self.output(self.native)
+        d1 = grad(out, vals, grad_output=float(self.v), create_graph=True)
+        r = sum((d * float(ui) for d, ui in zip(d1, u)), Value(0.0))
+        r.backward()
+        terms = sum(abs(n.data) + abs(float(n.grad)) for n in r.topological_order())
+        return float(np.dot([float(h) for h in grad(r, vals)], w)), 16 * EPS * terms
+
+    def text(self):
+        """The graph at the point, after back-propagating ``v`` with the rules under test."""
+        _, out = self.output(self.native)
+        try:
+            out.backward(float(self.v))
+        except Exception:  # noqa: BLE001, S110 - a broken rule: the graph without gradients
+            pass
+        return out.to_text(max_lines=40)
+
+
+class Arrays(Problem):
+    """forward(*inputs, **params) -> array (or a tuple, the output first);
+    vjp(g, out, *inputs, **params) -> one gradient per input (None: not checked)."""
+
+    kind, optional = "arrays", False  # optional: a gradient of None drops its input
+
+    def __init__(self, who, forward, vjp, inputs, params, differentiable, names=None):
+        self.who, self.forward, self.vjp, self.inputs, self.params = (
+            who, forward, vjp, list(inputs), params)
+        self.all_names = names or [f"input {i}" for i in range(len(inputs))]
+        self.slots = [i for i, (x, d) in enumerate(zip(inputs, differentiable))
+                      if d and float_array(np.asarray(x))]
+        if not self.slots:
+            raise ValueError(f"check_grads({who}): no input is a float array to differentiate")
+        self.start()
+
+    def start(self):
+        native = [self.inputs[i] for i in self.slots]
+        super().start(native, [self.all_names[i] for i in self.slots], native[0].dtype)
+
+    def at(self, values, wide):
+        xs = list(self.inputs)
+        for i, x in zip(self.slots, values):
+            xs[i] = x
+        out = self.forward(*xs, **self.params)
+        return primary(out), lambda g: [self.grads(g, out, xs)[i] for i in self.slots], ()
+
+    def grads(self, g, out, xs):
+        grads = self.vjp(g, out, *xs, **self.params)
+        grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+        if len(grads) != len(xs):
+            raise Failure(f"{self.who}: the vjp returned {len(grads)} gradient(s) for "
+                          f"{len(xs)} input(s)")
+        return grads
+
+    def run(self):
+        self.before = [np.array(x, copy=True) for x in self.inputs]
+        self.out = self.forward(*self.inputs, **self.params)
+        out = np.asarray(primary(self.out))
+        if len({x.dtype for x in self.native}) == 1 and out.dtype != self.dtype:
+            raise Failure(f"{self.who}: float {self.dtype} inputs gave a {out.dtype} output; "
+                          f"keep the inputs' dtype")
+        return primary(self.out)
+
+    def backprop(self, v):
+        who, out = self.who, primary(self.out)
+        self.v, v_before, out_before = v, np.array(v, copy=True), np.array(out, copy=True)
+        grads = self.grads(v, self.out, self.inputs)
+        for name, a, b in zip(self.all_names, self.inputs, self.before):
+            if not same(a, b):
+                raise Failure(f"{who} changed its input {name} in place; a rule must leave "
+                              f"the inputs alone (compute into a new array)")
+        if not same(v, v_before):
+            raise Failure(f"{who} changed the upstream gradient (dout) in place, as the book's "
+                          f"Relu.backward does with dout[mask] = 0; use e.g. dout * mask")
+        if not same(out, out_before):
+            raise Failure(f"{who}'s backward changed the forward output in place")
+        arrays = [a for a in self.inputs + [out] if isinstance(a, np.ndarray)]
+        for name, x, dx in zip(self.all_names, self.inputs, grads):
+            if dx is None:
+                continue
+            if np.shape(dx) != np.shape(x):
+                raise Failure(f"{who}: the gradient for {name} has shape {np.shape(dx)}, but "
+                              f"{name} has shape {np.shape(x)}")
+            if float_array(np.asarray(x)) and np.asarray(dx).dtype != np.asarray(x).dtype:
+                raise Failure(f"{who}: the gradient for {name} is {np.asarray(dx).dtype}, but "
+                              f"{name} is {np.asarray(x).dtype}; keep the input's dtype (a "
+                              f"float64 constant such as np.ones(shape) promotes float32)")
+            if isinstance(dx, np.ndarray) and any(np.shares_memory(dx, a) for a in arrays):
+                raise Failure(f"{who}: the gradient for {name} shares memory with an input or "
+                              f"the output (an alias); return a new array, or the caller's "
+                              f"update dx -= ... would change the input too")
+        missing = [self.all_names[i] for i in self.slots if grads[i] is None]
+        if missing and not self.optional:
+            raise Failure(f"{who}: no gradient for {', '.join(missing)}")
+        self.slots = [i for i in self.slots if grads[i] is not None]
+        self.start()
+        # |v| times the largest input or output: the size of the terms the rule adds up,
+        # unseen from outside (softmax's y - t where y ~ t is rounding only).
+        big = max([1.0] + [float(np.max(np.abs(a))) for a in arrays if float_array(a) and a.size])
+        self.forward_size = self.backward_size = norm(v) * big
+        return self.flat([grads[i] for i in self.slots])
+
+
+class Layer(Arrays):
+    """forward(*inputs, **params) keeps state, backward(dout) returns dx (or one per input;
+    None: not needed) and leaves each parameter's gradient in ``d<name>``.  The rule runs
+    on the layer, the numerical side on copies made before (in float64); numpy's global
+    random state is reset before every forward, so a Dropout mask is the same in all."""
+
+    optional = True
+
+    def __init__(self, layer, inputs, params, wrt):
+        self.wrt = list(wrt) if wrt is not None else [
+            n for n, a in vars(layer).items() if float_array(a) and hasattr(layer, "d" + n)]
+        self.layer, self.pristine, self.k, self.wide = layer, copy_state(layer), len(inputs), None
+        self.rng_state, self.rng_after = np.random.get_state(), None
+        super().__init__(type(layer).__name__, self.layer_forward, self.layer_vjp,
+                         list(inputs) + [getattr(layer, n) for n in self.wrt], params,
+                         [True] * (len(inputs) + len(self.wrt)),
+                         [f"input {i}" for i in range(len(inputs))] + self.wrt)
+
+    def at(self, values, wide):
+        self.wide = wide
+        return super().at(values, wide)
+
+    def layer_forward(self, *arrays, **params):
+        self.twin = self.layer if self.wide is None else copy_state(  # None: the rule's run
+            self.pristine, np.float64 if self.wide else None)
+        for name, a in zip(self.wrt, arrays[self.k:]):
+            setattr(self.twin, name, a)
+        np.random.set_state(self.rng_state)
+        try:
+            return self.twin.forward(*arrays[:self.k], **params)
+        finally:
+            self.rng_after = self.rng_after or np.random.get_state()
+            np.random.set_state(self.rng_after)
+
+    def layer_vjp(self, g, out, *arrays, **params):
+        dxs = self.twin.backward(g)
+        dxs = dxs if isinstance(dxs, tuple) else (dxs,)
+        if len(dxs) != self.k:
+            raise Failure(f"{self.who}.backward returned {len(dxs)} gradient(s) for "
+                          f"{self.k} input(s)")
+        return dxs + tuple(getattr(self.twin, "d" + n) for n in self.wrt)
+
+
+def problem(f, inputs, params, wrt):
+    """The adapter for ``f``; see ``check_grads`` for what ``f`` may be."""
+    arrays = any(isinstance(x, np.ndarray) for x in inputs)
+    if isinstance(f, Op) and (arrays or not f.scalar):
+        return Arrays(f"op {f.name!r}", f.forward, f.vjp, inputs, params or {},
+                      [r is not None for r in f.backward])
+    if isinstance(f, tuple) and len(f) == 2 and all(map(callable, f)):
+        return Arrays(getattr(f[0], "__name__", "forward"), f[0], f[1], inputs, params or {},
+                      [True] * len(inputs))
+    if callable(getattr(f, "forward", None)) and callable(getattr(f, "backward", None)):
+        return Layer(f, inputs, params or {}, wrt)
+    if callable(f) and not arrays:
+        return Values(f, inputs, params)
+    raise TypeError(
+        "check_grads: give a function of Values (with Value or float inputs), an op of the "
+        "table, a pair (forward, vjp) with vjp(g, out, *inputs) -> gradients, or a layer "
+        f"with forward and backward; got {f!r:.80} with inputs of types "
+        f"{[type(x).__name__ for x in inputs]}")
