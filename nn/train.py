@@ -161,29 +161,6 @@ def _check_finite(params, iteration, iters_num, learning_rate):
                 f"smaller learning rate than {learning_rate:g}")
 
 
-def save_params(path, params):
-    """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
-
-    The arrays go to a temporary file beside ``path`` that then replaces it
-    (``nn.files.atomic_write``), so ``path`` is never left half-written.  Arrays
-    holding nan or inf are refused (ValueError): they are no trained weights.
-    """
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
-    for key, value in params.items():  # weights of a diverged run are not a result
-        if not np.isfinite(value).all():
-            raise ValueError(f"save_params: {key} holds nan or inf; nothing was saved to {path}")
-    with atomic_write(path, ".tmp") as f:  # a file object: np.savez adds no suffix
-        np.savez(f, **params)
-
-
-def load_params(path):
-    """Read weights saved by ``save_params``: a dict name -> array (no pickle allowed)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
-
-
 def plot_history(history, path):
     """Save the book's figure: accuracy per epoch (train, test), beside the loss per iteration.
 
@@ -443,7 +420,7 @@ def _main(argv, stdout):
         return cli.error(f"not enough memory for batches of --batch-size {args.batch_size}; "
                          f"use a smaller one")
     if args.save:
-        save_params(args.save, network.params)
+        network.save_params(args.save)
         print(f"weights saved to {args.save}")
     if args.plot:
         plot_history(history, args.plot)

@@ -209,7 +209,7 @@ class TrainMode:
 
     def loss(self, x, t):
         self._reseed()
-        return self.net._loss(x, t, True)
+        return self.net.loss(x, t, train_flg=True)
 
     def gradient(self, x, t):
         self._reseed()

@@ -153,7 +153,7 @@ def test_a_read_only_folder_fails_before_training(tmp_path, capsys, no_training,
 def test_a_save_killed_mid_write_is_cleaned_by_the_next_run(tmp_path):
     target = tmp_path / "w.npz"
     code = ("import os, signal, sys\n"
-            "from nn.train import save_params\n"
+            "from nn.nets.base import save_params\n"
             "import numpy as np\n"
             "np.savez = lambda f, **a: (f.write(b'half'), os.kill(os.getpid(), signal.SIGKILL))\n"
             "save_params(sys.argv[1], {'W1': np.ones(3)})\n")
@@ -244,7 +244,7 @@ def test_sizes_too_large_for_memory_are_one_error_line(mnist_data):
 
 
 def test_save_params_refuses_non_finite_weights(tmp_path):
-    from nn.train import save_params
+    from nn.nets.base import save_params
     with pytest.raises(ValueError, match=r"save_params: b1 holds nan or inf; nothing was saved"):
         save_params(tmp_path / "w.npz", {"W1": np.ones(2), "b1": np.array([0.0, np.inf])})
     assert list(tmp_path.iterdir()) == []

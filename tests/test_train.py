@@ -10,7 +10,8 @@ import pytest
 
 import nn.train
 from nn import TwoLayerNet
-from nn.train import History, batch_drawer, load_params, main, save_params, train
+from nn.nets.base import load_params, save_params
+from nn.train import History, batch_drawer, main, train
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
