@@ -98,7 +98,7 @@ def test_training_that_diverges_on_the_last_update_reports_the_parameter():
     with np.errstate(all="ignore"), pytest.raises(
             FloatingPointError, match=r"^W1 holds \d+ non-finite values .* after iteration 1 of 1: "
                                       r"training diverged; try a smaller learning rate than 1e\+39"):
-        nn.train.train(net, x, t, x, t, iters_num=1, batch_size=10, learning_rate=1e39,
+        nn.train.train(net, x, t, x, t, iters_num=1, batch_size=10, lr=1e39,
                        progress=False, verbose=False)
 
 

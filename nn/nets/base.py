@@ -32,6 +32,7 @@ from collections import OrderedDict
 import numpy as np
 
 from autograd.ops import l2_penalty
+
 from ..data.files import atomic_write
 from ..gradient import numerical_gradient
 from ..layers import BatchNormalization, Dropout, SoftmaxWithLoss
