@@ -114,6 +114,17 @@ def test_the_command_saves_no_diverged_weights(mnist_data, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_loss_that_is_nan_before_any_update_blames_the_initial_weights(mnist_data):
+    mnist_data()
+    run = command("nn.train", "--weight-init-std", "1e30", "--iters", "5", "--no-progress",
+                  "--seed", "0")
+    assert run.returncode == 1, run.stderr
+    last = run.stderr.splitlines()[-1]
+    assert last.startswith("error: the loss became nan at iteration 1 of 5, before any update: "
+                           "the initial weights"), last
+    assert "learning rate than" not in last
+
+
 # ---------------------------------------------------------------- outputs checked before training
 
 def unwritable_outputs(tmp_path):

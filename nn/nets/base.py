@@ -1,29 +1,14 @@
 """The network base (ネットワーク): a net is its ordered layers plus a last layer.
 
-A net fills ``self.layers`` (an OrderedDict, as the book's nets) and calls
-``self.link_params()``; everything else is here::
-
-    class TwoLayerNet(Net):
-        def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, *,
-                     dtype=np.float64, rng=None):
-            super().__init__(dtype, rng)
-            self.layers["Affine1"] = Affine(self.weights(weight_init_std, input_size, hidden_size),
-                                            self.zeros(hidden_size))
-            self.layers["Relu1"] = Relu()
-            self.layers["Affine2"] = Affine(self.weights(weight_init_std, hidden_size, output_size),
-                                            self.zeros(output_size))
-            self.link_params()
-
+A net's ``__init__`` calls ``super().__init__(dtype, rng)``, fills ``self.layers`` (an
+OrderedDict, as in the book) using ``self.weights(std, *shape)`` and ``self.zeros(n)``,
+and ends with ``self.link_params()`` (see ``TwoLayerNet``); everything else is here.
 ``link_params`` names the parameters as the book does: W1, b1, W2, b2, ... for the
 layers with weights (Affine, Convolution) in order, then gamma1, beta1, ... for the
-Batch Norm layers.  ``params`` holds the layers' own arrays (a ``Params`` dict), so the
-optimizers' in-place updates reach the layers, and ``gradient`` returns the layers'
-own dW, db, dgamma, dbeta.  Weight decay (荷重減衰, ``weight_decay_lambda``) adds
-(lambda / 2) ||W||^2 per weight W to the loss and lambda W to its gradient (the
-``l2_penalty`` row); biases, gamma and beta are not decayed, as in the book.
-
-Weights are saved as .npz (``save_params``/``load_params``), never pickle: a pickle
-can run code when loaded.
+Batch Norm layers.  Weight decay (荷重減衰, ``weight_decay_lambda``) adds (lambda / 2)
+||W||^2 per weight W to the loss and lambda W to its gradient (the ``l2_penalty`` row);
+biases, gamma and beta are not decayed, as in the book.  Weights are saved as .npz,
+never pickle: a pickle can run code when loaded.
 """
 import os
 import zipfile
@@ -39,14 +24,6 @@ from ..layers import BatchNormalization, Dropout, SoftmaxWithLoss
 from ..layers.functions import batch_targets
 
 TRAIN_FLG_LAYERS = (BatchNormalization, Dropout)  # layers that train and test differently
-
-
-def float_dtype(dtype):
-    """``dtype`` as a numpy dtype, if it is float32 or float64 (ValueError otherwise)."""
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
 
 
 class Params(dict):
@@ -105,7 +82,9 @@ class Net:
     def __init__(self, dtype=np.float64, rng=None, weight_decay_lambda=0):
         if not weight_decay_lambda >= 0:
             raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda}")
-        self.dtype = float_dtype(dtype)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.rng = rng if rng is None or isinstance(rng, np.random.RandomState) \
             else np.random.default_rng(rng)
         self.weight_decay_lambda = float(weight_decay_lambda)

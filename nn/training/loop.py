@@ -3,10 +3,6 @@
 One loop for every caller: ``python -m nn.train``, the book's ``Trainer``, chapter 6's
 experiments and the hyper-parameter search::
 
-    from nn import TwoLayerNet, load_mnist
-    from nn.training.loop import train
-    (x_train, t_train), (x_test, t_test) = load_mnist(dtype=np.float32)
-    network = TwoLayerNet(784, 50, 10, dtype=np.float32, rng=0)
     history = train(network, x_train, t_train, x_test, t_test, iters_num=1200, rng=0)
     history.test_acc_list[-1]
 """
