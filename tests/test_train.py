@@ -99,6 +99,16 @@ def test_a_diverging_learning_rate_is_reported():
               progress=False, verbose=False)
 
 
+def test_train_steps_on_the_augmented_batch():
+    (x, t), (xt, tt) = blobs(100, 1), blobs(50, 2)
+    net = TwoLayerNet(8, 10, 3, 0.1, dtype=np.float32, rng=0)
+    w1, seen = net.params["W1"].copy(), []
+    train(net, x, t, xt, tt, iters_num=3, batch_size=10, progress=False, verbose=False,
+          augment=lambda x_batch: seen.append(x_batch.shape) or np.zeros_like(x_batch))
+    assert seen == [(10, 8)] * 3
+    np.testing.assert_array_equal(net.params["W1"], w1)  # zero inputs: dW1 = x^T dY = 0
+
+
 def test_learning_rate_as_numpy_float64_does_not_promote():
     net, _ = synthetic_run(iters_num=5, lr=np.float64(0.1))
     assert all(v.dtype == np.float32 for v in net.params.values())

@@ -32,7 +32,8 @@ class History:
 
 def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None, lr=0.1,
           iters_num=10000, batch_size=100, rng=None, last_eval=True, eval_samples=None,
-          threads=1, eval_threads=2, progress=True, bar=None, verbose=True, history=None):
+          threads=1, eval_threads=2, progress=True, bar=None, verbose=True, history=None,
+          augment=None):
     """Train ``network`` on mini-batches; returns a History.
 
     Each iteration draws ``batch_size`` training samples at random (with replacement,
@@ -42,7 +43,8 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
     accuracy are measured after the first iteration and then once per epoch
     (train_size / batch_size iterations), as the book's loops and Trainer do, and with
     ``last_eval`` after the last iteration too; ``eval_samples``: on only the first that
-    many samples of each set.  ``x_test`` None measures no accuracy.
+    many samples of each set.  ``x_test`` None measures no accuracy.  ``augment``: a
+    function applied to each mini-batch's inputs before its step (data augmentation).
 
     ``network``: anything with ``params``, ``gradient``, ``accuracy`` and
     ``lastLayer.loss`` (every ``nn.nets`` net); data in its dtype, labels one-hot or
@@ -73,7 +75,8 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
     try:
         with blas_threads(threads):
             for i in range(iters_num):
-                grads = network.gradient(*draw_batch())
+                x_batch, t_batch = draw_batch()
+                grads = network.gradient(x_batch if augment is None else augment(x_batch), t_batch)
                 loss = float(network.lastLayer.loss)
                 if not math.isfinite(loss):
                     raise FloatingPointError(diverged(f"the loss became {loss} at", i, iters_num, lr))
