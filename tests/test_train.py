@@ -230,3 +230,16 @@ def test_train_evaluates_with_eval_threads_and_then_steps_with_threads_again():
     assert all(n == ({1} if kind == "step" else {2}) for kind, n in seen), seen
     with loop.blas_threads(cpus + 8):
         assert blas_threads() == {cpus}  # capped at the usable CPUs
+
+
+def test_trainer_fills_one_entry_per_epoch_on_the_first_samples():
+    from nn import Trainer
+    (x, t), (xt, tt) = blobs(100, 1), blobs(50, 2)
+    net = TwoLayerNet(8, 10, 3, 0.1, dtype=np.float32, rng=0)
+    seen, accuracy = [], net.accuracy
+    net.accuracy = lambda x, t: seen.append(len(x)) or accuracy(x, t)
+    trainer = Trainer(net, x, t, xt, tt, epochs=4, mini_batch_size=20,
+                      evaluate_sample_num_per_epoch=30, verbose=False, rng=0).train()
+    # the book's: after the first iteration of each epoch, so plt.plot(np.arange(4), ...) works
+    assert len(trainer.train_acc_list) == len(trainer.test_acc_list) == 4
+    assert seen == [30, 30] * 4 and len(trainer.train_loss_list) == 20

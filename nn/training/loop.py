@@ -31,20 +31,22 @@ class History:
 
 
 def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None, lr=0.1,
-          iters_num=10000, batch_size=100, rng=None, last_eval=True, eval_samples=None,
-          threads=1, eval_threads=2, progress=True, bar=None, verbose=True, history=None,
-          augment=None):
+          iters_num=10000, batch_size=100, rng=None, augment=None, last_eval=True,
+          train_acc_size=None, test_acc_size=None, threads=1, eval_threads=2, progress=True,
+          bar=None, verbose=True, history=None):
     """Train ``network`` on mini-batches; returns a History.
 
     Each iteration draws ``batch_size`` training samples at random (with replacement,
     like the book's ``np.random.choice``; ``rng``: a seed or np.random.Generator),
     computes the gradient by back-propagation and calls ``optimizer.update(params,
-    grads)`` (default ``SGD(lr)``: ``params[key] -= lr * grad[key]``).  Train and test
-    accuracy are measured after the first iteration and then once per epoch
-    (train_size / batch_size iterations), as the book's loops and Trainer do, and with
-    ``last_eval`` after the last iteration too; ``eval_samples``: on only the first that
-    many samples of each set.  ``x_test`` None measures no accuracy.  ``augment``: a
+    grads)`` (default ``SGD(lr)``: ``params[key] -= lr * grad[key]``).  ``augment``: a
     function applied to each mini-batch's inputs before its step (data augmentation).
+
+    Train and test accuracy are measured after the first iteration and then once per
+    epoch (train_size / batch_size iterations), as the book's loops and Trainer do, and
+    with ``last_eval`` after the last iteration too; ``train_acc_size``,
+    ``test_acc_size``: on only the first that many samples of each set.  ``x_test`` None
+    measures no accuracy.
 
     ``network``: anything with ``params``, ``gradient``, ``accuracy`` and
     ``lastLayer.loss`` (every ``nn.nets`` net); data in its dtype, labels one-hot or
@@ -86,8 +88,10 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
                     check_finite(params, i, iters_num, lr)
                     eval_start = time.perf_counter()
                     with blas_threads(eval_threads):
-                        train_acc = network.accuracy(x_train[:eval_samples], t_train[:eval_samples])
-                        test_acc = network.accuracy(x_test[:eval_samples], t_test[:eval_samples])
+                        train_acc = network.accuracy(x_train[:train_acc_size],
+                                                     t_train[:train_acc_size])
+                        test_acc = network.accuracy(x_test[:test_acc_size],
+                                                    t_test[:test_acc_size])
                     history.eval_seconds += time.perf_counter() - eval_start
                     history.train_acc_list.append(train_acc)
                     history.test_acc_list.append(test_acc)

@@ -56,7 +56,7 @@ class Trainer:
         """Train for ``epochs``, on one BLAS thread; returns self."""
         train(self.network, self.x_train, self.t_train, self.x_test, self.t_test,
               optimizer=self.optimizer, iters_num=self.max_iter, batch_size=self.batch_size,
-              rng=self.rng, last_eval=False, eval_samples=self.evaluate_sample_num_per_epoch,
-              threads=1, eval_threads=0, progress=False, bar=self.bar, verbose=self.verbose,
-              history=self.history)
+              rng=self.rng, last_eval=False, train_acc_size=self.evaluate_sample_num_per_epoch,
+              test_acc_size=self.evaluate_sample_num_per_epoch, threads=1, eval_threads=0,
+              progress=False, bar=self.bar, verbose=self.verbose, history=self.history)
         return self
