@@ -6,11 +6,13 @@ status 2, never a traceback; Ctrl-C is one line too, ``interrupted``, and status
 (128 + SIGINT, as shells report it).
 """
 import argparse
-import contextlib
 import math
 import os
 import sys
 from dataclasses import dataclass, field
+
+from .training import loop
+from .training.loop import blas_threads  # noqa: F401  (the commands take it from here)
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -64,28 +66,9 @@ class Outcome:
 
 
 def progress_bar(total, desc, progress=True):
-    """A tqdm bar of ``total`` steps on stderr, or None without ``progress`` or without tqdm."""
-    if not progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit="it", mininterval=0.2, dynamic_ncols=True,
-                leave=False)
-
-
-def blas_threads(n):
-    """A context that sets BLAS to ``n`` threads (at most the CPUs this process may use) with
-    threadpoolctl and restores the previous number; nothing if n == 0 or without threadpoolctl."""
-    if n == 0:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return threadpool_limits(limits=min(n, usable or 1), user_api="blas")
+    """The training loop's tqdm bar, cleared when done (a command shows several in turn), or
+    None without ``progress`` or without tqdm."""
+    return loop.progress_bar(total, desc, leave=False) if progress else None
 
 
 def mnist_subset(train_size=None, test_size=None, data_dir=None):
