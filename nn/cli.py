@@ -11,6 +11,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+from .data import files
 from .training import loop
 from .training.loop import blas_threads  # noqa: F401  (the commands take it from here)
 
@@ -90,3 +91,16 @@ def save_figure(fig, path):
 
     with atomic_write(path, ".tmp") as f:
         fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
+
+
+def check_output(parser, option, path, suffix=None):
+    """Refuse, before training, an output path that could not be written after it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if suffix and not path.endswith(suffix):
+        parser.error(f"{option} {path}: the file name must end with {suffix}")
+    if not os.path.isdir(directory):
+        parser.error(f"{option} {path}: the folder {directory} does not exist")
+    try:  # create and remove a file beside it: a read-only folder fails now, not after the run
+        files.probe_writable(path, ".tmp")
+    except OSError as err:
+        parser.error(f"{option} {path}: cannot write there ({err.strerror or err})")

@@ -404,9 +404,7 @@ def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.plot:
-        from .train import _check_output
-
-        _check_output(parser, "--plot", args.plot)
+        cli.check_output(parser, "--plot", args.plot)
         from matplotlib.figure import Figure
 
         formats = Figure().canvas.get_supported_filetypes()

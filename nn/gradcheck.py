@@ -66,7 +66,7 @@ def gradient_check(network, x, t, h=1e-4):
     for name, param in network.params.items():
         crossed = []  # one flag per loss evaluation: +h then -h for each coordinate
 
-        def loss_at(_):
+        def loss_at(_, crossed=crossed):  # this coordinate set's flags
             loss = network.loss(x, t)
             crossed.append(any((m != b).any() for m, b in zip(relu_masks(network), base)))
             return loss

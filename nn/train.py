@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from . import cli
-from .data.files import atomic_write, probe_writable
+from .data.files import atomic_write
 from .training.loop import train
 
 
@@ -38,19 +38,6 @@ def plot_history(history, path):
     ax_acc.legend(loc="lower right")
     with atomic_write(path, ".tmp") as f:
         fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
-
-
-def _check_output(parser, option, path, suffix=None):
-    """Refuse, before training, an output path that could not be written after it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if suffix and not path.endswith(suffix):
-        parser.error(f"{option} {path}: the file name must end with {suffix}")
-    if not os.path.isdir(directory):
-        parser.error(f"{option} {path}: the folder {directory} does not exist")
-    try:  # create and remove a file beside it: a read-only folder fails now, not after the run
-        probe_writable(path, ".tmp")
-    except OSError as err:
-        parser.error(f"{option} {path}: cannot write there ({err.strerror or err})")
 
 
 def _need_matplotlib(parser, option):
@@ -207,7 +194,7 @@ def _main(argv, stdout):
     # Everything that could fail after training is checked before it starts.
     if args.plot:
         _need_matplotlib(parser, "--plot")
-        _check_output(parser, "--plot", args.plot)
+        cli.check_output(parser, "--plot", args.plot)
         from matplotlib.figure import Figure
 
         formats = Figure().canvas.get_supported_filetypes()
@@ -215,14 +202,14 @@ def _main(argv, stdout):
             parser.error(f"--plot {args.plot}: matplotlib cannot write this file type; use one "
                          f"of {', '.join('.' + f for f in sorted(formats))}")
     if args.save:
-        _check_output(parser, "--save", args.save, suffix=".npz")
+        cli.check_output(parser, "--save", args.save, suffix=".npz")
     if args.json and args.json != "-":
-        _check_output(parser, "--json", args.json, suffix=".json")
+        cli.check_output(parser, "--json", args.json, suffix=".json")
     if args.filters:
         if args.net != "convnet":
             parser.error("--filters shows convolution filters: use it with --net convnet")
         _need_matplotlib(parser, "--filters")
-        _check_output(parser, "--filters", args.filters, suffix=".png")
+        cli.check_output(parser, "--filters", args.filters, suffix=".png")
 
     from .data.mnist import load_mnist
 
