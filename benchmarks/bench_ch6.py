@@ -152,7 +152,7 @@ def optimizer_steps(repeats, inner):
     for name in ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam"):
         settings = dict(SETTINGS[name], lr=1e-4)
         ours, theirs = OPTIMIZERS[name](**settings), torch_optimizer(name, tparams, settings)
-        a, b = timed([lambda: ours.update(net.params, grads), theirs.step], repeats, inner)
+        a, b = timed([lambda ours=ours: ours.update(net.params, grads), theirs.step], repeats, inner)
         row(name, a, b)
 
 

@@ -169,13 +169,13 @@ def main():
         for what, fn in work.items():
             runs = {"before": [], "after": []}
             for _ in range(repeats):
-                runs["before"].append(timed(lambda: fn(Before)))
-                runs["after"].append(timed(lambda: fn(Value)))
+                runs["before"].append(timed(lambda fn=fn: fn(Before)))
+                runs["after"].append(timed(lambda fn=fn: fn(Value)))
             b, a = (statistics.median(runs[k]) * 1e3 for k in ("before", "after"))
             worst = max(worst, a / b)
             print(f"| {what} | {b:,.1f} | {a:,.1f} | {a / b:.2f}x |")
         for name, V in (("before", Before), ("after", Value)):
-            per_node = bytes_per_node(lambda: chain(V, 100_000)[1])
+            per_node = bytes_per_node(lambda V=V: chain(V, 100_000)[1])
             print(f"| bytes per node, {name} (chain of 100,000 ops) | | {per_node:.0f} | |")
         print(f"\ntarget: after / before at most 1.10 on every row: "
               f"{'met' if worst <= 1.10 else 'NOT met'} (worst {worst:.2f}x)\n")

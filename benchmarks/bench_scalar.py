@@ -4,6 +4,7 @@ on 100 points, SVM loss), bytes per graph node.  The garbage collector runs as u
 
     python benchmarks/bench_scalar.py [--quick]
 """
+import functools
 import gc
 import math
 import random
@@ -100,10 +101,10 @@ def main():
     X, y = moons()
     timed, last = [], {}
     for n, rounds, calls in ((1_000, 11, 10), (10_000, 7, 1), (100_000, 3, 1)):
-        configs = {name: (1, lambda V=V: chain_step(V, n)) for name, V in ENGINES.items()}
+        configs = {name: (1, lambda V=V, n=n: chain_step(V, n)) for name, V in ENGINES.items()}
         timed.append((f"chain of {n:,} ops, build + backward", 0.5,
                       h.compare(configs, 3 if quick else rounds, calls)))
-    configs = {name: (1, lambda V=V, layers=mlp(V): demo_step(V, layers, X, y, last))
+    configs = {name: (1, functools.partial(demo_step, V, mlp(V), X, y, last))  # one net per engine
                for name, V in ENGINES.items()}
     timed.append(("MLP demo, one step", 0.34, h.compare(configs, 2 if quick else 5, 1)))
     rows = []
@@ -119,7 +120,7 @@ def main():
     rows = []
     for what, build in (("chain of 10,000 ops", lambda V: chain(V, 10_000)[1]),
                         ("MLP demo loss graph", lambda V: demo_loss(V, mlp(V), X, y)[0])):
-        held = {name: bytes_per_node(lambda: build(V)) for name, V in ENGINES.items()}
+        held = {name: bytes_per_node(lambda build=build, V=V: build(V)) for name, V in ENGINES.items()}
         ratio = held["chainrule"] / held["micrograd"] if micrograd else None
         rows.append([what, *(f"{b:.0f}" for b in held.values()), *h.versus(ratio, 0.5)])
     h.table(["bytes per node", *ENGINES, "chainrule / micrograd", "target"], rows)

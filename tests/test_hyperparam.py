@@ -381,7 +381,7 @@ def test_two_workers_share_one_postgresql_study(postgres, tmp_path):
     procs = [subprocess.Popen(args, cwd=tmp_path, env=env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (stdout, stderr) in zip(procs, outs):
+    for p, (_, stderr) in zip(procs, outs):
         assert p.returncode in (0, 1), stderr
     study = load(postgres, "shared")
     complete = check_recorded_once(study, n)

@@ -187,7 +187,7 @@ def test_derivatives_of_any_order_stay_small():
 
 def test_newton_reaches_the_minimum_of_a_quartic_fast():
     x = Value(2.0)
-    for step in range(1, 11):
+    for step in range(1, 11):  # noqa: B007 (read after the loop)
         y = x ** 4 - 2 * x ** 2
         d1 = grad(y, x, create_graph=True)
         d2 = grad(d1, x)
