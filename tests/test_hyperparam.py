@@ -401,3 +401,18 @@ def test_a_killed_postgresql_worker_is_resumed(postgres, tmp_path):
     proc = start(["--trials", "16", "--storage", postgres, "--study", "killed"], tmp_path)
     before = stop_in_a_trial(proc, postgres, "killed", signal.SIGKILL)
     check_resumed(postgres, "killed", 16, before, tmp_path)
+
+
+def test_a_search_with_no_small_rate_trial_does_not_claim_the_result(monkeypatch):
+    """The book's claim compares the best trial with the small-rate ones: with none of those,
+    nothing was compared, and the outcome says so instead of holding vacuously."""
+    import nn.hyperparam as hp
+
+    rows = [{"lr": lr, "val_acc": acc, "weight_decay": 1e-6, "val_acc_list": [acc],
+             "train_acc_list": [acc]} for lr, acc in ((5e-3, 0.9), (2e-3, 0.8))]
+    monkeypatch.setattr(hp, "search", lambda **kwargs: None)
+    monkeypatch.setattr(hp, "results", lambda study: rows)
+    outcome = hp.search_outcome(quick=True, progress=False, trials=2)
+    assert not outcome.holds and "no trial had lr < 1e-4" in outcome.details
+    rows.append({**rows[0], "lr": 1e-5, "val_acc": 0.1})
+    assert hp.search_outcome(quick=True, progress=False, trials=3).holds
