@@ -42,6 +42,13 @@ def run(main):
     sys.exit(status)
 
 
+def add_data_dir(parser):
+    """The ``--data-dir`` option every command that reads MNIST takes."""
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with the MNIST files, or the folder above its mnist/ "
+                             "(default: $CHAINRULE_DATA or its mnist/, then the per-user cache)")
+
+
 def check_int(parser, option, value, low, high=None):
     """Refuse (parser.error) ``value`` outside [low, high]."""
     if value < low or (high is not None and value > high):

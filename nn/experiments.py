@@ -381,9 +381,7 @@ def _parser():
     parser.add_argument("--quick", action="store_true",
                         help="a reduced run of seconds instead of the book's settings")
     parser.add_argument("--seed", type=int, default=0, help="seed (default: %(default)s)")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
-                             "then the per-user cache)")
+    cli.add_data_dir(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     hp = parser.add_argument_group("hyperparam only (see nn.hyperparam)")
     hp.add_argument("--trials", type=int, default=None, help="trials to run (default: 100; 12 "

@@ -126,9 +126,7 @@ def main(argv=None):
                         help="step of the central differences (default 1e-4, the book's)")
     parser.add_argument("--tol", type=float, default=TOLERANCE,
                         help=f"largest mean difference accepted (default {TOLERANCE:g})")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
-                             "then the cache)")
+    cli.add_data_dir(parser)
     args = parser.parse_args(argv)
     cli.check_int(parser, "--samples", args.samples, 1)
     cli.check_int(parser, "--hidden-size", args.hidden_size, 1)

@@ -147,9 +147,7 @@ def _main(argv, stdout):
                         help="float32 is this script's default because it is the speed path "
                              "(half the bytes to move per product); the library's default is "
                              "float64, as in the book (TwoLayerNet(..., dtype=np.float64))")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
-                             "then the per-user cache)")
+    cli.add_data_dir(parser)
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads for the training steps (needs threadpoolctl, else "
                              "ignored); 0 leaves BLAS's own default. Default 1: a step's "
