@@ -347,7 +347,7 @@ def test_a_failing_rule_test_shows_the_culprit_before_library_source(tmp_path):
         "bad = declare_op('tanh_sign', register=False, forward=ops.tanh.forward,\n"
         "                 backward=(lambda g, out, x: -g * (1 - out * out),))\n"
         "test_bad = rule_test(bad)\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                           "test_bad.py"], check=False, cwd=tmp_path, capture_output=True,
                          text=True, env={**os.environ, "PYTHONPATH": root}, timeout=300)

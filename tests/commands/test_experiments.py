@@ -15,7 +15,7 @@ import pytest
 from nn import experiments
 from nn.cli import mnist_subset
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 import autograd
 import nn
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 # The same flags as tests/test_explore_browser.py, and no name resolves: a page that tried

@@ -483,7 +483,7 @@ def test_a_writer_killed_mid_write_leaves_a_file_the_next_load_removes(shared, e
             "with atomic_write(sys.argv[1], '.part') as f:\n"
             "    f.write(b'half an array')\n"
             "    os.kill(os.getpid(), signal.SIGKILL)\n")
-    run = subprocess.run([sys.executable, "-c", code, str(target)], cwd=Path(__file__).parent.parent)
+    run = subprocess.run([sys.executable, "-c", code, str(target)], cwd=Path(__file__).parents[2])
     assert run.returncode == -signal.SIGKILL
     left = [p for p in cache.iterdir() if p.name.endswith(".part")]
     assert len(left) == 1 and not target.exists()

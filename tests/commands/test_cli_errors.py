@@ -17,7 +17,7 @@ import nn.train
 from nn import TwoLayerNet
 from nn.gradcheck import book_batch, book_network
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def command(module, *args, timeout=120):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 SPEED = (REPO / "docs" / "speed.md").read_text(encoding="utf-8")
 NOTEBOOKS = (REPO / "docs" / "notebooks.md").read_text(encoding="utf-8")
