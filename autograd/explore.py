@@ -24,21 +24,105 @@ Data handed to the page (``view`` below), one dict per view:
            ``fw``, its gradient at step ``bw`` (None: never)
 ``steps``  [{phase, node, text}]: the node highlighted (None: none) and the detail text.
 """
+import copy
 import functools
 import html
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
-from .draw import _constants, _label, _number, op_symbol
+from . import files
 from .layout import layered_layout
 
 _HERE = Path(__file__).resolve().parent
 FONT = 13        # px, op symbols and input names
 EDGE_FONT = 11   # px, numbers on the arrows
 MAX_TEXT = 24    # characters of a label drawn in the picture (the detail text has them whole)
+
+
+# -- one name per node, and numbers for people: shared by every view (draw.py too) --------
+
+def label_text(node):
+    """The node's label as text ('' for none); any object is shown via str(), and a lone
+    surrogate (which no file can hold as UTF-8) as its escape, e.g. ``\\udcff``."""
+    if node.label is None:
+        return ""
+    return str(node.label).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def number(x, precision=6):
+    """``x`` with ``precision`` significant digits: 220.00000000000003 -> '220'; never '-0'."""
+    return f"{x + 0.0:.{precision}g}"
+
+
+def exact(x):
+    """``x`` to the last bit (repr), for the chain rule's text; -0.0 shows as 0.0."""
+    return repr(x + 0.0)
+
+
+def folded_constants(order):
+    """Ids of the leaves drawn inside their op's circle: unlabelled, used exactly once."""
+    uses = {}
+    for node in order:
+        for parent in node.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    folded = set()
+    for node in order:
+        x, y = (node.parents + (None, None))[:2]
+        # At most one operand per op is folded, so the circle keeps an input arrow.
+        for const, other in ((y, x), (x, y)):
+            if (const is not None and other is not None and not const.parents
+                    and not label_text(const) and uses[id(const)] == 1):
+                folded.add(id(const))
+                break
+    return folded
+
+
+def op_symbol(node, folded, precision=6):
+    """What the op's circle shows: its symbol, with a folded constant ("×2", "+1", "1÷");
+    a negative one after + or − in brackets ("−(-1)", not "−-1").
+
+    ``folded``: the ids from ``folded_constants``.  Plain text; the DOT and SVG writers escape it.
+    """
+    symbol = node.row.symbol
+    x, y = (node.parents + (None, None))[:2]
+    if y is None or not {id(x), id(y)} & folded:
+        return symbol
+    const = y if id(y) in folded else x
+    text = number(const.data, precision)
+    if text.startswith("-") and symbol in "+−":
+        text = f"({text})"
+    # 1 + x reads as "+1" like the book; order matters only for 1 / x ("1÷") and 3 - x.
+    return f"{symbol}{text}" if const is y or node.row.commutes else f"{text}{symbol}"
+
+
+def node_names(order, folded=frozenset(), precision=6):
+    """One name per node of ``order``, the same in every view, the steps and the drawing.
+
+    A labelled node: its label.  An unlabelled result: the expression that made it from
+    its inputs' names (``apple × apple_num``, ``exp(x)``) when that is at most
+    ``MAX_TEXT`` characters, else ``v<i>`` (i: its place in ``order``).  An unlabelled
+    leaf: ``v<i>``, or its number when it is a plain number of the expression (the 2 of
+    ``x * 2``) or folded into its op's circle.
+    """
+    names = {}
+    for i, node in enumerate(order):
+        name = label_text(node)
+        if not name and (id(node) in folded or node.is_constant):
+            name = number(node.data, precision)
+        elif not name and node.parents:
+            args = [names[id(p)] for p in node.parents]
+            args = [f"({a})" if " " in a or a.startswith("-") else a for a in args]
+            sym = node.row.symbol
+            name = f"{args[0]} {sym} {args[1]}" if len(args) == 2 else f"{sym}({args[0]})"
+            name = name if len(name) <= MAX_TEXT else ""
+        names[id(node)] = name or f"v{i}"
+    return names
+
+
+def _d(name):
+    """The name after a 'd' of dL/d...: bracketed when it is an expression."""
+    return f"({name})" if " " in name else name
 
 
 def _contributions(node, g):
@@ -122,7 +206,7 @@ def _group_of(order, collapse):
         prefixes = sorted(map(str, collapse), key=len, reverse=True)
         collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
     for node in order:
-        label = _label(node)
+        label = label_text(node)
         if label:
             group = collapse(label)
         elif node.parents:
@@ -139,26 +223,31 @@ def _short(text, limit=MAX_TEXT):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _expression(node, names, folded):
+def expression(node, names):
     """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
     sym = node.row.symbol
-    parents = node.parents
-    args = [repr(p.data) if id(p) in folded else names[id(p)] for p in parents]
-    nums = [repr(p.data) for p in parents]
-    if len(parents) == 2:
+    args = [f"({names[id(p)]})" if " " in names[id(p)] else names[id(p)] for p in node.parents]
+    nums = [f"({exact(p.data)})" if p.data < 0 else exact(p.data) for p in node.parents]
+    if len(args) == 2:
         return f"{args[0]} {sym} {args[1]}", f"{nums[0]} {sym} {nums[1]}"
     return f"{sym}({args[0]})", f"{sym}({nums[0]})"
+
+
+def _finite(x):
+    """A number for the page's JSON, which has no inf or nan: those go as text."""
+    return x if math.isfinite(x) else str(x)
 
 
 def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=None,
                name="graph"):
     """The explorer's data for the graph that computed ``root`` (see the module docstring)."""
     order = root.topological_order()
-    folded = _constants(order) if fold_constants else set()
-    names = {id(n): _label(n) or f"v{i}" for i, n in enumerate(order)}  # as to_text names them
+    folded = folded_constants(order) if fold_constants else set()
+    names = node_names(order, folded, precision)
     seed, grads, passes = backward_trace(root, seed)
     groups = _group_of(order, collapse)
     ran = float(root.grad) != 0.0
+    me = names[id(root)]
 
     # Visual nodes: one per drawn node, one per group.
     vid, nodes, members = {}, [], {}
@@ -177,14 +266,14 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
             nodes.append({"kind": "op", "text": op_symbol(node, folded, precision)})
         else:
             vid[id(node)] = len(nodes)
-            nodes.append({"kind": "input", "text": _short(_label(node) or _number(node.data, precision))})
+            nodes.append({"kind": "input", "text": _short(names[id(node)])})
     for v in nodes:
         if v["kind"] == "group":
             v["text"] = _short(f"{v['text']} ({v.pop('count')} nodes)", 2 * MAX_TEXT)
     out = None
     if root.parents:
         out = len(nodes)
-        nodes.append({"kind": "output", "text": _short(_label(root) or "out")})
+        nodes.append({"kind": "output", "text": _short(me)})
 
     # Steps: the inputs, one per op forward, the seed, one per op backward, the summary.
     steps = []
@@ -192,46 +281,47 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
     leaves = [n for n in order if not n.parents and id(n) not in folded]
     steps.append({"phase": "forward", "node": None, "text": "\n".join(
         ["forward: the inputs"]
-        + [f"  {names[id(n)]} = {n.data!r}" for n in leaves]
-        + ["", "backward() has run: the gradients below are the ones it computed (dL/d"
-           f"{names[id(root)]} = {seed!r})." if ran else
+        + [f"  {names[id(n)]} = {exact(n.data)}" for n in leaves]
+        + ["", f"backward() has run: the gradients below are the ones it computed (dL/d{_d(me)}"
+           f" = {exact(seed)})." if ran else
            "backward() has not run yet: gradients show as ? until the steps below "
-           f"compute them, starting from dL/d{names[id(root)]} = {seed!r}."])})
+           f"compute them, starting from dL/d{_d(me)} = {exact(seed)}."])})
     for n in leaves:
         fw_step[id(n)] = 0
     ops = [n for n in order if n.parents]
     for k, node in enumerate(ops, 1):
         fw_step[id(node)] = len(steps)
-        expr, nums = _expression(node, names, folded)
+        expr, nums = expression(node, names)
+        head = f"{names[id(node)]} = {expr}" if names[id(node)] != expr else expr
         steps.append({"phase": "forward", "node": vid[id(node)], "text":
-                      f"forward {k} of {len(ops)}: {names[id(node)]} = {expr}\n"
-                      f"  = {nums}\n  = {node.data!r}"})
+                      f"forward {k} of {len(ops)}: {head}\n  = {nums}\n  = {exact(node.data)}"})
     if root.parents:
         bw_step[id(root), None] = len(steps)
         steps.append({"phase": "backward", "node": out, "text":
-                      f"backward starts at the output: dL/d{names[id(root)]} = {seed!r}"
-                      + ("" if seed != 1.0 else f"  (d{names[id(root)]}/d{names[id(root)]} = 1)")})
+                      f"backward starts at the output: dL/d{_d(me)} = {exact(seed)}"
+                      + ("" if seed != 1.0 else f"  (d{_d(me)}/d{_d(me)} = 1)")})
     for k, (node, g, rows) in enumerate(passes, 1):
-        me = names[id(node)]
+        it = names[id(node)]
         lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
-                 f"that made {me}", f"  upstream gradient dL/d{me} = {g!r}"]
+                 f"that made {it}", f"  upstream gradient dL/d{_d(it)} = {exact(g)}"]
         for parent, local, passed, before in rows:
             pn = names[id(parent)]
-            lines.append(f"  to {pn}: {g!r} × {local!r} (local d{me}/d{pn}) = {passed!r}")
+            lines.append(f"  to {pn}: {exact(g)} × {exact(local)} (local d{_d(it)}/d{_d(pn)}) "
+                         f"= {exact(passed)}")
             if before is not None:
                 lines.append(f"     {pn} is used more than once: its gradients add up, "
-                             f"{before!r} + {passed!r} = {before + passed!r}")
+                             f"{exact(before)} + {exact(passed)} = {exact(before + passed)}")
             bw_step[id(parent), id(node)] = len(steps)
         for parent in node.parents:
             if parent.is_constant:
-                lines.append(f"  ({parent.data!r} is a plain number of the expression: "
+                lines.append(f"  ({exact(parent.data)} is a plain number of the expression: "
                              "it gets no gradient)")
         steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
     if root.parents:
         steps.append({"phase": "backward", "node": None, "text": "\n".join(
-            [f"done: the gradients of {names[id(root)]} with respect to the inputs"]
-            + [f"  dL/d{names[id(n)]} = {grads[id(n)]!r}" for n in leaves if id(n) in grads]
-            + [f"({names[id(root)]} = {root.data!r})"])})
+            [f"done: the gradients of {me} with respect to the inputs"]
+            + [f"  dL/d{_d(names[id(n)])} = {exact(grads[id(n)])}" for n in leaves
+               if id(n) in grads] + [f"({me} = {exact(root.data)})"])})
 
     # Arrows: parent -> node, one per visual pair; their numbers appear at their steps.
     sent = {}  # (parent, node) -> the gradient node sent to parent (added up for x * x)
@@ -245,24 +335,24 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
             a, b = vid.get(id(parent)), vid[id(node)]
             if a is None or a == b or (a, b, id(parent)) in seen:
                 continue  # a folded constant, or inside a collapsed group, or x * x's second x
-            value = _number(parent.data, precision)
-            if parent.parents and _label(parent) and nodes[a]["kind"] != "group":
-                value = f"{_short(_label(parent))} = {value}"  # a named intermediate, like t
+            named = parent.parents and nodes[a]["kind"] != "group"  # a result, like the book's t
             key = (id(parent), id(node))  # no gradient along it: a constant's arrow
-            edge = {"src": a, "dst": b, "value": value,
-                    "grad": _number(sent[key], precision) if key in sent else "",
+            edge = {"src": a, "dst": b, "name": _short(names[id(parent)]) if named else "",
+                    "value": _finite(parent.data + 0.0),
+                    "grad": _finite(sent[key] + 0.0) if key in sent else "",
                     "fw": fw_step[id(parent)], "bw": bw_step.get(key)}
             seen[a, b, id(parent)] = True
             if (a, b) in seen:  # several arrows between two boxes: one arrow, no numbers
-                edges[seen[a, b]].update(value="", grad="", bw=None)
+                edges[seen[a, b]].update(name="", value="", grad="", bw=None)
                 continue
             seen[a, b] = len(edges)
             edges.append(edge)
     if out is not None:
-        edges.append({"src": vid[id(root)], "dst": out, "value": _number(root.data, precision),
-                      "grad": _number(seed, precision), "fw": fw_step[id(root)],
+        edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data + 0.0),
+                      "grad": _finite(seed + 0.0), "fw": fw_step[id(root)],
                       "bw": bw_step[id(root), None]})
-    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps}
+    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps,
+            "precision": precision, "output": me}
 
 
 # -- drawing: layout and SVG --------------------------------------------------------
@@ -292,16 +382,72 @@ def _boundary(centre, size, towards):
     return cx + dx * t, cy + dy * t
 
 
+def edge_texts(edge, precision):
+    """The arrow's two texts, its value (with the result's name: 't = 5') and its gradient."""
+    def show(x):
+        return number(x, precision) if isinstance(x, (int, float)) else str(x)
+    value = show(edge["value"])
+    return (f"{edge['name']} = {value}" if edge.get("name") else value), show(edge["grad"])
+
+
+LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where along an arrow its numbers may go
+CELL = 64  # px, the grid that finds what a label would overlap
+
+
+def _place_labels(edges, routes, boxes, texts):
+    """For each arrow, the centre of its numbers' box, or None where every spot along it
+    would overlap a node or another arrow's numbers (the page then shows them on hover).
+
+    Greedy, first come first served, on a grid of ``CELL`` px: linear in the arrows.
+    """
+    grid = {}
+
+    def cells(b):
+        return [(i, j) for i in range(int(b[0] // CELL), int(b[2] // CELL) + 1)
+                for j in range(int(b[1] // CELL), int(b[3] // CELL) + 1)]
+
+    def free(b):
+        return all(b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1]
+                   for c in cells(b) for o in grid.get(c, ()))
+
+    def take(b):
+        for c in cells(b):
+            grid.setdefault(c, []).append(b)
+
+    for b in boxes:
+        take(b)
+    spots = []
+    for (value, grad), route in zip(texts, routes):
+        w = max(_text_width(value, EDGE_FONT), _text_width(grad, EDGE_FONT)) / 2 + 2
+        found = None
+        for (x0, y0), (x1, y1) in zip(route, route[1:]):
+            for t in LABEL_SPOTS:
+                x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+                b = (x - w, y - 14, x + w, y + 16)
+                if free(b):
+                    found = (x, y)
+                    take(b)
+                    break
+            if found:
+                break
+        spots.append(found)
+    return spots
+
+
 def _svg(view, show_values=True, show_grads=True):
-    """The view as an SVG string; every arrow's numbers in text elements the page updates."""
+    """The view as an SVG string; every arrow's numbers in text elements the page updates.
+
+    Returns ``(svg, boxes)``: ``boxes`` the [x, y, w, h] (centre, size) of each node.
+    """
     nodes, edges = view["nodes"], view["edges"]
+    precision = view.get("precision", 6)
+    texts = [edge_texts(e, precision) for e in edges]
     sizes = [_node_size(n) for n in nodes]
-    longest = max((_text_width(t, EDGE_FONT) for e in edges for t in (e["value"], e["grad"])),
-                  default=0.0)
+    longest = max((_text_width(t, EDGE_FONT) for pair in texts for t in pair), default=0.0)
     try:
         centres, routes, (width, height) = layered_layout(
             sizes, [(e["src"], e["dst"]) for e in edges],
-            col_gap=min(max(60.0, longest + 20), 220.0), row_gap=42.0, margin=16.0)
+            col_gap=min(max(60.0, longest + 40), 260.0), row_gap=42.0, margin=16.0)
     except ValueError:
         boxes = [n["text"] for n in nodes if n["kind"] == "group"]
         if not boxes:
@@ -316,23 +462,29 @@ def _svg(view, show_values=True, show_grads=True):
            '<defs><marker id="cr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
            '</defs>']
-    for k, (e, route) in enumerate(zip(edges, routes)):
+    paths = []
+    for e, route in zip(edges, routes):
         a, b = e["src"], e["dst"]
         pts = list(route)
         pts[0] = _boundary(centres[a], sizes[a], pts[1])
         pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
+        paths.append(pts)
+    boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for (x, y), (w, h) in zip(centres, sizes)]
+    spots = _place_labels(edges, paths, boxes, texts)
+    for k, (pts, spot, (value, grad)) in enumerate(zip(paths, spots, texts)):
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        (x0, y0), (x1, y1) = pts[0], pts[1]
-        # Numbers nearer the source than the target: arrows into one op converge there.
-        mx, my = x0 + 0.38 * (x1 - x0), y0 + 0.38 * (y1 - y0)
-        value = esc(e["value"]) if show_values else ""
-        grad = esc(e["grad"]) if show_grads else ""
-        out.append(f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
-                   f'stroke-width="1.2" marker-end="url(#cr-arrow)"/>'
-                   f'<text class="cr-val" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" '
-                   f'font-size="{EDGE_FONT}">{value}</text>'
-                   f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
-                   f'font-size="{EDGE_FONT}" fill="#d00000">{grad}</text></g>')
+        edge = (f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
+                'stroke-width="1.2" marker-end="url(#cr-arrow)"/>')
+        if spot is None:  # no room: the numbers show on hover (and in the step's text)
+            edge += f'<title>{esc(value) if show_values else ""}</title>'
+        else:
+            mx, my = spot
+            edge += (f'<text class="cr-val" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" '
+                     f'font-size="{EDGE_FONT}">{esc(value) if show_values else ""}</text>'
+                     f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
+                     f'font-size="{EDGE_FONT}" fill="#d00000">{esc(grad) if show_grads else ""}'
+                     '</text>')
+        out.append(edge + "</g>")
     for i, (n, (cx, cy), (w, h)) in enumerate(zip(nodes, centres, sizes)):
         # An op's one-character symbol (× + ÷ σ) a little larger, as in the book's circles.
         size = FONT + 4 if n["kind"] == "op" and len(n["text"]) == 1 else FONT
@@ -349,15 +501,22 @@ def _svg(view, show_values=True, show_grads=True):
                      'fill="none" stroke="none"/>')
         out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}{text}</g>')
     out.append("</svg>")
-    return "".join(out)
+    return "".join(out), [[round(x), round(y), round(w), round(h)]
+                          for (x, y), (w, h) in zip(centres, sizes)]
 
 
 def _page_data(views, title):
-    """What the page's script needs: per view the SVG, the arrows' texts and steps, the steps."""
-    return {"title": title, "views": [
-        {"name": v["name"], "svg": _svg(v, show_values=False, show_grads=False),
-         "edges": [[e["value"], e["grad"], e["fw"], e["bw"]] for e in v["edges"]],
-         "steps": v["steps"]} for v in views]}
+    """What the page's script needs: per view the SVG, the node boxes, the arrows (ends,
+    name, numbers, steps; the page formats the numbers), the steps."""
+    data = {"title": title, "views": []}
+    for v in views:
+        svg, boxes = _svg(v, show_values=False, show_grads=False)
+        data["views"].append({
+            "name": v["name"], "svg": svg, "boxes": boxes, "steps": v["steps"],
+            "digits": v.get("precision", 6), "groups": v.get("groups", {}),
+            "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"], e["bw"]]
+                      for e in v["edges"]]})
+    return data
 
 
 # -- the three ways to look: a static picture, an HTML file, a Jupyter widget ----------
@@ -383,8 +542,7 @@ class Picture:
         return self.svg.encode()
 
     def save(self, path):
-        _write_atomic(path, self.svg)
-        return str(path)
+        return files.write_text(path, self.svg)
 
 
 def picture(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
@@ -398,41 +556,29 @@ def picture(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True
     if show_grad is None:
         show_grad = any(n.grad != 0.0 for n in root.topological_order())
     view = value_view(root, precision=precision, fold_constants=fold_constants)
-    return Picture(_svg(view, show_grads=show_grad))
-
-
-def _write_atomic(path, text):
-    """Write ``text`` to ``path`` whole or not at all (no half-written file on error)."""
-    path = Path(os.fspath(path))
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(folder)!r} does "
-                                "not exist; create it first or pick another path")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    return Picture(_svg(view, show_grads=show_grad)[0])
 
 
 def _asset(name):
     return (_HERE / name).read_text(encoding="utf-8")
 
 
+def _json(data):
+    """JSON safe inside a <script> element: every < escaped (no '</script>', no '<!--'
+    can end or hide the block), and U+2028/9, which old scripts read as line ends."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def html_page(views, title="computational graph"):
     """One self-contained HTML page (inline script, style and SVG; nothing fetched)."""
-    data = json.dumps(_page_data(views, title), ensure_ascii=False, separators=(",", ":"))
-    data = data.replace("</", "<\\/")  # so no "</script>" can end the data block early
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title>\n<style>\n{_asset('explore.css')}\n"
         "body{margin:12px;font-family:Helvetica,Arial,sans-serif}</style></head>\n<body>\n"
         "<div id=\"chainrule-explorer\"></div>\n"
-        f"<script type=\"application/json\" id=\"chainrule-data\">{data}</script>\n"
-        f"<script type=\"module\">\n{_asset('explore.js')}\n"
+        f"<script type=\"application/json\" id=\"chainrule-data\">{_json(_page_data(views, title))}"
+        f"</script>\n<script type=\"module\">\n{_asset('explore.js')}\n"
         "const data = JSON.parse(document.getElementById('chainrule-data').textContent);\n"
         "mount(document.getElementById('chainrule-explorer'), data, {globalKeys: true});\n"
         "</script>\n</body></html>\n")
@@ -461,15 +607,19 @@ def value_views(root, collapse=None, **options):
     return views
 
 
+def _title(views, title):
+    return title or f"computational graph of {views[0]['output']}"
+
+
 def to_html(root, path, *, title=None, **options):
     """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file.
 
     ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (see
     ``value_view``; the views as ``value_views``).  Returns the path written, as a str.
+    The file is replaced whole or not at all, with the usual mode (0644 under umask 022).
     """
     views = value_views(root, **options)
-    _write_atomic(path, html_page(views, title or f"computational graph of {_label(root) or 'out'}"))
-    return str(path)
+    return files.write_text(path, html_page(views, _title(views, title)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -513,17 +663,25 @@ def widget(views, title="computational graph"):
     """
     w = _widget_class()(data=_page_data(views, title))
     if len(views[0]["nodes"]) <= BIG:
-        w.picture = _svg(views[0])
+        w.picture = _svg(views[0])[0]
     return w
+
+
+class Steps(list):
+    """A list of step texts that prints as the texts, a blank line between two."""
+
+    def __str__(self):
+        return "\n\n".join(self)
 
 
 def walkthrough(root, **options):
     """The explorer's steps as text, one str per step (forward, then backward).
 
     What the widget's detail pane shows, for a terminal or a stored notebook:
-    ``print("\\n\\n".join(walkthrough(y)))``.  ``options`` as ``value_view``'s.
+    ``print(walkthrough(y))``, or ``walkthrough(y)[5:]`` for the backward half.
+    ``options`` as ``value_view``'s.
     """
-    return [step["text"] for step in value_view(root, **options)["steps"]]
+    return Steps(step["text"] for step in value_view(root, **options)["steps"])
 
 
 def explore(root, *, title=None, **options):
@@ -531,5 +689,5 @@ def explore(root, *, title=None, **options):
 
     ``options`` as ``value_view``'s: ``precision``, ``fold_constants``, ``collapse``, ``seed``.
     """
-    return widget(value_views(root, **options),
-                  title or f"computational graph of {_label(root) or 'out'}")
+    views = value_views(root, **options)
+    return widget(views, _title(views, title))

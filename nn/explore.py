@@ -13,14 +13,14 @@ layers' to rounding (tests/test_explore.py checks it).
 """
 import numpy as np
 
-from autograd import Value
-from autograd import explore as _explore
+from autograd import Value, files
+from autograd import explore as value_explorer
 
 LAYERS = ("Affine1", "Relu1", "Affine2", "SoftmaxWithLoss")
 # Which layer each named array of the scalar graph belongs to.
 LAYER_OF = {"x": "Affine1", "W1": "Affine1", "b1": "Affine1", "a1": "Affine1",
             "h1": "Relu1", "W2": "Affine2", "b2": "Affine2", "a2": "Affine2",
-            "e": "SoftmaxWithLoss", "y": "SoftmaxWithLoss", "L": "SoftmaxWithLoss"}
+            "z": "SoftmaxWithLoss", "e": "SoftmaxWithLoss", "y": "SoftmaxWithLoss", "L": "SoftmaxWithLoss"}
 MAX_SCALARS = 400  # products in both Affine layers (N*D*H + N*H*C) up to which views expand
 
 
@@ -35,7 +35,8 @@ def scalar_graph(net, x, t):
 
     Returns ``(L, values)``: ``L`` the loss Value, ``values`` a dict name -> numpy
     object array of Values for x, W1, b1, a1 (= x W1 + b1), h1 (= ReLU(a1)), W2, b2,
-    a2 (= h1 W2 + b2), y (= softmax(a2)).  Every node is labelled like ``W1[0,2]``.
+    a2 (= h1 W2 + b2), y (= softmax(a2), drawn off the loss's path: the loss is computed
+    by log-softmax, as the net computes it).  Every node is labelled like ``W1[0,2]``.
     """
     x = np.asarray(x, dtype=np.float64)
     x = x.reshape(1, -1) if x.ndim == 1 else x
@@ -72,9 +73,16 @@ def scalar_graph(net, x, t):
     v["y"] = np.empty((n, c), dtype=object)
     loss = None
     for i in range(n):
+        # The net's own loss, from the scores by log-softmax: with m the row's largest
+        # score (a plain number), -log y_t = log(sum_j exp(a_j - m)) - (a_t - m), so no
+        # exp overflows and no log sees 0.
+        m = max(a.data for a in v["a2"][i])
+        z = [a - m for a in v["a2"][i]]
+        for j in range(c):
+            z[j].label = f"z[{i},{j}]"
         e = []
         for j in range(c):
-            e.append(v["a2"][i, j].exp())
+            e.append(z[j].exp())
             e[-1].label = f"e[{i},{j}]"
         total = e[0]
         for ej in e[1:]:
@@ -82,7 +90,7 @@ def scalar_graph(net, x, t):
         for j in range(c):
             v["y"][i, j] = e[j] / total
             v["y"][i, j].label = f"y[{i},{j}]"
-        term = v["y"][i, labels[i]].log() * -1.0
+        term = total.log() - z[labels[i]]
         loss = term if loss is None else loss + term
     loss = loss / n
     loss.label = "L"
@@ -94,7 +102,8 @@ def _shape(a):
 
 
 def _array(a):
-    return np.array2string(np.asarray(a), precision=6, threshold=40, edgeitems=2,
+    # + 0.0 turns -0.0 (a zero gradient times a negative number) into 0.0.
+    return np.array2string(np.asarray(a) + 0.0, precision=6, threshold=40, edgeitems=2,
                            max_line_width=100)
 
 
@@ -191,18 +200,17 @@ def views(net, x, t):
     layer = lambda label: LAYER_OF[label.split("[")[0]]  # noqa: E731
     for name in LAYERS:
         keep = (lambda label, name=name: None if layer(label) == name else layer(label))
-        result.append(_explore.value_view(loss, collapse=keep, name=f"{name} as scalars (Value)"))
-    result.append(_explore.value_view(loss, name="everything as scalars (Value)"))
+        result.append(value_explorer.value_view(loss, collapse=keep, name=f"{name} as scalars (Value)"))
+    result.append(value_explorer.value_view(loss, name="everything as scalars (Value)"))
     return result
 
 
 def explore(net, x, t):
     """The step-by-step layer diagram of ``net`` on the batch ``x``, ``t`` (a Jupyter widget)."""
-    return _explore.widget(views(net, x, t), "TwoLayerNet: forward and backward")
+    return value_explorer.widget(views(net, x, t), "TwoLayerNet: forward and backward")
 
 
 def to_html(net, x, t, path):
     """Write the step-by-step layer diagram to ``path`` as one offline HTML file."""
-    _explore._write_atomic(path, _explore.html_page(views(net, x, t),
-                                                    "TwoLayerNet: forward and backward"))
-    return str(path)
+    return files.write_text(path, value_explorer.html_page(views(net, x, t),
+                                                           "TwoLayerNet: forward and backward"))

@@ -38,7 +38,8 @@ def test_to_text_lists_every_node_with_value_and_grad():
     price.backward()
     text = price.to_text()
     assert "apple = 100   grad 2.2" in text
-    assert "price = *(v2, tax) = 220   grad 1" in text
+    assert "apple × apple_num = 200   grad 1.1" in text  # one name per node, as the explorer's
+    assert "price = (apple × apple_num) × tax = 220   grad 1" in text
     assert len(text.splitlines()) == 5
 
 
@@ -107,7 +108,7 @@ def test_numerical_grad_restores_inputs():
 def test_show_prints_text_outside_jupyter(capsys):
     price, _ = apple_price()
     assert price.show() is None
-    assert "price = *(v2, tax) = 220" in capsys.readouterr().out
+    assert "price = (apple × apple_num) × tax = 220" in capsys.readouterr().out
 
 
 def test_intermediate_labels_are_drawn():

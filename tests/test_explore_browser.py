@@ -119,11 +119,14 @@ def test_apple_and_orange_step_by_step(browser, tmp_path):
     assert "= 715.0000000000001" in forward[4] and "price = v6 × tax" in forward[4]
     assert "dL/dprice = 1.0" in backward[0]
     assert "to tax: 1.0 × 650.0 (local dprice/dtax) = 650.0" in backward[1]
-    assert "to v2: 1.1 × 1.0 (local dv6/dv2) = 1.1" in backward[2]
-    assert "to orange: 1.1 × 3.0 (local dv5/dorange) = 3.3000000000000003" in backward[3]
-    assert "to orange_num: 1.1 × 150.0 (local dv5/dorange_num) = 165.0" in backward[3]
-    assert "to apple: 1.1 × 2.0 (local dv2/dapple) = 2.2" in backward[4]
-    assert "to apple_num: 1.1 × 100.0 (local dv2/dapple_num) = 110.00000000000001" in backward[4]
+    assert "to apple × apple_num: 1.1 × 1.0 (local dv6/d(apple × apple_num)) = 1.1" in backward[2]
+    assert ("to orange: 1.1 × 3.0 (local d(orange × orange_num)/dorange) = 3.3000000000000003"
+            in backward[3])
+    assert ("to orange_num: 1.1 × 150.0 (local d(orange × orange_num)/dorange_num) = 165.0"
+            in backward[3])
+    assert "to apple: 1.1 × 2.0 (local d(apple × apple_num)/dapple) = 2.2" in backward[4]
+    assert ("to apple_num: 1.1 × 100.0 (local d(apple × apple_num)/dapple_num) = 110.00000000000001"
+            in backward[4])
     for name, grad in [("apple", "2.2"), ("apple_num", "110.00000000000001"),
                        ("orange", "3.3000000000000003"), ("orange_num", "165.0"), ("tax", "650.0")]:
         assert f"dL/d{name} = {grad}\n" in backward[-1] + "\n"
