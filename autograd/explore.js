@@ -13,6 +13,8 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const SMALL = 0.6;  // below this zoom the arrows' numbers would be unreadable: hidden
+const FOLLOW = 0.3;  // following the current node zooms out no further than this: inputs
+                     // farther away are left out of sight
 
 function mount(el, data, opts = {}) {
   el.innerHTML = "";
@@ -39,7 +41,7 @@ function mount(el, data, opts = {}) {
     picker = make("select", "cr-view");
     picker.setAttribute("aria-label", "view");
     data.views.forEach((v, i) => picker.appendChild(new Option(v.name, String(i))));
-    picker.addEventListener("change", () => show(Number(picker.value), cur));
+    picker.addEventListener("change", () => show(Number(picker.value), cur));  // same step
     head.appendChild(picker);
   }
   const digitsMenu = make("select", "cr-digits");
@@ -74,6 +76,10 @@ function mount(el, data, opts = {}) {
   const detail = make("pre", "cr-detail");
   el.append(head, controls, pane, detail);
   if (opts.before) el.insertBefore(opts.before, pane);
+  else if (opts.globalKeys) {  // the offline page
+    el.insertBefore(make("div", "cr-note", "The numbers this page was written with; to try " +
+      "other inputs, open the graph's explore() in Jupyter."), pane);
+  }
 
   let view = null, steps = [], edges = [], vals = [], grads = [], tips = [], arrows = [], nodes = [];
   let fwAt = [], bwAt = [], inputsOf = [], cur = -1, timer = null, svg = null;
@@ -94,7 +100,7 @@ function mount(el, data, opts = {}) {
     svg = canvas.querySelector("svg");
     width = Number(svg.getAttribute("width"));
     height = Number(svg.getAttribute("height"));
-    steps = view.steps;
+    steps = data.steps[view.steps];
     edges = view.edges;
     arrows = Array.from(svg.querySelectorAll("g.cr-edge"));
     vals = arrows.map((g) => g.querySelector(".cr-val"));
@@ -172,7 +178,7 @@ function mount(el, data, opts = {}) {
     fresh = t === 0 ? [] : steps[t].phase === "backward" ? bwAt[t] : fwAt[t];
     for (const k of fresh) arrows[k].classList.add("cr-fresh");
     if (current) current.classList.remove("cr-current");
-    const n = steps[t].node;
+    const n = view.at[t];
     current = n === null ? null : nodes[n];
     if (current) current.classList.add("cr-current");
     if (n !== null) follow([n, ...inputsOf[n]]);
@@ -196,13 +202,15 @@ function mount(el, data, opts = {}) {
     const w = canvas.clientWidth, h = canvas.clientHeight;
     if (!w || !h) return;
     const need = Math.min(w / (x1 - x0), h / (y1 - y0));
-    if (need < scale) zoom(need);
+    if (need < scale && need >= FOLLOW) zoom(need);
     const inside = x0 * scale >= canvas.scrollLeft && x1 * scale <= canvas.scrollLeft + w &&
                    y0 * scale >= canvas.scrollTop && y1 * scale <= canvas.scrollTop + h;
-    if (!inside) {
-      canvas.scrollLeft = (x0 + x1) / 2 * scale - w / 2;
-      canvas.scrollTop = (y0 + y1) / 2 * scale - h / 2;
-    }
+    if (inside) return;
+    // Centred on them all when they fit, else on the current node (an input used far
+    // away, such as the x of every step of a long chain, is left out).
+    const [cx, cy] = need >= FOLLOW ? [(x0 + x1) / 2, (y0 + y1) / 2] : view.boxes[ids[0]];
+    canvas.scrollLeft = cx * scale - w / 2;
+    canvas.scrollTop = cy * scale - h / 2;
   }
 
   function fitScale() {

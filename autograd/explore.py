@@ -26,6 +26,7 @@ Data handed to the page (``view`` below), one dict per view:
 """
 import copy
 import functools
+import graphlib
 import html
 import json
 import math
@@ -172,34 +173,28 @@ def backward_trace(root, seed=None):
 def _group_of(order, collapse):
     """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
 
-    ``collapse``: an int d keeps the d ops nearest the output (by the longest path) and
-    their inputs, and draws everything farther away as one box; a str or list of str are
-    label prefixes (a node whose label starts with one belongs to it); a function of the
-    label returns the group name or None.  An unlabelled op node joins the group of its
-    first input, so a whole neuron (w * x + b, then relu) follows its labelled weights.
+    ``collapse``: an int d keeps the ops fewer than d ops from the output (by the longest
+    path) and their inputs, and draws everything farther away as one box; a str or list
+    of str are label prefixes (a node whose label starts with one belongs to it); a
+    function of the label returns the group name or None.  An unlabelled op node joins
+    the group of its first input, so a whole neuron (w * x + b, then relu) follows its
+    labelled weights.
     """
-    if collapse is None:
-        return {}
-    groups = {}
     if isinstance(collapse, bool) or not (isinstance(collapse, (int, str, list, tuple))
                                           or callable(collapse)):
         raise TypeError(f"collapse must be a depth (int), label prefixes (str or list of str) "
                         f"or a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
+    groups = {}
     if isinstance(collapse, int):
         if collapse < 0:
             raise ValueError(f"collapse depth must be >= 0, got {collapse}")
-        depth, kept = {}, set()  # ops from the output by the longest path; ids kept drawn
-        for node in reversed(order):
-            d = depth.setdefault(id(node), 0)
+        kept = set()  # ids kept drawn
+        for node, d in _depths(order):
             if node.parents and d < collapse:
                 kept.add(id(node))
                 kept.update(id(p) for p in node.parents if not p.parents)  # its inputs too
-            for p in node.parents:
-                depth[id(p)] = max(depth.get(id(p), 0), d + 1)
-        for node in order:
-            if id(node) not in kept:
-                groups[id(node)] = f"farther than {collapse} ops from the output"
-        return groups
+        return {id(n): f"farther than {collapse} ops from the output" for n in order
+                if id(n) not in kept}
     if isinstance(collapse, str):
         collapse = [collapse]
     if not callable(collapse):
@@ -216,6 +211,44 @@ def _group_of(order, collapse):
         if group is not None:
             groups[id(node)] = str(group)
     return groups
+
+
+def _depths(order):
+    """(node, d) from the output back, d: the longest path in ops from the node to the output."""
+    depth = {}
+    for node in reversed(order):
+        d = depth.setdefault(id(node), 0)
+        yield node, d
+        for p in node.parents:
+            depth[id(p)] = max(depth.get(id(p), 0), d + 1)
+
+
+MAX_GROUPS = 30  # boxes a graph opens collapsed into, at most
+
+
+def auto_groups(order, by_labels=True):
+    """Groups that mean something, for a big graph: by label prefix, else by depth.
+
+    Labels are cut at their separators (``.``, ``[``, ``/``, ``_``): ``L0.n3.w1`` gives
+    ``L0``, then ``L0.n3``; the finest cut giving 2 to ``MAX_GROUPS`` groups that hold
+    nearly every node is kept (the layers, or the neurons).  Otherwise (or with
+    ``by_labels=False``) the graph is cut into at most ``MAX_GROUPS`` bands by the
+    distance from the output, which never feed each other in a circle.
+    Returns ``{id(node): group name}``.
+    """
+    labels = {label_text(n) for n in order} - {""}
+    for level in (3, 2, 1) if by_labels else ():
+        def cut(label, level=level):
+            ends = [i for i, c in enumerate(label) if c in ".[/_"][:level]
+            return label[:ends[-1]] if len(ends) == level else label
+        groups = _group_of(order, cut)
+        if (2 <= len({cut(label) for label in labels}) <= MAX_GROUPS
+                and len(groups) >= 0.9 * len(order)):
+            return groups
+    depth = dict((id(n), d) for n, d in _depths(order))
+    band = max(1, -(-(max(depth.values()) + 1) // MAX_GROUPS))
+    return {i: f"{d // band * band}-{d // band * band + band - 1} ops from the output"
+            for i, d in depth.items()}
 
 
 def _short(text, limit=MAX_TEXT):
@@ -240,39 +273,76 @@ def _finite(x):
 
 def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=None,
                name="graph"):
-    """The explorer's data for the graph that computed ``root`` (see the module docstring)."""
+    """The explorer's data for the graph that computed ``root`` (see the module docstring).
+
+    ``collapse``: groups drawn as one box each (see ``_group_of``), or "auto"
+    (``auto_groups``).
+    """
     order = root.topological_order()
+    view = _whole_view(root, order, precision, fold_constants, seed, name)
+    if collapse is None:
+        return view
+    groups = auto_groups(order) if collapse == "auto" else _group_of(order, collapse)
+    return grouped(view, groups, name)
+
+
+def grouped(view, groups, name):
+    """``view`` with the nodes of each group drawn as one box; ``groups``: {id(node): name}.
+
+    An arrow inside a box is left out; several arrows between two boxes become one
+    without numbers.  The steps stay; a step's node is its box.
+    """
+    nodes, new, boxes = [], [], {}
+    for n, member in zip(view["nodes"], view["members"]):
+        group = groups.get(member)
+        if group is None:
+            new.append(len(nodes))
+            nodes.append(n)
+            continue
+        if group not in boxes:
+            boxes[group] = len(nodes)
+            nodes.append({"kind": "group", "text": group, "count": 0})
+        new.append(boxes[group])
+        nodes[boxes[group]]["count"] += 1
+    nodes = [dict(n, text=_short(f"{n['text']} ({n['count']} nodes)", 2 * MAX_TEXT))
+             if n["kind"] == "group" else n for n in nodes]
+    edges, pairs = [], {}
+    for e in view["edges"]:
+        a, b = new[e["src"]], new[e["dst"]]
+        if a == b:
+            continue
+        if (a, b) in pairs:  # several arrows between two boxes: one arrow, no numbers
+            edges[pairs[a, b]].update(name="", value="", grad="", bw=None)
+            continue
+        pairs[a, b] = len(edges)
+        edges.append(dict(e, src=a, dst=b, name="" if nodes[a]["kind"] == "group" else e["name"]))
+    at = [None if n is None else new[n] for n in view["at"]]
+    return dict(view, name=name, nodes=nodes, edges=edges, at=at,
+                members=[None] * len(nodes), box_of=boxes)
+
+
+def _whole_view(root, order, precision, fold_constants, seed, name):
     folded = folded_constants(order) if fold_constants else set()
     names = node_names(order, folded, precision)
     seed, grads, passes = backward_trace(root, seed)
-    groups = _group_of(order, collapse)
     ran = float(root.grad) != 0.0
     me = names[id(root)]
 
-    # Visual nodes: one per drawn node, one per group.
-    vid, nodes, members = {}, [], {}
+    # Visual nodes: one per drawn node; ``members``: the node each stands for.
+    vid, nodes, members = {}, [], []
     for node in order:
         if id(node) in folded:
             continue
-        group = groups.get(id(node))
-        if group is not None:
-            if group not in members:
-                members[group] = len(nodes)
-                nodes.append({"kind": "group", "text": group, "count": 0})
-            vid[id(node)] = members[group]
-            nodes[members[group]]["count"] += 1
-        elif node.parents:
-            vid[id(node)] = len(nodes)
+        vid[id(node)] = len(nodes)
+        members.append(id(node))
+        if node.parents:
             nodes.append({"kind": "op", "text": op_symbol(node, folded, precision)})
         else:
-            vid[id(node)] = len(nodes)
             nodes.append({"kind": "input", "text": _short(names[id(node)])})
-    for v in nodes:
-        if v["kind"] == "group":
-            v["text"] = _short(f"{v['text']} ({v.pop('count')} nodes)", 2 * MAX_TEXT)
     out = None
     if root.parents:
         out = len(nodes)
+        members.append(None)
         nodes.append({"kind": "output", "text": _short(me)})
 
     # Steps: the inputs, one per op forward, the seed, one per op backward, the summary.
@@ -329,30 +399,26 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
         for parent, _, passed, _ in rows:
             key = (id(parent), id(node))
             sent[key] = (0.0 if key not in sent else sent[key]) + passed
-    edges, seen = [], {}
+    edges, seen = [], set()
     for node in ops:
         for parent in node.parents:
             a, b = vid.get(id(parent)), vid[id(node)]
-            if a is None or a == b or (a, b, id(parent)) in seen:
-                continue  # a folded constant, or inside a collapsed group, or x * x's second x
-            named = parent.parents and nodes[a]["kind"] != "group"  # a result, like the book's t
+            if a is None or (a, b) in seen:
+                continue  # a folded constant, or x * x's second x
+            seen.add((a, b))
             key = (id(parent), id(node))  # no gradient along it: a constant's arrow
-            edge = {"src": a, "dst": b, "name": _short(names[id(parent)]) if named else "",
-                    "value": _finite(parent.data + 0.0),
-                    "grad": _finite(sent[key] + 0.0) if key in sent else "",
-                    "fw": fw_step[id(parent)], "bw": bw_step.get(key)}
-            seen[a, b, id(parent)] = True
-            if (a, b) in seen:  # several arrows between two boxes: one arrow, no numbers
-                edges[seen[a, b]].update(name="", value="", grad="", bw=None)
-                continue
-            seen[a, b] = len(edges)
-            edges.append(edge)
+            edges.append({"src": a, "dst": b,  # a result's arrow names it, like the book's t
+                          "name": _short(names[id(parent)]) if parent.parents else "",
+                          "value": _finite(parent.data + 0.0),
+                          "grad": _finite(sent[key] + 0.0) if key in sent else "",
+                          "fw": fw_step[id(parent)], "bw": bw_step.get(key)})
     if out is not None:
         edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data + 0.0),
                       "grad": _finite(seed + 0.0), "fw": fw_step[id(root)],
                       "bw": bw_step[id(root), None]})
-    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps,
-            "precision": precision, "output": me}
+    at = [step.pop("node") for step in steps]
+    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps, "at": at,
+            "precision": precision, "output": me, "members": members}
 
 
 # -- drawing: layout and SVG --------------------------------------------------------
@@ -421,7 +487,9 @@ def _place_labels(edges, routes, boxes, texts):
         w = max(_text_width(value, EDGE_FONT), _text_width(grad, EDGE_FONT)) / 2 + 2
         found = None
         for (x0, y0), (x1, y1) in zip(route, route[1:]):
-            for t in LABEL_SPOTS:
+            length = math.hypot(x1 - x0, y1 - y0)
+            # On a long straight arrow (an input used far away), near the op that uses it.
+            for t in LABEL_SPOTS if length < 240 else [1 - d / length for d in (70, 100, 130, 160)]:
                 x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
                 b = (x - w, y - 14, x + w, y + 16)
                 if free(b):
@@ -508,11 +576,15 @@ def _svg(view, show_values=True, show_grads=True):
 def _page_data(views, title):
     """What the page's script needs: per view the SVG, the node boxes, the arrows (ends,
     name, numbers, steps; the page formats the numbers), the steps."""
-    data = {"title": title, "views": []}
+    data, shared = {"title": title, "views": [], "steps": []}, {}
     for v in views:
         svg, boxes = _svg(v, show_values=False, show_grads=False)
+        if id(v["steps"]) not in shared:  # views of one graph share its steps' texts
+            shared[id(v["steps"])] = len(data["steps"])
+            data["steps"].append([{"phase": s["phase"], "text": s["text"]} for s in v["steps"]])
         data["views"].append({
-            "name": v["name"], "svg": svg, "boxes": boxes, "steps": v["steps"],
+            "name": v["name"], "svg": svg, "boxes": boxes, "steps": shared[id(v["steps"])],
+            "at": v.get("at") or [s["node"] for s in v["steps"]],
             "digits": v.get("precision", 6), "groups": v.get("groups", {}),
             "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"], e["bw"]]
                       for e in v["edges"]]})
@@ -584,26 +656,52 @@ def html_page(views, title="computational graph"):
         "</script>\n</body></html>\n")
 
 
-BIG = 300       # nodes from which a graph also gets a collapsed view
-BIG_DEPTH = 10  # ... keeping this many ops nearest the output
+BIG = 300       # nodes from which a graph opens collapsed into groups
+BIG_DEPTH = 10  # ... and also has a view of the ops this near the output
+
+
+def _acyclic(view):
+    order = graphlib.TopologicalSorter()
+    for e in view["edges"]:
+        order.add(e["dst"], e["src"])
+    try:
+        order.prepare()
+    except graphlib.CycleError:
+        return False
+    return True
 
 
 def value_views(root, collapse=None, **options):
     """The views of one graph the page can switch between (its view menu).
 
     With ``collapse``: that collapsed view first, then the whole graph.  Without, the
-    whole graph, and for a graph of more than ``BIG`` nodes also the ``BIG_DEPTH`` ops
-    nearest the output with the rest in one box.  The steps are the same in every view.
+    whole graph; a graph of more than ``BIG`` nodes opens collapsed into the groups of
+    ``auto_groups`` instead, each box expanding on click into a view of its own, and
+    has a view of the ops fewer than ``BIG_DEPTH`` ops from the output.  The steps are
+    the same in every view.
     """
-    n = len(root.topological_order())
-    whole = f"whole graph ({n} nodes)"
+    order = root.topological_order()
+    whole = value_view(root, name=f"whole graph ({len(order)} nodes)", **options)
     if collapse is not None:
-        return [value_view(root, collapse=collapse, name="collapsed", **options),
-                value_view(root, name=whole, **options)]
-    views = [value_view(root, name=whole, **options)]
-    if n > BIG:
-        views.append(value_view(root, collapse=BIG_DEPTH, name=f"the {BIG_DEPTH} ops nearest the "
-                                "output, the rest in a box", **options))
+        return [value_view(root, collapse=collapse, name="collapsed", **options), whole]
+    if len(order) <= BIG:
+        return [whole]
+    groups = auto_groups(order)
+    groups.pop(id(root), None)  # the output's own op stays in sight
+    top = grouped(whole, groups, f"collapsed into {len(set(groups.values()))} groups (click one)")
+    if not _acyclic(top):  # label groups that feed each other: by depth instead
+        groups = auto_groups(order, by_labels=False)
+        groups.pop(id(root), None)
+        top = grouped(whole, groups, f"collapsed into {len(set(groups.values()))} groups (click one)")
+    views = [top] + [grouped(whole, {k: g for k, g in groups.items() if g != name},
+                             f"{name} expanded") for name in top["box_of"]]
+    near = grouped(whole, _group_of(order, BIG_DEPTH), "")
+    ops = sum(n["kind"] == "op" for n in near["nodes"])
+    near["name"] = f"the {ops} ops fewer than {BIG_DEPTH} ops from the output, the rest in a box"
+    views += [whole, near]
+    expand = {name: k for k, name in enumerate(top["box_of"], 1)}
+    for v in views[:len(expand) + 1]:
+        v["groups"] = {i: expand[g] for g, i in v["box_of"].items()}
     return views
 
 
@@ -633,15 +731,24 @@ def _widget_class():
             "folder; value.to_html('graph.html') works without it") from None
 
     class Explorer(anywidget.AnyWidget):
-        """The step-by-step explorer as a Jupyter widget (the same script as the HTML file)."""
+        """The step-by-step explorer as a Jupyter widget (the same script as the HTML file).
+
+        "What if": ``leaves`` are the inputs the page lets you change ([name, value] each);
+        the page sets ``edit`` to [leaf index, new value, stamp], and ``what_if`` recomputes
+        every value and gradient here, by the op table's rules, on a copy of the graph.
+        """
         _esm = _asset("explore.js") + "\nexport default { render };\n"
         _css = _asset("explore.css")
         data = traitlets.Dict().tag(sync=True)
+        leaves = traitlets.List().tag(sync=True)
+        edit = traitlets.List().tag(sync=True)
+        error = traitlets.Unicode().tag(sync=True)
 
         picture = ""  # the last step drawn as SVG, for viewers that cannot run widgets
+        graph = None  # (a copy of the graph's output, its editable leaves, title, options)
 
         def __repr__(self):  # the text a notebook stores beside the widget: short
-            steps = sum(len(v["steps"]) for v in self.data.get("views", []))
+            steps = len(self.data["steps"][0]) if self.data.get("steps") else 0
             return f"<explorer: {self.data.get('title', '')}, {steps} steps>"
 
         def _repr_mimebundle_(self, **kwargs):
@@ -653,17 +760,62 @@ def _widget_class():
                 data["image/svg+xml"] = self.picture
             return bundle
 
+        @traitlets.observe("edit")
+        def _edited(self, change):
+            if self.graph is not None and len(change["new"]) >= 2:
+                self.what_if(*change["new"][:2])
+
+        def what_if(self, index, value):
+            """Set leaf ``index`` to ``value`` and show every number again (or say why not)."""
+            root, leaves, title, options = self.graph
+            leaf, old = leaves[index], leaves[index].data
+            try:
+                leaf.data = float(value)
+                recompute(root)
+                views = value_views(root, **options)
+            except (ArithmeticError, ValueError, TypeError) as error:
+                leaf.data = old
+                recompute(root)
+                self.error = f"{self.leaves[index][0]} = {value!r}: {error}"
+                return
+            self.error = ""
+            self.leaves = [[name, v.data] for (name, _), v in zip(self.leaves, leaves)]
+            self.data = _page_data(views, title)
+
     return Explorer
 
 
-def widget(views, title="computational graph"):
-    """A Jupyter widget showing ``views`` (as made by ``value_view``).
+MAX_LEAVES = 40  # inputs the "what if" row offers (the first ones in the graph's order)
 
-    A small graph's last step also goes with it as a still picture (see ``Explorer``).
+
+def recompute(root):
+    """Every result of ``root``'s graph again from its inputs, by the op table's forward
+    rules (after an input's ``data`` changed); raises ValueError for a non-finite result."""
+    for node in root.topological_order(leaves=False):
+        data = float(node.row.forward(*(p.data for p in node.parents)))
+        if not math.isfinite(data):
+            raise ValueError(f"{node.row.symbol} gives {data!r}, not a finite number")
+        node.data = data
+
+
+def widget(views, title="computational graph", root=None, options=None):
+    """A Jupyter widget showing ``views`` (as made by ``value_view``); with ``root``, the
+    graph they show, its inputs can be changed on the page (see ``Explorer``).
+
+    A small graph's last step also goes with it as a still picture.
     """
     w = _widget_class()(data=_page_data(views, title))
     if len(views[0]["nodes"]) <= BIG:
         w.picture = _svg(views[0])[0]
+    if root is not None:
+        root = copy.deepcopy(root)  # the user's graph is never changed
+        order = root.topological_order()
+        folded = folded_constants(order) if (options or {}).get("fold_constants", True) else set()
+        names = node_names(order, folded)
+        leaves = [n for n in order if not (n.parents or n.is_constant or id(n) in folded)]
+        leaves = leaves[:MAX_LEAVES]
+        w.graph = (root, leaves, title, options or {})
+        w.leaves = [[names[id(n)], n.data] for n in leaves]
     return w
 
 
@@ -688,6 +840,8 @@ def explore(root, *, title=None, **options):
     """The step-by-step explorer of ``root``'s graph as a Jupyter widget.
 
     ``options`` as ``value_view``'s: ``precision``, ``fold_constants``, ``collapse``, ``seed``.
+    The page's "what if" row changes an input and shows every number recomputed (on a
+    copy: ``root``'s graph is left as it is).
     """
     views = value_views(root, **options)
-    return widget(views, _title(views, title))
+    return widget(views, _title(views, title), root, options)
