@@ -13,7 +13,7 @@
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const SMALL = 0.6;  // below this zoom the arrows' numbers would be unreadable: hidden
-const FOLLOW = 0.3;  // following the current node zooms out no further than this: inputs
+const FOLLOW = 0.1;  // following the current node zooms out no further than this: inputs
                      // farther away are left out of sight
 
 function mount(el, data, opts = {}) {
@@ -232,7 +232,7 @@ function mount(el, data, opts = {}) {
     miniScale = Math.min(180 / width, 120 / height);
     mini.width = Math.max(20, Math.ceil(width * miniScale));
     mini.height = Math.max(20, Math.ceil(height * miniScale));
-    const ctx = mini.getContext("2d");
+    const ctx = mini.getContext("2d", {willReadFrequently: true});
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, mini.width, mini.height);
     ctx.fillStyle = "#666";
@@ -248,7 +248,7 @@ function mount(el, data, opts = {}) {
     const big = width * scale > canvas.clientWidth + 2 || height * scale > canvas.clientHeight + 2;
     mini.style.display = big ? "block" : "none";
     if (!miniImage || !big) return;
-    const ctx = mini.getContext("2d");
+    const ctx = mini.getContext("2d", {willReadFrequently: true});
     ctx.putImageData(miniImage, 0, 0);
     if (current) {
       const [x, y] = view.boxes[Number(current.dataset.n)];

@@ -113,7 +113,8 @@ def node_names(order, folded=frozenset(), precision=6):
             name = number(node.data, precision)
         elif not name and node.parents:
             args = [names[id(p)] for p in node.parents]
-            args = [f"({a})" if " " in a or a.startswith("-") else a for a in args]
+            if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
+                args = [f"({a})" if " " in a or a.startswith("-") else a for a in args]
             sym = node.row.symbol
             name = f"{args[0]} {sym} {args[1]}" if len(args) == 2 else f"{sym}({args[0]})"
             name = name if len(name) <= MAX_TEXT else ""
@@ -259,9 +260,11 @@ def _short(text, limit=MAX_TEXT):
 def expression(node, names):
     """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
     sym = node.row.symbol
-    args = [f"({names[id(p)]})" if " " in names[id(p)] else names[id(p)] for p in node.parents]
-    nums = [f"({exact(p.data)})" if p.data < 0 else exact(p.data) for p in node.parents]
-    if len(args) == 2:
+    args = [names[id(p)] for p in node.parents]
+    nums = [exact(p.data) for p in node.parents]
+    if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
+        args = [f"({a})" if " " in a else a for a in args]
+        nums = [f"({a})" if a.startswith("-") else a for a in nums]
         return f"{args[0]} {sym} {args[1]}", f"{nums[0]} {sym} {nums[1]}"
     return f"{sym}({args[0]})", f"{sym}({nums[0]})"
 
@@ -490,16 +493,42 @@ def _place_labels(edges, routes, boxes, texts):
             length = math.hypot(x1 - x0, y1 - y0)
             # On a long straight arrow (an input used far away), near the op that uses it.
             for t in LABEL_SPOTS if length < 240 else [1 - d / length for d in (70, 100, 130, 160)]:
-                x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-                b = (x - w, y - 14, x + w, y + 16)
-                if free(b):
-                    found = (x, y)
-                    take(b)
+                for dy in (0, -24, 24):  # on the arrow, else just above or below it
+                    x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0) + dy
+                    b = (x - w, y - 14, x + w, y + 16)
+                    if free(b):
+                        found = (x, y)
+                        take(b)
+                        break
+                if found:
                     break
             if found:
                 break
         spots.append(found)
     return spots
+
+
+def _laid_out(nodes, edges, sizes, texts, col_gap, row_gap):
+    """Node centres, arrows (from border to border), their numbers' spots, and the size."""
+    try:
+        centres, routes, size = layered_layout(sizes, [(e["src"], e["dst"]) for e in edges],
+                                               col_gap=col_gap, row_gap=row_gap, margin=16.0)
+    except ValueError:
+        boxes = [n["text"] for n in nodes if n["kind"] == "group"]
+        if not boxes:
+            raise
+        raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
+                         "so they cannot be drawn left to right; choose groups that follow the "
+                         "graph's order (e.g. one prefix per layer)") from None
+    paths = []
+    for e, route in zip(edges, routes):
+        a, b = e["src"], e["dst"]
+        pts = list(route)
+        pts[0] = _boundary(centres[a], sizes[a], pts[1])
+        pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
+        paths.append(pts)
+    boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for (x, y), (w, h) in zip(centres, sizes)]
+    return centres, paths, _place_labels(edges, paths, boxes, texts), size
 
 
 def _svg(view, show_values=True, show_grads=True):
@@ -512,17 +541,12 @@ def _svg(view, show_values=True, show_grads=True):
     texts = [edge_texts(e, precision) for e in edges]
     sizes = [_node_size(n) for n in nodes]
     longest = max((_text_width(t, EDGE_FONT) for pair in texts for t in pair), default=0.0)
-    try:
-        centres, routes, (width, height) = layered_layout(
-            sizes, [(e["src"], e["dst"]) for e in edges],
-            col_gap=min(max(60.0, longest + 40), 260.0), row_gap=42.0, margin=16.0)
-    except ValueError:
-        boxes = [n["text"] for n in nodes if n["kind"] == "group"]
-        if not boxes:
-            raise
-        raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
-                         "so they cannot be drawn left to right; choose groups that follow the "
-                         "graph's order (e.g. one prefix per layer)") from None
+    # Numbers that find no room: laid out again with more room between rows (small graphs).
+    for row_gap in (42.0, 70.0, 110.0) if len(nodes) <= BIG else (42.0,):
+        centres, paths, spots, (width, height) = _laid_out(
+            nodes, edges, sizes, texts, min(max(60.0, longest + 40), 260.0), row_gap)
+        if None not in spots:
+            break
     esc = html.escape
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -530,15 +554,6 @@ def _svg(view, show_values=True, show_grads=True):
            '<defs><marker id="cr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
            '</defs>']
-    paths = []
-    for e, route in zip(edges, routes):
-        a, b = e["src"], e["dst"]
-        pts = list(route)
-        pts[0] = _boundary(centres[a], sizes[a], pts[1])
-        pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
-        paths.append(pts)
-    boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for (x, y), (w, h) in zip(centres, sizes)]
-    spots = _place_labels(edges, paths, boxes, texts)
     for k, (pts, spot, (value, grad)) in enumerate(zip(paths, spots, texts)):
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         edge = (f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '

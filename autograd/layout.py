@@ -6,8 +6,9 @@ columns the same way, in four steps:
 1. columns: each node goes as far right as it can, one column before its first consumer
    (the longest path to the output), so an input sits just before the op that uses it;
 2. an edge that skips up to ``SPAN`` columns gets a bend point (a "dummy" node) in each
-   column it crosses; a longer one is drawn straight, with none: bend points in every
-   column would make an input used at every depth of a deep graph cost quadratic space;
+   column it crosses; a longer one runs along a lane above the drawing instead, with two
+   bends: one bend point per column would make an input used at every depth of a deep
+   graph cost quadratic space;
 3. crossing reduction: sweeps that sort each column by the mean position of the nodes it
    connects to in the column beside it (the barycenter heuristic), keeping the order with
    the fewest crossings seen;
@@ -22,6 +23,7 @@ only.  Each sweep is linear in nodes + bend points, plus a sort per column.
 
 SWEEPS = 12  # crossing-reduction sweeps (alternating directions); the best order is kept
 SPAN = 3     # columns up to which an edge bends through every column it crosses
+LANE = 30.0  # px above the nodes where the longer edges run
 
 
 def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
@@ -135,10 +137,20 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     for w in widths:
         x.append(left + w / 2)
         left += w + col_gap
+    # A long edge runs above the drawing, in a lane of its own: out of its source, along
+    # the top, and down into its target, crossing no node on the way.
+    long = any(column[c[-1]] - column[c[0]] > SPAN for c in chains)
+    lane = margin + 4
     px = [x[col_of[v]] for v in range(len(col_of))]
-    py = [y[v] - top + margin for v in range(len(col_of))]
+    py = [y[v] - top + margin + (LANE if long else 0.0) for v in range(len(col_of))]
     centres = [(px[v], py[v]) for v in range(n)]
-    routes = [[(px[v], py[v]) for v in chain] for chain in chains]
+    routes = []
+    for chain in chains:
+        s, d = chain[0], chain[-1]
+        points = [(px[v], py[v]) for v in chain]
+        if column[d] - column[s] > SPAN:
+            points[1:1] = [((px[s] + x[column[s] + 1]) / 2, lane), ((x[column[d] - 1] + px[d]) / 2, lane)]
+        routes.append(points)
     total_h = max((py[v] + height[v] / 2 for v in range(len(col_of))), default=0.0) + margin
     return centres, routes, (left - col_gap + margin, total_h)
 
