@@ -1,28 +1,14 @@
 """Watch back-propagation happen: a step-by-step explorer of a Value graph.
 
-``y.explore()`` is a Jupyter widget and ``y.to_html("graph.html")`` one self-contained
-HTML file (no network, no Graphviz) showing the graph drawn like the book's figures:
-op circles with constants folded in ("×2", "+1"), values above the arrows, gradients
-below them in red.  Its controls walk the graph one node at a time:
-
-- forward (順伝播): each node's value appears as it is computed;
-- backward (逆伝播): the current node is highlighted and the chain rule (連鎖律) is
-  written out with the numbers, upstream gradient × local derivative = the gradient
-  passed to each input; where a node feeds two ops, the two contributions are added.
-
-Every number comes from Python, from the graph itself: the local derivatives from the
-op's backward rule (``_contributions``), never from JavaScript.  Before ``backward()``
-has run, the explorer computes the gradients itself (starting from dL/dy = 1) and shows
-each as "?" until its step; it never changes the graph's ``grad`` fields.
-
-The same layout (``autograd.layout``) and SVG drawing serve ``draw()`` when Graphviz is
-missing: ``picture(root)``.
-
-Data handed to the page (``view`` below), one dict per view:
-``nodes``  [{kind: op | input | output | group, text, x, y, w, h}]
-``edges``  [{src, dst, value, grad, fw, bw}]: the arrow's value text appears at step
-           ``fw``, its gradient at step ``bw`` (None: never)
-``steps``  [{phase, node, text}]: the node highlighted (None: none) and the detail text.
+``y.explore()`` (a Jupyter widget) and ``y.to_html(path)`` (one offline HTML file) draw
+the graph as the book does (op circles, constants folded in: "×2"; values above the
+arrows, gradients below in red) and walk it: forward (順伝播) each value as it is
+computed, backward (逆伝播) the chain rule (連鎖律) with the numbers, upstream × local =
+passed, contributions of a node used twice added.  Every number comes from Python, the
+local derivatives from the op table's backward rules (``_contributions``); the page only
+shows them.  Before ``backward()`` the gradients are computed here (from dL/dy = 1) and
+show as "?" until their step; no ``grad`` field is touched.  Every view calls a node by
+one name (``node_names``).  ``picture`` is ``draw()`` without Graphviz.
 """
 import copy
 import functools
@@ -141,15 +127,10 @@ def _contributions(node, g):
 def backward_trace(root, seed=None):
     """Back-propagation of ``root`` replayed without touching any ``grad`` field.
 
-    ``seed``: dL/d(root); by default ``root.grad`` when ``backward`` has run (so after
-    ``backward(2)`` the trace shows the doubled numbers), else 1.0.
-    Returns ``(seed, grads, passes)``: ``grads`` maps id(node) -> its gradient from this
-    one pass; ``passes`` lists, for each op node in the order backward visits them,
-    ``(node, g, [(parent, local, passed, before), ...])`` (constants left out, as
-    backward leaves them) where ``local`` is the local
-    derivative (the rule applied to g = 1), ``passed`` the gradient sent to that parent
-    (the rule applied to g) and ``before`` what the parent had received until then
-    (None the first time: a node used twice shows its two contributions being added).
+    ``seed``: dL/d(root), by default ``root.grad`` once ``backward`` has run, else 1.0.
+    Returns ``(seed, grads, passes)``: ``grads`` id(node) -> gradient; ``passes`` per op
+    node in backward's order ``(node, g, [(parent, local, passed, before), ...])``: the
+    local derivative, the gradient sent, and what the parent had before (None at first).
     """
     if seed is None:
         seed = float(root.grad) if float(root.grad) != 0.0 else 1.0
@@ -171,7 +152,7 @@ def backward_trace(root, seed=None):
     return seed, grads, passes
 
 
-def _group_of(order, collapse):
+def group_of(order, collapse):
     """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
 
     ``collapse``: an int d keeps the ops fewer than d ops from the output (by the longest
@@ -227,29 +208,40 @@ def _depths(order):
 MAX_GROUPS = 30  # boxes a graph opens collapsed into, at most
 
 
-def auto_groups(order, by_labels=True):
+def auto_groups(view, order):
     """Groups that mean something, for a big graph: by label prefix, else by depth.
 
-    Labels are cut at their separators (``.``, ``[``, ``/``, ``_``): ``L0.n3.w1`` gives
-    ``L0``, then ``L0.n3``; the finest cut giving 2 to ``MAX_GROUPS`` groups that hold
-    nearly every node is kept (the layers, or the neurons).  Otherwise (or with
-    ``by_labels=False``) the graph is cut into at most ``MAX_GROUPS`` bands by the
-    distance from the output, which never feed each other in a circle.
-    Returns ``{id(node): group name}``.
+    Labels are cut at their separators (``.[/_``): ``L0.n3.w1`` gives ``L0``, then
+    ``L0.n3``; the finest cut into 2 to ``MAX_GROUPS`` groups that hold nearly every node
+    and do not feed each other in a circle is kept (the layers, or the neurons).  Else
+    at most ``MAX_GROUPS`` bands by the distance from the output.  The output's op stays
+    out of every group.  Returns ``{id(node): group name}``.
     """
     labels = {label_text(n) for n in order} - {""}
-    for level in (3, 2, 1) if by_labels else ():
+    for level in (3, 2, 1):
         def cut(label, level=level):
             ends = [i for i, c in enumerate(label) if c in ".[/_"][:level]
             return label[:ends[-1]] if len(ends) == level else label
-        groups = _group_of(order, cut)
+        groups = group_of(order, cut)
+        groups.pop(id(order[-1]), None)
         if (2 <= len({cut(label) for label in labels}) <= MAX_GROUPS
-                and len(groups) >= 0.9 * len(order)):
+                and len(groups) >= 0.9 * len(order) and _acyclic(grouped(view, groups, ""))):
             return groups
     depth = dict((id(n), d) for n, d in _depths(order))
     band = max(1, -(-(max(depth.values()) + 1) // MAX_GROUPS))
     return {i: f"{d // band * band}-{d // band * band + band - 1} ops from the output"
-            for i, d in depth.items()}
+            for i, d in depth.items() if i != id(order[-1])}
+
+
+def _acyclic(view):
+    order = graphlib.TopologicalSorter()
+    for e in view["edges"]:
+        order.add(e["dst"], e["src"])
+    try:
+        order.prepare()
+    except graphlib.CycleError:
+        return False
+    return True
 
 
 def _short(text, limit=MAX_TEXT):
@@ -276,17 +268,13 @@ def _finite(x):
 
 def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=None,
                name="graph"):
-    """The explorer's data for the graph that computed ``root`` (see the module docstring).
-
-    ``collapse``: groups drawn as one box each (see ``_group_of``), or "auto"
-    (``auto_groups``).
+    """What the page shows of ``root``'s graph: ``nodes`` [{kind, text}], ``edges`` [{src,
+    dst, name, value, grad, fw, bw}] (numbers shown from step fw, gradient from step bw),
+    ``steps`` [{phase, text}], ``at`` (the node of each step).  ``collapse``: see ``group_of``.
     """
     order = root.topological_order()
     view = _whole_view(root, order, precision, fold_constants, seed, name)
-    if collapse is None:
-        return view
-    groups = auto_groups(order) if collapse == "auto" else _group_of(order, collapse)
-    return grouped(view, groups, name)
+    return view if collapse is None else grouped(view, group_of(order, collapse), name)
 
 
 def grouped(view, groups, name):
@@ -488,24 +476,22 @@ def _place_labels(edges, routes, boxes, texts):
     spots = []
     for (value, grad), route in zip(texts, routes):
         w = max(_text_width(value, EDGE_FONT), _text_width(grad, EDGE_FONT)) / 2 + 2
-        found = None
-        for (x0, y0), (x1, y1) in zip(route, route[1:]):
-            length = math.hypot(x1 - x0, y1 - y0)
-            # On a long straight arrow (an input used far away), near the op that uses it.
-            for t in LABEL_SPOTS if length < 240 else [1 - d / length for d in (70, 100, 130, 160)]:
-                for dy in (0, -24, 24):  # on the arrow, else just above or below it
-                    x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0) + dy
-                    b = (x - w, y - 14, x + w, y + 16)
-                    if free(b):
-                        found = (x, y)
-                        take(b)
-                        break
-                if found:
-                    break
-            if found:
-                break
-        spots.append(found)
+        found = next((b for b in _label_boxes(route, w) if free(b)), None)
+        if found:
+            take(found)
+        spots.append(found and ((found[0] + found[2]) / 2, found[1] + 14))
     return spots
+
+
+def _label_boxes(route, w):
+    """Where an arrow's numbers may go, best first: along it (on a long one, near the op
+    that uses it), on the line, else just above or below it."""
+    for (x0, y0), (x1, y1) in zip(route, route[1:]):
+        length = math.hypot(x1 - x0, y1 - y0)
+        for t in LABEL_SPOTS if length < 240 else [1 - d / length for d in (70, 100, 130, 160)]:
+            for dy in (0, -24, 24):
+                x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0) + dy
+                yield (x - w, y - 14, x + w, y + 16)
 
 
 def _laid_out(nodes, edges, sizes, texts, col_gap, row_gap):
@@ -675,25 +661,13 @@ BIG = 300       # nodes from which a graph opens collapsed into groups
 BIG_DEPTH = 10  # ... and also has a view of the ops this near the output
 
 
-def _acyclic(view):
-    order = graphlib.TopologicalSorter()
-    for e in view["edges"]:
-        order.add(e["dst"], e["src"])
-    try:
-        order.prepare()
-    except graphlib.CycleError:
-        return False
-    return True
-
-
 def value_views(root, collapse=None, **options):
     """The views of one graph the page can switch between (its view menu).
 
     With ``collapse``: that collapsed view first, then the whole graph.  Without, the
-    whole graph; a graph of more than ``BIG`` nodes opens collapsed into the groups of
-    ``auto_groups`` instead, each box expanding on click into a view of its own, and
-    has a view of the ops fewer than ``BIG_DEPTH`` ops from the output.  The steps are
-    the same in every view.
+    whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``,
+    each box expanding on click into a view of its own, and also has a view of the ops
+    fewer than ``BIG_DEPTH`` ops from the output.  Every view has the same steps.
     """
     order = root.topological_order()
     whole = value_view(root, name=f"whole graph ({len(order)} nodes)", **options)
@@ -701,27 +675,17 @@ def value_views(root, collapse=None, **options):
         return [value_view(root, collapse=collapse, name="collapsed", **options), whole]
     if len(order) <= BIG:
         return [whole]
-    groups = auto_groups(order)
-    groups.pop(id(root), None)  # the output's own op stays in sight
+    groups = auto_groups(whole, order)
     top = grouped(whole, groups, f"collapsed into {len(set(groups.values()))} groups (click one)")
-    if not _acyclic(top):  # label groups that feed each other: by depth instead
-        groups = auto_groups(order, by_labels=False)
-        groups.pop(id(root), None)
-        top = grouped(whole, groups, f"collapsed into {len(set(groups.values()))} groups (click one)")
-    views = [top] + [grouped(whole, {k: g for k, g in groups.items() if g != name},
-                             f"{name} expanded") for name in top["box_of"]]
-    near = grouped(whole, _group_of(order, BIG_DEPTH), "")
-    ops = sum(n["kind"] == "op" for n in near["nodes"])
-    near["name"] = f"the {ops} ops fewer than {BIG_DEPTH} ops from the output, the rest in a box"
-    views += [whole, near]
-    expand = {name: k for k, name in enumerate(top["box_of"], 1)}
-    for v in views[:len(expand) + 1]:
+    views = [top] + [grouped(whole, {k: g for k, g in groups.items() if g != box},
+                             f"{box} expanded") for box in top["box_of"]]
+    expand = {box: k for k, box in enumerate(top["box_of"], 1)}
+    for v in views:
         v["groups"] = {i: expand[g] for g, i in v["box_of"].items()}
-    return views
-
-
-def _title(views, title):
-    return title or f"computational graph of {views[0]['output']}"
+    near = grouped(whole, group_of(order, BIG_DEPTH), "")
+    near["name"] = (f"the {sum(n['kind'] == 'op' for n in near['nodes'])} ops fewer than "
+                    f"{BIG_DEPTH} ops from the output, the rest in a box")
+    return views + [whole, near]
 
 
 def to_html(root, path, *, title=None, **options):
@@ -732,7 +696,8 @@ def to_html(root, path, *, title=None, **options):
     The file is replaced whole or not at all, with the usual mode (0644 under umask 022).
     """
     views = value_views(root, **options)
-    return files.write_text(path, html_page(views, _title(views, title)))
+    title = title or f"computational graph of {views[0]['output']}"
+    return files.write_text(path, html_page(views, title))
 
 
 @functools.lru_cache(maxsize=None)
@@ -859,4 +824,4 @@ def explore(root, *, title=None, **options):
     copy: ``root``'s graph is left as it is).
     """
     views = value_views(root, **options)
-    return widget(views, _title(views, title), root, options)
+    return widget(views, title or f"computational graph of {views[0]['output']}", root, options)

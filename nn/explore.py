@@ -197,12 +197,12 @@ def views(net, x, t):
     if n * (d * h + h * c) > MAX_SCALARS:
         return result
     loss, _ = scalar_graph(net, x, t)
-    layer = lambda label: LAYER_OF[label.split("[")[0]]  # noqa: E731
-    for name in LAYERS:
-        keep = (lambda label, name=name: None if layer(label) == name else layer(label))
-        result.append(value_explorer.value_view(loss, collapse=keep, name=f"{name} as scalars (Value)"))
-    result.append(value_explorer.value_view(loss, name="everything as scalars (Value)"))
-    return result
+    whole = value_explorer.value_view(loss, name="everything as scalars (Value)")
+    layers = value_explorer.group_of(loss.topological_order(),
+                                     lambda label: LAYER_OF[label.split("[")[0]])
+    return result + [value_explorer.grouped(whole, {node: layer for node, layer in layers.items()
+                                                    if layer != name}, f"{name} as scalars (Value)")
+                     for name in LAYERS] + [whole]
 
 
 def explore(net, x, t):

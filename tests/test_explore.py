@@ -5,7 +5,6 @@ What the page does with them in a browser is tested in test_explore_browser.py.
 """
 import json
 import re
-import shutil
 import sys
 from importlib import resources
 
