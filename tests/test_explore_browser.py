@@ -286,8 +286,10 @@ def test_the_jupyter_widget_module_renders(browser, tmp_path):
     page.write_text(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><link rel='icon' href='data:,'>"
         f"<style>{w._css}</style></head><body><div id='app'></div><script type='module'>\n"
-        f"{w._esm}\nconst data = {json.dumps(w.data)};\n"
-        "const model = {get: (k) => data, on() {}, off() {}};\n"
+        f"{w._esm}\nconst traits = {json.dumps({'data': w.data, 'leaves': w.leaves})};\n"
+        "window.sent = [];\n"
+        "const model = {get: (k) => traits[k], set: (k, v) => window.sent.push([k, v]),\n"
+        "               save_changes() {}, on() {}, off() {}};\n"
         "render({model, el: document.getElementById('app')});\n</script></body></html>",
         encoding="utf-8")
     _open(browser, page)
@@ -296,6 +298,14 @@ def test_the_jupyter_widget_module_renders(browser, tmp_path):
     app.send_keys(Keys.END)
     assert _status(browser) == "step 11 of 11 · backward"
     assert "dL/dorange = 3.3000000000000003" in _detail(browser)
+    # "What if": one box per input; a new number goes to Python through the "edit" trait.
+    boxes = browser.find_elements(By.CSS_SELECTOR, ".cr-whatif input")
+    assert [b.get_attribute("value") for b in boxes] == ["100", "2", "150", "3", "1.1"]
+    boxes[0].clear()
+    boxes[0].send_keys("120", Keys.ENTER)
+    sent = browser.execute_script("return window.sent")
+    assert sent[-1][0] == "edit" and sent[-1][1][:2] == [0, 120]
+    browser.save_screenshot(str(tmp_path / "widget.png"))
     assert _console_errors(browser) == []
 
 
