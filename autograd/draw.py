@@ -15,7 +15,7 @@ import html
 import shutil
 
 from . import files
-from .explore import expression, folded_constants, node_names, number, op_symbol, picture
+from .explore import edge_texts, node_names, number, picture, value_view
 
 
 def _dot_string(text):
@@ -24,18 +24,9 @@ def _dot_string(text):
     return html.escape(text).replace("\\", "\\\\")
 
 
-def _edge_label(node, name, show_grad, precision):
-    """The arrow's value, with the result's name ('t = 5') when ``name``; its gradient below."""
-    text = html.escape(number(node.data, precision))
-    if name:
-        text = f"{html.escape(name)} = {text}"
-    if show_grad:
-        text += f'<br/><font color="red">{html.escape(number(node.grad, precision))}</font>'
-    return f"<{text}>"
-
-
 def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
-    """Graphviz DOT source for the graph that computed ``root``.
+    """Graphviz DOT source for the graph that computed ``root``: the explorer's picture
+    (``autograd.explore.value_view``), each arrow with the gradient that flowed back along it.
 
     ``show_grad``: draw gradients under the values; by default only once some node
     has a non-zero gradient (that is, after ``backward``).  Numbers are printed with
@@ -44,51 +35,34 @@ def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True)
     expression, like the 2 of ``x * 2``) is written inside its op's circle, as
     the book draws "×2" or "+1"; give a leaf a label to draw it as an input.
     """
-    order = root.topological_order()
     if show_grad is None:
-        show_grad = any(node.grad != 0.0 for node in order)
-    folded = folded_constants(order) if fold_constants else set()
-    names = node_names(order, folded, precision)
-    ids = {id(node): f"n{i}" for i, node in enumerate(order)}
-    lines = ["digraph computational_graph {",
-             f"  rankdir={rankdir};",
+        show_grad = any(node.grad != 0.0 for node in root.topological_order())
+    view = value_view(root, precision=precision, fold_constants=fold_constants)
+    ids = ["output" if n["kind"] == "output" else f"n{i}" for i, n in enumerate(view["nodes"])]
+    lines = ["digraph computational_graph {", f"  rankdir={rankdir};",
              '  node [fontname="Helvetica"]; edge [fontname="Helvetica", fontsize=11];']
-    for node in order:
-        nid = ids[id(node)]
-        if node.parents:
-            symbol = _dot_string(op_symbol(node, folded, precision))
-            lines.append(f'  {nid} [shape=circle, label="{symbol}"];')
-        elif id(node) not in folded:
-            label = _dot_string(names[id(node)])
-            lines.append(f'  {nid} [shape=plaintext, label="{label}"];')
-    for node in order:
-        for parent in node.parents:
-            if id(parent) not in folded:
-                name = names[id(parent)] if parent.parents else ""  # a result, like the book's t
-                lines.append(f"  {ids[id(parent)]} -> {ids[id(node)]} "
-                             f"[label={_edge_label(parent, name, show_grad, precision)}];")
-    if root.parents:
-        # The output leaves the last op on an arrow of its own, as in the book.
-        out_label = _dot_string(names[id(root)])
-        lines.append(f'  output [shape=plaintext, label="{out_label}"];')
-        lines.append(f"  {ids[id(root)]} -> output "
-                     f"[label={_edge_label(root, '', show_grad, precision)}];")
+    for nid, n in zip(ids, view["nodes"]):
+        shape = "circle" if n["kind"] == "op" else "plaintext"
+        lines.append(f'  {nid} [shape={shape}, label="{_dot_string(n["text"])}"];')
+    for e in view["edges"]:
+        value, grad = (html.escape(text) for text in edge_texts(e, precision))
+        grad = f'<br/><font color="red">{grad}</font>' if show_grad and grad else ""  # none: a constant's
+        lines.append(f"  {ids[e['src']]} -> {ids[e['dst']]} [label=<{value}{grad}>];")
     lines.append("}")
     return "\n".join(lines)
 
 
 def to_text(root, precision=6, max_lines=200):
-    """One line per node, inputs first: ``name = expression = value   grad g`` (the
-    expression left out where it is the node's name)."""
+    """One line per node, inputs first: ``name = op(inputs) = value   grad g``."""
     order = root.topological_order()
-    names = node_names(order, precision=precision)
+    names = node_names(order, precision=precision, expressions=False)
     lines = []
     for node in order[:max_lines]:
         value = number(node.data, precision)
         grad = number(node.grad, precision)
-        expr = expression(node, names)[0] if node.parents else names[id(node)]
-        head = names[id(node)] if expr == names[id(node)] else f"{names[id(node)]} = {expr}"
-        lines.append(f"{head} = {value}   grad {grad}")
+        args = ", ".join(names[id(p)] for p in node.parents)
+        op = f" = {node.op}({args})" if node.parents else ""
+        lines.append(f"{names[id(node)]}{op} = {value}   grad {grad}")
     if len(order) > max_lines:
         lines.append(f"... ({len(order) - max_lines} more nodes)")
     return "\n".join(lines)

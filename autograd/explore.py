@@ -83,12 +83,13 @@ def op_symbol(node, folded, precision=6):
     return f"{symbol}{text}" if const is y or node.row.commutes else f"{text}{symbol}"
 
 
-def node_names(order, folded=frozenset(), precision=6):
+def node_names(order, folded=frozenset(), precision=6, expressions=True):
     """One name per node of ``order``, the same in every view, the steps and the drawing.
 
     A labelled node: its label.  An unlabelled result: the expression that made it from
     its inputs' names (``apple × apple_num``, ``exp(x)``) when that is at most
-    ``MAX_TEXT`` characters, else ``v<i>`` (i: its place in ``order``).  An unlabelled
+    ``MAX_TEXT`` characters (and ``expressions``), else ``v<i>`` (i: its place in
+    ``order``; ``to_text``'s lines define them).  An unlabelled
     leaf: ``v<i>``, or its number when it is a plain number of the expression (the 2 of
     ``x * 2``) or folded into its op's circle.
     """
@@ -97,7 +98,7 @@ def node_names(order, folded=frozenset(), precision=6):
         name = label_text(node)
         if not name and (id(node) in folded or node.is_constant):
             name = number(node.data, precision)
-        elif not name and node.parents:
+        elif not name and node.parents and expressions:
             args = [names[id(p)] for p in node.parents]
             if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
                 args = [f"({a})" if " " in a or a.startswith("-") else a for a in args]
@@ -184,12 +185,7 @@ def group_of(order, collapse):
         collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
     for node in order:
         label = label_text(node)
-        if label:
-            group = collapse(label)
-        elif node.parents:
-            group = groups.get(id(node.parents[0]))
-        else:
-            group = None
+        group = collapse(label) if label else groups.get(id(node.parents[0])) if node.parents else None
         if group is not None:
             groups[id(node)] = str(group)
     return groups
@@ -559,15 +555,11 @@ def _svg(view, show_values=True, show_grads=True):
         size = FONT + 4 if n["kind"] == "op" and len(n["text"]) == 1 else FONT
         text = (f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
                 f'font-size="{size}">{esc(n["text"])}</text>')
-        if n["kind"] == "op":
-            shape = (f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
-                     'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>')
-        elif n["kind"] == "group":
-            shape = (f'<rect x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                     'rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>')
-        else:
-            shape = (f'<rect x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                     'fill="none" stroke="none"/>')
+        box = f'x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
+        shape = {"op": f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
+                       'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>',
+                 "group": f'<rect {box} rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>'
+                 }.get(n["kind"], f'<rect {box} fill="none" stroke="none"/>')
         out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}{text}</g>')
     out.append("</svg>")
     return "".join(out), [[round(x), round(y), round(w), round(h)]
