@@ -20,10 +20,8 @@ def temporary_name(path, suffix=".tmp"):
 
 
 def check_target(path):
-    """Raise unless ``path`` is missing or a regular file (or a link to one).
-
-    ``os.replace`` would swap whatever is there: a folder, a FIFO, even ``/dev/null``.
-    """
+    """Raise unless ``path`` is missing or a regular file (or a link to one): ``os.replace``
+    would swap whatever is there, a folder, a FIFO, even ``/dev/null``."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:

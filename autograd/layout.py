@@ -1,7 +1,4 @@
-"""A layered (Sugiyama-style) layout of a small DAG, left to right, without Graphviz.
-
-The book draws a computational graph flowing left to right; this places its nodes in
-columns the same way, in four steps:
+"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz, in four steps:
 
 1. columns: each node goes as far right as it can, one column before its first consumer
    (the longest path to the output), so an input sits just before the op that uses it;
@@ -15,9 +12,9 @@ columns the same way, in four steps:
 4. rows: each node moves towards the mean height of its neighbours, keeping its order and
    a minimum gap, so edges run mostly straight.
 
-Written here rather than taken from a library: grandalf (the Python Sugiyama layout) is
-too slow for graphs of thousands of nodes, and networkx offers the layering of step 1
-only.  Each sweep is linear in nodes + bend points, plus a sort per column.
+Written here: grandalf (the Python Sugiyama layout) is too slow for graphs of thousands
+of nodes; networkx offers step 1 only.  Each step is linear in nodes + bend points
+(bend points at most ``SPAN`` per edge), plus a sort per column.
 """
 import bisect
 
@@ -63,7 +60,7 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     far = [list() for _ in range(n)]  # the other ends of a node's long edges
     for s, d in edges:
         chain = [s]
-        if column[d] - column[s] > SPAN:  # a long edge: straight, no bend points
+        if column[d] - column[s] > SPAN:  # a long edge: no bend points, it runs in the lane
             far[s].append(d)
             far[d].append(s)
             chains.append([s, d])
@@ -71,9 +68,8 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
         for c in range(column[s] + 1, column[d]):
             col_of.append(c)
             height.append(0.0)
-            nbrs_left.append([])
-            nbrs_right.append([])
-            far.append([])
+            for lists in (nbrs_left, nbrs_right, far):
+                lists.append([])
             chain.append(len(col_of) - 1)
         chain.append(d)
         for a, b in zip(chain, chain[1:]):
@@ -137,8 +133,8 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     for w in widths:
         x.append(left + w / 2)
         left += w + col_gap
-    # A long edge runs above the drawing, in a lane of its own: out of its source, along
-    # the top, and down into its target, crossing no node on the way.
+    # A long edge runs in the lane above the drawing: up from its source, along the top,
+    # and down into its target, crossing no node on the way.
     long = any(column[c[-1]] - column[c[0]] > SPAN for c in chains)
     lane = margin + 4
     px = [x[col_of[v]] for v in range(len(col_of))]

@@ -491,3 +491,20 @@ def test_what_if_refuses_what_the_op_table_refuses():
     assert "x = -1.0" in w.error and w.data == before and w.leaves == [["x", 2.0]]
     w.edit = [0, 5.0, 2]
     assert w.error == "" and "= 4.828313737302301" in w.data["steps"][0][2]["text"]
+
+
+def test_numbers_for_people_no_negative_zero_no_double_minus():
+    from nn import TwoLayerNet
+    from nn import explore as net_explore
+    net = TwoLayerNet(2, 3, 2, weight_init_std=1.0, rng=3)
+    net.params["W1"][...] = np.abs(net.params["W1"])
+    net.params["b1"][...] = 0.0
+    x, t = np.array([[-1.0, -2.0]]), np.array([1])  # every hidden unit off: dW1 = x.T @ 0
+    (layers, *_) = net_explore.views(net, x, t)
+    assert np.all(net.gradient(x, t)["W1"] == 0) and "-0." not in layers["steps"][9]["text"]
+    z = Value(0.0, label="z")
+    y = (z * -1.0) - Value(-1.0)  # -0.0, then minus a negative number
+    texts = explore.walkthrough(y)
+    assert not re.search(r"(?<![\d.])-0\.0\b|−-|- -", str(texts))
+    assert explore.number(-0.0) == "0" and "−(-1)" in [n["text"] for n in explore.value_view(y)["nodes"]]
+    assert str(texts) == "\n\n".join(texts) and "\\n" not in str(texts)  # print(walkthrough(y))
