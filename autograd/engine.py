@@ -325,6 +325,11 @@ class Value:
         from .draw import draw
         return draw(self, **options)
 
+    def save_svg(self, path, **options):
+        """Write the picture to ``path`` as SVG, with or without Graphviz (``autograd.draw``)."""
+        from .draw import save_svg
+        return save_svg(self, path, **options)
+
     def show(self, **options):
         """The picture in Jupyter (with the viz extra), else the text view printed."""
         from .draw import show

@@ -1,44 +1,117 @@
 """Watch back-propagation happen: a step-by-step explorer of a Value graph.
 
-``y.explore()`` is a Jupyter widget and ``y.to_html("graph.html")`` one self-contained
-HTML file (no network, no Graphviz) showing the graph drawn like the book's figures:
-op circles with constants folded in ("×2", "+1"), values above the arrows, gradients
-below them in red.  Its controls walk the graph one node at a time:
-
-- forward (順伝播): each node's value appears as it is computed;
-- backward (逆伝播): the current node is highlighted and the chain rule (連鎖律) is
-  written out with the numbers, upstream gradient × local derivative = the gradient
-  passed to each input; where a node feeds two ops, the two contributions are added.
-
-Every number comes from Python, from the graph itself: the local derivatives from the
-op's backward rule (``_contributions``), never from JavaScript.  Before ``backward()``
-has run, the explorer computes the gradients itself (starting from dL/dy = 1) and shows
-each as "?" until its step; it never changes the graph's ``grad`` fields.
-
-The same layout (``autograd.layout``) and SVG drawing serve ``draw()`` when Graphviz is
-missing: ``picture(root)``.
-
-Data handed to the page (``view`` below), one dict per view:
-``nodes``  [{kind: op | input | output | group, text, x, y, w, h}]
-``edges``  [{src, dst, value, grad, fw, bw}]: the arrow's value text appears at step
-           ``fw``, its gradient at step ``bw`` (None: never)
-``steps``  [{phase, node, text}]: the node highlighted (None: none) and the detail text.
+``y.explore()`` (a Jupyter widget) and ``y.to_html(path)`` (one offline HTML file) draw
+the graph as the book does (op circles, constants folded in: "×2"; values above the
+arrows, gradients below in red) and walk it: forward (順伝播) each value as it is
+computed, backward (逆伝播) the chain rule (連鎖律) with the numbers, upstream × local =
+passed, contributions of a node used twice added.  Every number comes from Python, the
+local derivatives from the op table's backward rules (``_contributions``); the page only
+shows them.  Before ``backward()`` the gradients are computed here (from dL/dy = 1) and
+show as "?" until their step; no ``grad`` field is touched.  Every view calls a node by
+one name (``node_names``).  ``picture`` is ``draw()`` without Graphviz.
 """
+import copy
 import functools
+import graphlib
 import html
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
-from .draw import _constants, _label, _number, op_symbol
+from . import files
 from .layout import layered_layout
 
 _HERE = Path(__file__).resolve().parent
 FONT = 13        # px, op symbols and input names
 EDGE_FONT = 11   # px, numbers on the arrows
 MAX_TEXT = 24    # characters of a label drawn in the picture (the detail text has them whole)
+
+
+# -- one name per node, and numbers for people: shared by every view (draw.py too) --------
+
+def label_text(node):
+    """The node's label as text ('' for none); any object is shown via str(), and a lone
+    surrogate (which no file can hold as UTF-8) as its escape, e.g. ``\\udcff``."""
+    if node.label is None:
+        return ""
+    return str(node.label).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def number(x, precision=6):
+    """``x`` with ``precision`` significant digits: 220.00000000000003 -> '220'; never '-0'."""
+    return f"{x + 0.0:.{precision}g}"
+
+
+def exact(x):
+    """``x`` to the last bit (repr), for the chain rule's text; -0.0 shows as 0.0."""
+    return repr(x + 0.0)
+
+
+def folded_constants(order):
+    """Ids of the leaves drawn inside their op's circle: unlabelled, used exactly once."""
+    uses = {}
+    for node in order:
+        for parent in node.parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    folded = set()
+    for node in order:
+        x, y = (node.parents + (None, None))[:2]
+        # At most one operand per op is folded, so the circle keeps an input arrow.
+        for const, other in ((y, x), (x, y)):
+            if (const is not None and other is not None and not const.parents
+                    and not label_text(const) and uses[id(const)] == 1):
+                folded.add(id(const))
+                break
+    return folded
+
+
+def op_symbol(node, folded, precision=6):
+    """What the op's circle shows: its symbol, with a folded constant ("×2", "+1", "1÷");
+    a negative one after + or − in brackets ("−(-1)", not "−-1").
+
+    ``folded``: the ids from ``folded_constants``.  Plain text; the DOT and SVG writers escape it.
+    """
+    symbol = node.row.symbol
+    x, y = (node.parents + (None, None))[:2]
+    if y is None or not {id(x), id(y)} & folded:
+        return symbol
+    const = y if id(y) in folded else x
+    text = number(const.data, precision)
+    if text.startswith("-") and symbol in "+−":
+        text = f"({text})"
+    # 1 + x reads as "+1" like the book; order matters only for 1 / x ("1÷") and 3 - x.
+    return f"{symbol}{text}" if const is y or node.row.commutes else f"{text}{symbol}"
+
+
+def node_names(order, folded=frozenset(), precision=6, expressions=True):
+    """One name per node of ``order``, the same in every view, the steps and the drawing.
+
+    A labelled node: its label.  An unlabelled result: the expression that made it from
+    its inputs' names (``apple × apple_num``, ``exp(x)``) when that is at most
+    ``MAX_TEXT`` characters (and ``expressions``), else ``v<i>`` (i: its place in
+    ``order``; ``to_text``'s lines define them).  An unlabelled
+    leaf: ``v<i>``, or its number when it is a plain number of the expression (the 2 of
+    ``x * 2``) or folded into its op's circle.
+    """
+    names = {}
+    for i, node in enumerate(order):
+        name = label_text(node)
+        if not name and (id(node) in folded or node.is_constant):
+            name = number(node.data, precision)
+        elif not name and node.parents and expressions:
+            args = [names[id(p)] for p in node.parents]
+            if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
+                args = [f"({a})" if " " in a or a.startswith("-") else a for a in args]
+            sym = node.row.symbol
+            name = f"{args[0]} {sym} {args[1]}" if len(args) == 2 else f"{sym}({args[0]})"
+            name = name if len(name) <= MAX_TEXT else ""
+        names[id(node)] = name or f"v{i}"
+    return names
+
+
+def _d(name):
+    """The name after a 'd' of dL/d...: bracketed when it is an expression."""
+    return f"({name})" if " " in name else name
 
 
 def _contributions(node, g):
@@ -55,15 +128,10 @@ def _contributions(node, g):
 def backward_trace(root, seed=None):
     """Back-propagation of ``root`` replayed without touching any ``grad`` field.
 
-    ``seed``: dL/d(root); by default ``root.grad`` when ``backward`` has run (so after
-    ``backward(2)`` the trace shows the doubled numbers), else 1.0.
-    Returns ``(seed, grads, passes)``: ``grads`` maps id(node) -> its gradient from this
-    one pass; ``passes`` lists, for each op node in the order backward visits them,
-    ``(node, g, [(parent, local, passed, before), ...])`` (constants left out, as
-    backward leaves them) where ``local`` is the local
-    derivative (the rule applied to g = 1), ``passed`` the gradient sent to that parent
-    (the rule applied to g) and ``before`` what the parent had received until then
-    (None the first time: a node used twice shows its two contributions being added).
+    ``seed``: dL/d(root), by default ``root.grad`` once ``backward`` has run, else 1.0.
+    Returns ``(seed, grads, passes)``: ``grads`` id(node) -> gradient; ``passes`` per op
+    node in backward's order ``(node, g, [(parent, local, passed, before), ...])``: the
+    local derivative, the gradient sent, and what the parent had before (None at first).
     """
     if seed is None:
         seed = float(root.grad) if float(root.grad) != 0.0 else 1.0
@@ -85,53 +153,91 @@ def backward_trace(root, seed=None):
     return seed, grads, passes
 
 
-def _group_of(order, collapse):
+def group_of(order, collapse):
     """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
 
-    ``collapse``: an int d keeps the d ops nearest the output (by the longest path) and
-    their inputs, and draws everything farther away as one box; a str or list of str are
-    label prefixes (a node whose label starts with one belongs to it); a function of the
-    label returns the group name or None.  An unlabelled op node joins the group of its
-    first input, so a whole neuron (w * x + b, then relu) follows its labelled weights.
+    ``collapse``: an int d keeps the ops fewer than d ops from the output (by the longest
+    path) and their inputs, and draws everything farther away as one box; a str or list
+    of str are label prefixes (a node whose label starts with one belongs to it); a
+    function of the label returns the group name or None.  An unlabelled op node joins
+    the group of its first input, so a whole neuron (w * x + b, then relu) follows its
+    labelled weights.
     """
-    if collapse is None:
-        return {}
-    groups = {}
     if isinstance(collapse, bool) or not (isinstance(collapse, (int, str, list, tuple))
                                           or callable(collapse)):
         raise TypeError(f"collapse must be a depth (int), label prefixes (str or list of str) "
                         f"or a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
+    groups = {}
     if isinstance(collapse, int):
         if collapse < 0:
             raise ValueError(f"collapse depth must be >= 0, got {collapse}")
-        depth, kept = {}, set()  # ops from the output by the longest path; ids kept drawn
-        for node in reversed(order):
-            d = depth.setdefault(id(node), 0)
+        kept = set()  # ids kept drawn
+        for node, d in _depths(order):
             if node.parents and d < collapse:
                 kept.add(id(node))
                 kept.update(id(p) for p in node.parents if not p.parents)  # its inputs too
-            for p in node.parents:
-                depth[id(p)] = max(depth.get(id(p), 0), d + 1)
-        for node in order:
-            if id(node) not in kept:
-                groups[id(node)] = f"farther than {collapse} ops from the output"
-        return groups
+        return {id(n): f"farther than {collapse} ops from the output" for n in order
+                if id(n) not in kept}
     if isinstance(collapse, str):
         collapse = [collapse]
     if not callable(collapse):
         prefixes = sorted(map(str, collapse), key=len, reverse=True)
         collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
     for node in order:
-        label = _label(node)
-        if label:
-            group = collapse(label)
-        elif node.parents:
-            group = groups.get(id(node.parents[0]))
-        else:
-            group = None
+        label = label_text(node)
+        group = collapse(label) if label else groups.get(id(node.parents[0])) if node.parents else None
         if group is not None:
             groups[id(node)] = str(group)
     return groups
+
+
+def _depths(order):
+    """(node, d) from the output back, d: the longest path in ops from the node to the output."""
+    depth = {}
+    for node in reversed(order):
+        d = depth.setdefault(id(node), 0)
+        yield node, d
+        for p in node.parents:
+            depth[id(p)] = max(depth.get(id(p), 0), d + 1)
+
+
+MAX_GROUPS = 30  # boxes a graph opens collapsed into, at most
+
+
+def auto_groups(view, order):
+    """Groups that mean something, for a big graph: by label prefix, else by depth.
+
+    Labels are cut at their separators (``.[/_``): ``L0.n3.w1`` gives ``L0``, then
+    ``L0.n3``; the finest cut into 2 to ``MAX_GROUPS`` groups that hold nearly every node
+    and do not feed each other in a circle is kept (the layers, or the neurons).  Else
+    at most ``MAX_GROUPS`` bands by the distance from the output.  The output's op stays
+    out of every group.  Returns ``{id(node): group name}``.
+    """
+    labels = {label_text(n) for n in order} - {""}
+    for level in (3, 2, 1):
+        def cut(label, level=level):
+            ends = [i for i, c in enumerate(label) if c in ".[/_"][:level]
+            return label[:ends[-1]] if len(ends) == level else label
+        groups = group_of(order, cut)
+        groups.pop(id(order[-1]), None)
+        if (2 <= len({cut(label) for label in labels}) <= MAX_GROUPS
+                and len(groups) >= 0.9 * len(order) and _acyclic(grouped(view, groups, ""))):
+            return groups
+    depth = dict((id(n), d) for n, d in _depths(order))
+    band = max(1, -(-(max(depth.values()) + 1) // MAX_GROUPS))
+    return {i: f"{d // band * band}-{d // band * band + band - 1} ops from the output"
+            for i, d in depth.items() if i != id(order[-1])}
+
+
+def _acyclic(view):
+    order = graphlib.TopologicalSorter()
+    for e in view["edges"]:
+        order.add(e["dst"], e["src"])
+    try:
+        order.prepare()
+    except graphlib.CycleError:
+        return False
+    return True
 
 
 def _short(text, limit=MAX_TEXT):
@@ -139,52 +245,92 @@ def _short(text, limit=MAX_TEXT):
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _expression(node, names, folded):
+def expression(node, names):
     """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
     sym = node.row.symbol
-    parents = node.parents
-    args = [repr(p.data) if id(p) in folded else names[id(p)] for p in parents]
-    nums = [repr(p.data) for p in parents]
-    if len(parents) == 2:
+    args = [names[id(p)] for p in node.parents]
+    nums = [exact(p.data) for p in node.parents]
+    if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
+        args = [f"({a})" if " " in a else a for a in args]
+        nums = [f"({a})" if a.startswith("-") else a for a in nums]
         return f"{args[0]} {sym} {args[1]}", f"{nums[0]} {sym} {nums[1]}"
     return f"{sym}({args[0]})", f"{sym}({nums[0]})"
 
 
+def _finite(x):
+    """A number for the page's JSON, which has no inf or nan: those go as text."""
+    return x if math.isfinite(x) else str(x)
+
+
 def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=None,
                name="graph"):
-    """The explorer's data for the graph that computed ``root`` (see the module docstring)."""
+    """What the page shows of ``root``'s graph: ``nodes`` [{kind, text}], ``edges`` [{src,
+    dst, name, value, grad, fw, bw}] (numbers shown from step fw, gradient from step bw),
+    ``steps`` [{phase, text}], ``at`` (the node of each step).  ``collapse``: see ``group_of``.
+    """
     order = root.topological_order()
-    folded = _constants(order) if fold_constants else set()
-    names = {id(n): _label(n) or f"v{i}" for i, n in enumerate(order)}  # as to_text names them
-    seed, grads, passes = backward_trace(root, seed)
-    groups = _group_of(order, collapse)
-    ran = float(root.grad) != 0.0
+    view = _whole_view(root, order, precision, fold_constants, seed, name)
+    return view if collapse is None else grouped(view, group_of(order, collapse), name)
 
-    # Visual nodes: one per drawn node, one per group.
-    vid, nodes, members = {}, [], {}
+
+def grouped(view, groups, name):
+    """``view`` with the nodes of each group drawn as one box; ``groups``: {id(node): name}.
+
+    An arrow inside a box is left out; several arrows between two boxes become one
+    without numbers.  The steps stay; a step's node is its box.
+    """
+    nodes, new, boxes = [], [], {}
+    for n, member in zip(view["nodes"], view["members"]):
+        group = groups.get(member)
+        if group is None:
+            new.append(len(nodes))
+            nodes.append(n)
+            continue
+        if group not in boxes:
+            boxes[group] = len(nodes)
+            nodes.append({"kind": "group", "text": group, "count": 0})
+        new.append(boxes[group])
+        nodes[boxes[group]]["count"] += 1
+    nodes = [dict(n, text=_short(f"{n['text']} ({n['count']} nodes)", 2 * MAX_TEXT))
+             if n["kind"] == "group" else n for n in nodes]
+    edges, pairs = [], {}
+    for e in view["edges"]:
+        a, b = new[e["src"]], new[e["dst"]]
+        if a == b:
+            continue
+        if (a, b) in pairs:  # several arrows between two boxes: one arrow, no numbers
+            edges[pairs[a, b]].update(name="", value="", grad="", bw=None)
+            continue
+        pairs[a, b] = len(edges)
+        edges.append(dict(e, src=a, dst=b, name="" if nodes[a]["kind"] == "group" else e["name"]))
+    at = [None if n is None else new[n] for n in view["at"]]
+    return dict(view, name=name, nodes=nodes, edges=edges, at=at,
+                members=[None] * len(nodes), box_of=boxes)
+
+
+def _whole_view(root, order, precision, fold_constants, seed, name):
+    folded = folded_constants(order) if fold_constants else set()
+    names = node_names(order, folded, precision)
+    seed, grads, passes = backward_trace(root, seed)
+    ran = float(root.grad) != 0.0
+    me = names[id(root)]
+
+    # Visual nodes: one per drawn node; ``members``: the node each stands for.
+    vid, nodes, members = {}, [], []
     for node in order:
         if id(node) in folded:
             continue
-        group = groups.get(id(node))
-        if group is not None:
-            if group not in members:
-                members[group] = len(nodes)
-                nodes.append({"kind": "group", "text": group, "count": 0})
-            vid[id(node)] = members[group]
-            nodes[members[group]]["count"] += 1
-        elif node.parents:
-            vid[id(node)] = len(nodes)
+        vid[id(node)] = len(nodes)
+        members.append(id(node))
+        if node.parents:
             nodes.append({"kind": "op", "text": op_symbol(node, folded, precision)})
         else:
-            vid[id(node)] = len(nodes)
-            nodes.append({"kind": "input", "text": _short(_label(node) or _number(node.data, precision))})
-    for v in nodes:
-        if v["kind"] == "group":
-            v["text"] = _short(f"{v['text']} ({v.pop('count')} nodes)", 2 * MAX_TEXT)
+            nodes.append({"kind": "input", "text": _short(names[id(node)])})
     out = None
     if root.parents:
         out = len(nodes)
-        nodes.append({"kind": "output", "text": _short(_label(root) or "out")})
+        members.append(None)
+        nodes.append({"kind": "output", "text": _short(me)})
 
     # Steps: the inputs, one per op forward, the seed, one per op backward, the summary.
     steps = []
@@ -192,46 +338,47 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
     leaves = [n for n in order if not n.parents and id(n) not in folded]
     steps.append({"phase": "forward", "node": None, "text": "\n".join(
         ["forward: the inputs"]
-        + [f"  {names[id(n)]} = {n.data!r}" for n in leaves]
-        + ["", "backward() has run: the gradients below are the ones it computed (dL/d"
-           f"{names[id(root)]} = {seed!r})." if ran else
+        + [f"  {names[id(n)]} = {exact(n.data)}" for n in leaves]
+        + ["", f"backward() has run: the gradients below are the ones it computed (dL/d{_d(me)}"
+           f" = {exact(seed)})." if ran else
            "backward() has not run yet: gradients show as ? until the steps below "
-           f"compute them, starting from dL/d{names[id(root)]} = {seed!r}."])})
+           f"compute them, starting from dL/d{_d(me)} = {exact(seed)}."])})
     for n in leaves:
         fw_step[id(n)] = 0
     ops = [n for n in order if n.parents]
     for k, node in enumerate(ops, 1):
         fw_step[id(node)] = len(steps)
-        expr, nums = _expression(node, names, folded)
+        expr, nums = expression(node, names)
+        head = f"{names[id(node)]} = {expr}" if names[id(node)] != expr else expr
         steps.append({"phase": "forward", "node": vid[id(node)], "text":
-                      f"forward {k} of {len(ops)}: {names[id(node)]} = {expr}\n"
-                      f"  = {nums}\n  = {node.data!r}"})
+                      f"forward {k} of {len(ops)}: {head}\n  = {nums}\n  = {exact(node.data)}"})
     if root.parents:
         bw_step[id(root), None] = len(steps)
         steps.append({"phase": "backward", "node": out, "text":
-                      f"backward starts at the output: dL/d{names[id(root)]} = {seed!r}"
-                      + ("" if seed != 1.0 else f"  (d{names[id(root)]}/d{names[id(root)]} = 1)")})
+                      f"backward starts at the output: dL/d{_d(me)} = {exact(seed)}"
+                      + ("" if seed != 1.0 else f"  (d{_d(me)}/d{_d(me)} = 1)")})
     for k, (node, g, rows) in enumerate(passes, 1):
-        me = names[id(node)]
+        it = names[id(node)]
         lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
-                 f"that made {me}", f"  upstream gradient dL/d{me} = {g!r}"]
+                 f"that made {it}", f"  upstream gradient dL/d{_d(it)} = {exact(g)}"]
         for parent, local, passed, before in rows:
             pn = names[id(parent)]
-            lines.append(f"  to {pn}: {g!r} × {local!r} (local d{me}/d{pn}) = {passed!r}")
+            lines.append(f"  to {pn}: {exact(g)} × {exact(local)} (local d{_d(it)}/d{_d(pn)}) "
+                         f"= {exact(passed)}")
             if before is not None:
                 lines.append(f"     {pn} is used more than once: its gradients add up, "
-                             f"{before!r} + {passed!r} = {before + passed!r}")
+                             f"{exact(before)} + {exact(passed)} = {exact(before + passed)}")
             bw_step[id(parent), id(node)] = len(steps)
         for parent in node.parents:
             if parent.is_constant:
-                lines.append(f"  ({parent.data!r} is a plain number of the expression: "
+                lines.append(f"  ({exact(parent.data)} is a plain number of the expression: "
                              "it gets no gradient)")
         steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
     if root.parents:
         steps.append({"phase": "backward", "node": None, "text": "\n".join(
-            [f"done: the gradients of {names[id(root)]} with respect to the inputs"]
-            + [f"  dL/d{names[id(n)]} = {grads[id(n)]!r}" for n in leaves if id(n) in grads]
-            + [f"({names[id(root)]} = {root.data!r})"])})
+            [f"done: the gradients of {me} with respect to the inputs"]
+            + [f"  dL/d{_d(names[id(n)])} = {exact(grads[id(n)])}" for n in leaves
+               if id(n) in grads] + [f"({me} = {exact(root.data)})"])})
 
     # Arrows: parent -> node, one per visual pair; their numbers appear at their steps.
     sent = {}  # (parent, node) -> the gradient node sent to parent (added up for x * x)
@@ -239,30 +386,26 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
         for parent, _, passed, _ in rows:
             key = (id(parent), id(node))
             sent[key] = (0.0 if key not in sent else sent[key]) + passed
-    edges, seen = [], {}
+    edges, seen = [], set()
     for node in ops:
         for parent in node.parents:
             a, b = vid.get(id(parent)), vid[id(node)]
-            if a is None or a == b or (a, b, id(parent)) in seen:
-                continue  # a folded constant, or inside a collapsed group, or x * x's second x
-            value = _number(parent.data, precision)
-            if parent.parents and _label(parent) and nodes[a]["kind"] != "group":
-                value = f"{_short(_label(parent))} = {value}"  # a named intermediate, like t
+            if a is None or (a, b) in seen:
+                continue  # a folded constant, or x * x's second x
+            seen.add((a, b))
             key = (id(parent), id(node))  # no gradient along it: a constant's arrow
-            edge = {"src": a, "dst": b, "value": value,
-                    "grad": _number(sent[key], precision) if key in sent else "",
-                    "fw": fw_step[id(parent)], "bw": bw_step.get(key)}
-            seen[a, b, id(parent)] = True
-            if (a, b) in seen:  # several arrows between two boxes: one arrow, no numbers
-                edges[seen[a, b]].update(value="", grad="", bw=None)
-                continue
-            seen[a, b] = len(edges)
-            edges.append(edge)
+            edges.append({"src": a, "dst": b,  # a result's arrow names it, like the book's t
+                          "name": _short(names[id(parent)]) if parent.parents else "",
+                          "value": _finite(parent.data + 0.0),
+                          "grad": _finite(sent[key] + 0.0) if key in sent else "",
+                          "fw": fw_step[id(parent)], "bw": bw_step.get(key)})
     if out is not None:
-        edges.append({"src": vid[id(root)], "dst": out, "value": _number(root.data, precision),
-                      "grad": _number(seed, precision), "fw": fw_step[id(root)],
+        edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data + 0.0),
+                      "grad": _finite(seed + 0.0), "fw": fw_step[id(root)],
                       "bw": bw_step[id(root), None]})
-    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps}
+    at = [step.pop("node") for step in steps]
+    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps, "at": at,
+            "precision": precision, "output": me, "members": members}
 
 
 # -- drawing: layout and SVG --------------------------------------------------------
@@ -292,16 +435,66 @@ def _boundary(centre, size, towards):
     return cx + dx * t, cy + dy * t
 
 
-def _svg(view, show_values=True, show_grads=True):
-    """The view as an SVG string; every arrow's numbers in text elements the page updates."""
-    nodes, edges = view["nodes"], view["edges"]
-    sizes = [_node_size(n) for n in nodes]
-    longest = max((_text_width(t, EDGE_FONT) for e in edges for t in (e["value"], e["grad"])),
-                  default=0.0)
+def edge_texts(edge, precision):
+    """The arrow's two texts, its value (with the result's name: 't = 5') and its gradient."""
+    def show(x):
+        return number(x, precision) if isinstance(x, (int, float)) else str(x)
+    value = show(edge["value"])
+    return (f"{edge['name']} = {value}" if edge.get("name") else value), show(edge["grad"])
+
+
+LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where along an arrow its numbers may go
+CELL = 64  # px, the grid that finds what a label would overlap
+
+
+def _place_labels(edges, routes, boxes, texts):
+    """For each arrow, the centre of its numbers' box, or None where every spot along it
+    would overlap a node or another arrow's numbers (the page then shows them on hover).
+
+    Greedy, first come first served, on a grid of ``CELL`` px: linear in the arrows.
+    """
+    grid = {}
+
+    def cells(b):
+        return [(i, j) for i in range(int(b[0] // CELL), int(b[2] // CELL) + 1)
+                for j in range(int(b[1] // CELL), int(b[3] // CELL) + 1)]
+
+    def free(b):
+        return all(b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1]
+                   for c in cells(b) for o in grid.get(c, ()))
+
+    def take(b):
+        for c in cells(b):
+            grid.setdefault(c, []).append(b)
+
+    for b in boxes:
+        take(b)
+    spots = []
+    for (value, grad), route in zip(texts, routes):
+        w = max(_text_width(value, EDGE_FONT), _text_width(grad, EDGE_FONT)) / 2 + 2
+        found = next((b for b in _label_boxes(route, w) if free(b)), None)
+        if found:
+            take(found)
+        spots.append(found and ((found[0] + found[2]) / 2, found[1] + 14))
+    return spots
+
+
+def _label_boxes(route, w):
+    """Where an arrow's numbers may go, best first: along it (on a long one, near the op
+    that uses it), on the line, else just above or below it."""
+    for (x0, y0), (x1, y1) in zip(route, route[1:]):
+        length = math.hypot(x1 - x0, y1 - y0)
+        for t in LABEL_SPOTS if length < 240 else [1 - d / length for d in (70, 100, 130, 160)]:
+            for dy in (0, -24, 24):
+                x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0) + dy
+                yield (x - w, y - 14, x + w, y + 16)
+
+
+def _laid_out(nodes, edges, sizes, texts, col_gap, row_gap):
+    """Node centres, arrows (from border to border), their numbers' spots, and the size."""
     try:
-        centres, routes, (width, height) = layered_layout(
-            sizes, [(e["src"], e["dst"]) for e in edges],
-            col_gap=min(max(60.0, longest + 20), 220.0), row_gap=42.0, margin=16.0)
+        centres, routes, size = layered_layout(sizes, [(e["src"], e["dst"]) for e in edges],
+                                               col_gap=col_gap, row_gap=row_gap, margin=16.0)
     except ValueError:
         boxes = [n["text"] for n in nodes if n["kind"] == "group"]
         if not boxes:
@@ -309,6 +502,33 @@ def _svg(view, show_values=True, show_grads=True):
         raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
                          "so they cannot be drawn left to right; choose groups that follow the "
                          "graph's order (e.g. one prefix per layer)") from None
+    paths = []
+    for e, route in zip(edges, routes):
+        a, b = e["src"], e["dst"]
+        pts = list(route)
+        pts[0] = _boundary(centres[a], sizes[a], pts[1])
+        pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
+        paths.append(pts)
+    boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for (x, y), (w, h) in zip(centres, sizes)]
+    return centres, paths, _place_labels(edges, paths, boxes, texts), size
+
+
+def _svg(view, show_values=True, show_grads=True):
+    """The view as an SVG string; every arrow's numbers in text elements the page updates.
+
+    Returns ``(svg, boxes)``: ``boxes`` the [x, y, w, h] (centre, size) of each node.
+    """
+    nodes, edges = view["nodes"], view["edges"]
+    precision = view.get("precision", 6)
+    texts = [edge_texts(e, precision) for e in edges]
+    sizes = [_node_size(n) for n in nodes]
+    longest = max((_text_width(t, EDGE_FONT) for pair in texts for t in pair), default=0.0)
+    # Numbers that find no room: laid out again with more room between rows (small graphs).
+    for row_gap in (42.0, 70.0, 110.0) if len(nodes) <= BIG else (42.0,):
+        centres, paths, spots, (width, height) = _laid_out(
+            nodes, edges, sizes, texts, min(max(60.0, longest + 40), 260.0), row_gap)
+        if None not in spots:
+            break
     esc = html.escape
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -316,48 +536,52 @@ def _svg(view, show_values=True, show_grads=True):
            '<defs><marker id="cr-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
            '</defs>']
-    for k, (e, route) in enumerate(zip(edges, routes)):
-        a, b = e["src"], e["dst"]
-        pts = list(route)
-        pts[0] = _boundary(centres[a], sizes[a], pts[1])
-        pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
+    for k, (pts, spot, (value, grad)) in enumerate(zip(paths, spots, texts)):
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        (x0, y0), (x1, y1) = pts[0], pts[1]
-        # Numbers nearer the source than the target: arrows into one op converge there.
-        mx, my = x0 + 0.38 * (x1 - x0), y0 + 0.38 * (y1 - y0)
-        value = esc(e["value"]) if show_values else ""
-        grad = esc(e["grad"]) if show_grads else ""
-        out.append(f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
-                   f'stroke-width="1.2" marker-end="url(#cr-arrow)"/>'
-                   f'<text class="cr-val" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" '
-                   f'font-size="{EDGE_FONT}">{value}</text>'
-                   f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
-                   f'font-size="{EDGE_FONT}" fill="#d00000">{grad}</text></g>')
+        edge = (f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
+                'stroke-width="1.2" marker-end="url(#cr-arrow)"/>')
+        if spot is None:  # no room: the numbers show on hover (and in the step's text)
+            edge += f'<title>{esc(value) if show_values else ""}</title>'
+        else:
+            mx, my = spot
+            edge += (f'<text class="cr-val" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" '
+                     f'font-size="{EDGE_FONT}">{esc(value) if show_values else ""}</text>'
+                     f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
+                     f'font-size="{EDGE_FONT}" fill="#d00000">{esc(grad) if show_grads else ""}'
+                     '</text>')
+        out.append(edge + "</g>")
     for i, (n, (cx, cy), (w, h)) in enumerate(zip(nodes, centres, sizes)):
         # An op's one-character symbol (× + ÷ σ) a little larger, as in the book's circles.
         size = FONT + 4 if n["kind"] == "op" and len(n["text"]) == 1 else FONT
         text = (f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
                 f'font-size="{size}">{esc(n["text"])}</text>')
-        if n["kind"] == "op":
-            shape = (f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
-                     'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>')
-        elif n["kind"] == "group":
-            shape = (f'<rect x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                     'rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>')
-        else:
-            shape = (f'<rect x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" '
-                     'fill="none" stroke="none"/>')
+        box = f'x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
+        shape = {"op": f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
+                       'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>',
+                 "group": f'<rect {box} rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>'
+                 }.get(n["kind"], f'<rect {box} fill="none" stroke="none"/>')
         out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}{text}</g>')
     out.append("</svg>")
-    return "".join(out)
+    return "".join(out), [[round(x), round(y), round(w), round(h)]
+                          for (x, y), (w, h) in zip(centres, sizes)]
 
 
 def _page_data(views, title):
-    """What the page's script needs: per view the SVG, the arrows' texts and steps, the steps."""
-    return {"title": title, "views": [
-        {"name": v["name"], "svg": _svg(v, show_values=False, show_grads=False),
-         "edges": [[e["value"], e["grad"], e["fw"], e["bw"]] for e in v["edges"]],
-         "steps": v["steps"]} for v in views]}
+    """What the page's script needs: per view the SVG, the node boxes, the arrows (ends,
+    name, numbers, steps; the page formats the numbers), the steps."""
+    data, shared = {"title": title, "views": [], "steps": []}, {}
+    for v in views:
+        svg, boxes = _svg(v, show_values=False, show_grads=False)
+        if id(v["steps"]) not in shared:  # views of one graph share its steps' texts
+            shared[id(v["steps"])] = len(data["steps"])
+            data["steps"].append([{"phase": s["phase"], "text": s["text"]} for s in v["steps"]])
+        data["views"].append({
+            "name": v["name"], "svg": svg, "boxes": boxes, "steps": shared[id(v["steps"])],
+            "at": v.get("at") or [s["node"] for s in v["steps"]],
+            "digits": v.get("precision", 6), "groups": v.get("groups", {}),
+            "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"], e["bw"]]
+                      for e in v["edges"]]})
+    return data
 
 
 # -- the three ways to look: a static picture, an HTML file, a Jupyter widget ----------
@@ -383,8 +607,7 @@ class Picture:
         return self.svg.encode()
 
     def save(self, path):
-        _write_atomic(path, self.svg)
-        return str(path)
+        return files.write_text(path, self.svg)
 
 
 def picture(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
@@ -398,67 +621,63 @@ def picture(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True
     if show_grad is None:
         show_grad = any(n.grad != 0.0 for n in root.topological_order())
     view = value_view(root, precision=precision, fold_constants=fold_constants)
-    return Picture(_svg(view, show_grads=show_grad))
-
-
-def _write_atomic(path, text):
-    """Write ``text`` to ``path`` whole or not at all (no half-written file on error)."""
-    path = Path(os.fspath(path))
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(folder)!r} does "
-                                "not exist; create it first or pick another path")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    return Picture(_svg(view, show_grads=show_grad)[0])
 
 
 def _asset(name):
     return (_HERE / name).read_text(encoding="utf-8")
 
 
+def _json(data):
+    """JSON safe inside a <script> element: every < escaped (no '</script>', no '<!--'
+    can end or hide the block), and U+2028/9, which old scripts read as line ends."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
 def html_page(views, title="computational graph"):
     """One self-contained HTML page (inline script, style and SVG; nothing fetched)."""
-    data = json.dumps(_page_data(views, title), ensure_ascii=False, separators=(",", ":"))
-    data = data.replace("</", "<\\/")  # so no "</script>" can end the data block early
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title>\n<style>\n{_asset('explore.css')}\n"
         "body{margin:12px;font-family:Helvetica,Arial,sans-serif}</style></head>\n<body>\n"
         "<div id=\"chainrule-explorer\"></div>\n"
-        f"<script type=\"application/json\" id=\"chainrule-data\">{data}</script>\n"
-        f"<script type=\"module\">\n{_asset('explore.js')}\n"
+        f"<script type=\"application/json\" id=\"chainrule-data\">{_json(_page_data(views, title))}"
+        f"</script>\n<script type=\"module\">\n{_asset('explore.js')}\n"
         "const data = JSON.parse(document.getElementById('chainrule-data').textContent);\n"
         "mount(document.getElementById('chainrule-explorer'), data, {globalKeys: true});\n"
         "</script>\n</body></html>\n")
 
 
-BIG = 300       # nodes from which a graph also gets a collapsed view
-BIG_DEPTH = 10  # ... keeping this many ops nearest the output
+BIG = 300       # nodes from which a graph opens collapsed into groups
+BIG_DEPTH = 10  # ... and also has a view of the ops this near the output
 
 
 def value_views(root, collapse=None, **options):
     """The views of one graph the page can switch between (its view menu).
 
     With ``collapse``: that collapsed view first, then the whole graph.  Without, the
-    whole graph, and for a graph of more than ``BIG`` nodes also the ``BIG_DEPTH`` ops
-    nearest the output with the rest in one box.  The steps are the same in every view.
+    whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``,
+    each box expanding on click into a view of its own, and also has a view of the ops
+    fewer than ``BIG_DEPTH`` ops from the output.  Every view has the same steps.
     """
-    n = len(root.topological_order())
-    whole = f"whole graph ({n} nodes)"
+    order = root.topological_order()
+    whole = value_view(root, name=f"whole graph ({len(order)} nodes)", **options)
     if collapse is not None:
-        return [value_view(root, collapse=collapse, name="collapsed", **options),
-                value_view(root, name=whole, **options)]
-    views = [value_view(root, name=whole, **options)]
-    if n > BIG:
-        views.append(value_view(root, collapse=BIG_DEPTH, name=f"the {BIG_DEPTH} ops nearest the "
-                                "output, the rest in a box", **options))
-    return views
+        return [value_view(root, collapse=collapse, name="collapsed", **options), whole]
+    if len(order) <= BIG:
+        return [whole]
+    groups = auto_groups(whole, order)
+    top = grouped(whole, groups, f"collapsed into {len(set(groups.values()))} groups (click one)")
+    views = [top] + [grouped(whole, {k: g for k, g in groups.items() if g != box},
+                             f"{box} expanded") for box in top["box_of"]]
+    expand = {box: k for k, box in enumerate(top["box_of"], 1)}
+    for v in views:
+        v["groups"] = {i: expand[g] for g, i in v["box_of"].items()}
+    near = grouped(whole, group_of(order, BIG_DEPTH), "")
+    near["name"] = (f"the {sum(n['kind'] == 'op' for n in near['nodes'])} ops fewer than "
+                    f"{BIG_DEPTH} ops from the output, the rest in a box")
+    return views + [whole, near]
 
 
 def to_html(root, path, *, title=None, **options):
@@ -466,10 +685,11 @@ def to_html(root, path, *, title=None, **options):
 
     ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (see
     ``value_view``; the views as ``value_views``).  Returns the path written, as a str.
+    The file is replaced whole or not at all, with the usual mode (0644 under umask 022).
     """
     views = value_views(root, **options)
-    _write_atomic(path, html_page(views, title or f"computational graph of {_label(root) or 'out'}"))
-    return str(path)
+    title = title or f"computational graph of {views[0]['output']}"
+    return files.write_text(path, html_page(views, title))
 
 
 @functools.lru_cache(maxsize=None)
@@ -483,15 +703,24 @@ def _widget_class():
             "folder; value.to_html('graph.html') works without it") from None
 
     class Explorer(anywidget.AnyWidget):
-        """The step-by-step explorer as a Jupyter widget (the same script as the HTML file)."""
+        """The step-by-step explorer as a Jupyter widget (the same script as the HTML file).
+
+        "What if": ``leaves`` are the inputs the page lets you change ([name, value] each);
+        the page sets ``edit`` to [leaf index, new value, stamp], and ``what_if`` recomputes
+        every value and gradient here, by the op table's rules, on a copy of the graph.
+        """
         _esm = _asset("explore.js") + "\nexport default { render };\n"
         _css = _asset("explore.css")
         data = traitlets.Dict().tag(sync=True)
+        leaves = traitlets.List().tag(sync=True)
+        edit = traitlets.List().tag(sync=True)
+        error = traitlets.Unicode().tag(sync=True)
 
         picture = ""  # the last step drawn as SVG, for viewers that cannot run widgets
+        graph = None  # (a copy of the graph's output, its editable leaves, title, options)
 
         def __repr__(self):  # the text a notebook stores beside the widget: short
-            steps = sum(len(v["steps"]) for v in self.data.get("views", []))
+            steps = len(self.data["steps"][0]) if self.data.get("steps") else 0
             return f"<explorer: {self.data.get('title', '')}, {steps} steps>"
 
         def _repr_mimebundle_(self, **kwargs):
@@ -503,33 +732,88 @@ def _widget_class():
                 data["image/svg+xml"] = self.picture
             return bundle
 
+        @traitlets.observe("edit")
+        def _edited(self, change):
+            if self.graph is not None and len(change["new"]) >= 2:
+                self.what_if(*change["new"][:2])
+
+        def what_if(self, index, value):
+            """Set leaf ``index`` to ``value`` and show every number again (or say why not)."""
+            root, leaves, title, options = self.graph
+            leaf, old = leaves[index], leaves[index].data
+            try:
+                leaf.data = float(value)
+                recompute(root)
+                views = value_views(root, **options)
+            except (ArithmeticError, ValueError, TypeError) as error:
+                leaf.data = old
+                recompute(root)
+                self.error = f"{self.leaves[index][0]} = {value!r}: {error}"
+                return
+            self.error = ""
+            self.leaves = [[name, v.data] for (name, _), v in zip(self.leaves, leaves)]
+            self.data = _page_data(views, title)
+
     return Explorer
 
 
-def widget(views, title="computational graph"):
-    """A Jupyter widget showing ``views`` (as made by ``value_view``).
+MAX_LEAVES = 40  # inputs the "what if" row offers (the first ones in the graph's order)
 
-    A small graph's last step also goes with it as a still picture (see ``Explorer``).
+
+def recompute(root):
+    """Every result of ``root``'s graph again from its inputs, by the op table's forward
+    rules (after an input's ``data`` changed); raises ValueError for a non-finite result."""
+    for node in root.topological_order(leaves=False):
+        data = float(node.row.forward(*(p.data for p in node.parents)))
+        if not math.isfinite(data):
+            raise ValueError(f"{node.row.symbol} gives {data!r}, not a finite number")
+        node.data = data
+
+
+def widget(views, title="computational graph", root=None, options=None):
+    """A Jupyter widget showing ``views`` (as made by ``value_view``); with ``root``, the
+    graph they show, its inputs can be changed on the page (see ``Explorer``).
+
+    A small graph's last step also goes with it as a still picture.
     """
     w = _widget_class()(data=_page_data(views, title))
     if len(views[0]["nodes"]) <= BIG:
-        w.picture = _svg(views[0])
+        w.picture = _svg(views[0])[0]
+    if root is not None:
+        root = copy.deepcopy(root)  # the user's graph is never changed
+        order = root.topological_order()
+        folded = folded_constants(order) if (options or {}).get("fold_constants", True) else set()
+        names = node_names(order, folded)
+        leaves = [n for n in order if not (n.parents or n.is_constant or id(n) in folded)]
+        leaves = leaves[:MAX_LEAVES]
+        w.graph = (root, leaves, title, options or {})
+        w.leaves = [[names[id(n)], n.data] for n in leaves]
     return w
+
+
+class Steps(list):
+    """A list of step texts that prints as the texts, a blank line between two."""
+
+    def __str__(self):
+        return "\n\n".join(self)
 
 
 def walkthrough(root, **options):
     """The explorer's steps as text, one str per step (forward, then backward).
 
     What the widget's detail pane shows, for a terminal or a stored notebook:
-    ``print("\\n\\n".join(walkthrough(y)))``.  ``options`` as ``value_view``'s.
+    ``print(walkthrough(y))``, or ``walkthrough(y)[5:]`` for the backward half.
+    ``options`` as ``value_view``'s.
     """
-    return [step["text"] for step in value_view(root, **options)["steps"]]
+    return Steps(step["text"] for step in value_view(root, **options)["steps"])
 
 
 def explore(root, *, title=None, **options):
     """The step-by-step explorer of ``root``'s graph as a Jupyter widget.
 
     ``options`` as ``value_view``'s: ``precision``, ``fold_constants``, ``collapse``, ``seed``.
+    The page's "what if" row changes an input and shows every number recomputed (on a
+    copy: ``root``'s graph is left as it is).
     """
-    return widget(value_views(root, **options),
-                  title or f"computational graph of {_label(root) or 'out'}")
+    views = value_views(root, **options)
+    return widget(views, title or f"computational graph of {views[0]['output']}", root, options)

@@ -1,25 +1,26 @@
-"""A layered (Sugiyama-style) layout of a small DAG, left to right, without Graphviz.
-
-The book draws a computational graph flowing left to right; this places its nodes in
-columns the same way, in four steps:
+"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz, in four steps:
 
 1. columns: each node goes as far right as it can, one column before its first consumer
    (the longest path to the output), so an input sits just before the op that uses it;
-2. an edge that skips columns gets a bend point (a "dummy" node) in each column it crosses;
+2. an edge that skips up to ``SPAN`` columns gets a bend point (a "dummy" node) in each
+   column it crosses; a longer one runs along a lane above the drawing instead, with two
+   bends: one bend point per column would make an input used at every depth of a deep
+   graph cost quadratic space;
 3. crossing reduction: sweeps that sort each column by the mean position of the nodes it
    connects to in the column beside it (the barycenter heuristic), keeping the order with
-   the fewest crossings seen (on the MLP demo's loss: half as many as the first order);
+   the fewest crossings seen;
 4. rows: each node moves towards the mean height of its neighbours, keeping its order and
    a minimum gap, so edges run mostly straight.
 
-Written here rather than taken from a library: grandalf (the Python Sugiyama layout) took
-2.4 s for a 1,600-node MLP loss and two minutes for a 4,500-node chain on this project's
-machine, and networkx offers the layering of step 1 only, which is three lines here.
-Each sweep is linear in nodes + bend points, plus a sort per column.
+Written here: grandalf (the Python Sugiyama layout) is too slow for graphs of thousands
+of nodes; networkx offers step 1 only.  Each step is linear in nodes + bend points
+(bend points at most ``SPAN`` per edge), plus a sort per column.
 """
-
+import bisect
 
 SWEEPS = 12  # crossing-reduction sweeps (alternating directions); the best order is kept
+SPAN = 3     # columns up to which an edge bends through every column it crosses
+LANE = 30.0  # px above the nodes where the longer edges run
 
 
 def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
@@ -56,13 +57,19 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     chains = []
     nbrs_left = [list() for _ in range(n)]
     nbrs_right = [list() for _ in range(n)]
+    far = [list() for _ in range(n)]  # the other ends of a node's long edges
     for s, d in edges:
         chain = [s]
+        if column[d] - column[s] > SPAN:  # a long edge: no bend points, it runs in the lane
+            far[s].append(d)
+            far[d].append(s)
+            chains.append([s, d])
+            continue
         for c in range(column[s] + 1, column[d]):
             col_of.append(c)
             height.append(0.0)
-            nbrs_left.append([])
-            nbrs_right.append([])
+            for lists in (nbrs_left, nbrs_right, far):
+                lists.append([])
             chain.append(len(col_of) - 1)
         chain.append(d)
         for a, b in zip(chain, chain[1:]):
@@ -113,7 +120,7 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
             col = columns[c]
             want = []
             for v in col:
-                nb = nbrs_left[v] + nbrs_right[v]
+                nb = nbrs_left[v] + nbrs_right[v] + far[v]
                 want.append(sum(y[u] for u in nb) / len(nb) if nb else y[v])
             _pack(col, y, height, row_gap, want)
     top = min((y[v] - height[v] / 2 for v in range(len(col_of))), default=0.0)
@@ -126,10 +133,20 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     for w in widths:
         x.append(left + w / 2)
         left += w + col_gap
+    # A long edge runs in the lane above the drawing: up from its source, along the top,
+    # and down into its target, crossing no node on the way.
+    long = any(column[c[-1]] - column[c[0]] > SPAN for c in chains)
+    lane = margin + 4
     px = [x[col_of[v]] for v in range(len(col_of))]
-    py = [y[v] - top + margin for v in range(len(col_of))]
+    py = [y[v] - top + margin + (LANE if long else 0.0) for v in range(len(col_of))]
     centres = [(px[v], py[v]) for v in range(n)]
-    routes = [[(px[v], py[v]) for v in chain] for chain in chains]
+    routes = []
+    for chain in chains:
+        s, d = chain[0], chain[-1]
+        points = [(px[v], py[v]) for v in chain]
+        if column[d] - column[s] > SPAN:
+            points[1:1] = [((px[s] + x[column[s] + 1]) / 2, lane), ((x[column[d] - 1] + px[d]) / 2, lane)]
+        routes.append(points)
     total_h = max((py[v] + height[v] / 2 for v in range(len(col_of))), default=0.0) + margin
     return centres, routes, (left - col_gap + margin, total_h)
 
@@ -150,19 +167,11 @@ def _crossings(columns, pos, nbrs_right):
 
 
 def _inversions(a):
-    """Pairs i < j with a[i] > a[j], by merge sort: O(n log n)."""
-    if len(a) < 2:
-        return 0
-    mid = len(a) // 2
-    left, right = a[:mid], a[mid:]
-    count = _inversions(left) + _inversions(right)
-    left.sort()
-    right.sort()
-    j = 0
-    for x in left:
-        while j < len(right) and right[j] < x:
-            j += 1
-        count += j
+    """Pairs i < j with a[i] > a[j]: O(n log n) comparisons (insort moves memory in C)."""
+    seen, count = [], 0
+    for x in reversed(a):
+        count += bisect.bisect_left(seen, x)
+        bisect.insort(seen, x)
     return count
 
 

@@ -13,14 +13,14 @@ layers' to rounding (tests/test_explore.py checks it).
 """
 import numpy as np
 
-from autograd import Value
-from autograd import explore as _explore
+from autograd import Value, files
+from autograd import explore as value_explorer
 
 LAYERS = ("Affine1", "Relu1", "Affine2", "SoftmaxWithLoss")
 # Which layer each named array of the scalar graph belongs to.
 LAYER_OF = {"x": "Affine1", "W1": "Affine1", "b1": "Affine1", "a1": "Affine1",
             "h1": "Relu1", "W2": "Affine2", "b2": "Affine2", "a2": "Affine2",
-            "e": "SoftmaxWithLoss", "y": "SoftmaxWithLoss", "L": "SoftmaxWithLoss"}
+            "z": "SoftmaxWithLoss", "e": "SoftmaxWithLoss", "y": "SoftmaxWithLoss", "L": "SoftmaxWithLoss"}
 MAX_SCALARS = 400  # products in both Affine layers (N*D*H + N*H*C) up to which views expand
 
 
@@ -34,57 +34,35 @@ def scalar_graph(net, x, t):
     """The net's loss built with Values, one scalar at a time.
 
     Returns ``(L, values)``: ``L`` the loss Value, ``values`` a dict name -> numpy
-    object array of Values for x, W1, b1, a1 (= x W1 + b1), h1 (= ReLU(a1)), W2, b2,
-    a2 (= h1 W2 + b2), y (= softmax(a2)).  Every node is labelled like ``W1[0,2]``.
+    object array of Values, each labelled like ``W1[0,2]``: x, W1, b1, a1 (= x W1 + b1),
+    h1 (= ReLU(a1)), W2, b2, a2 (= h1 W2 + b2), z (= a2 - the row's largest score), e (=
+    exp(z)) and y (= softmax(a2), off the loss's path: the loss is the net's, by log-softmax).
     """
     x = np.asarray(x, dtype=np.float64)
-    x = x.reshape(1, -1) if x.ndim == 1 else x
     labels = _labels(t).reshape(-1)
-    p = net.params
 
-    def leaves(name, array):
+    def named(name, array):
+        array = np.asarray(array, dtype=object)
         out = np.empty(array.shape, dtype=object)
         for idx in np.ndindex(array.shape):
-            out[idx] = Value(float(array[idx]), label=f"{name}[{','.join(map(str, idx))}]")
+            out[idx] = array[idx] if isinstance(array[idx], Value) else Value(float(array[idx]))
+            out[idx].label = f"{name}[{','.join(map(str, idx))}]"
         return out
 
-    def affine(name, xs, W, b):
-        n, m = xs.shape[0], W.shape[1]
-        out = np.empty((n, m), dtype=object)
-        for i in range(n):
-            for j in range(m):
-                s = b[j]
-                for k in range(W.shape[0]):
-                    s = s + W[k, j] * xs[i, k]  # W first: the product follows W's layer
-                s.label = f"{name}[{i},{j}]"
-                out[i, j] = s
-        return out
-
-    v = {"x": leaves("x", x), "W1": leaves("W1", p["W1"]), "b1": leaves("b1", p["b1"]),
-         "W2": leaves("W2", p["W2"]), "b2": leaves("b2", p["b2"])}
-    v["a1"] = affine("a1", v["x"], v["W1"], v["b1"])
-    v["h1"] = np.empty(v["a1"].shape, dtype=object)
-    for idx in np.ndindex(v["a1"].shape):
-        v["h1"][idx] = v["a1"][idx].relu()
-        v["h1"][idx].label = f"h1[{idx[0]},{idx[1]}]"
-    v["a2"] = affine("a2", v["h1"], v["W2"], v["b2"])
-    n, c = v["a2"].shape
-    v["y"] = np.empty((n, c), dtype=object)
-    loss = None
-    for i in range(n):
-        e = []
-        for j in range(c):
-            e.append(v["a2"][i, j].exp())
-            e[-1].label = f"e[{i},{j}]"
-        total = e[0]
-        for ej in e[1:]:
-            total = total + ej
-        for j in range(c):
-            v["y"][i, j] = e[j] / total
-            v["y"][i, j].label = f"y[{i},{j}]"
-        term = v["y"][i, labels[i]].log() * -1.0
-        loss = term if loss is None else loss + term
-    loss = loss / n
+    v = {"x": named("x", x.reshape(1, -1) if x.ndim == 1 else x)}
+    v.update((k, named(k, net.params[k])) for k in ("W1", "b1", "W2", "b2"))
+    # W first in every product (W.T @ x.T), so an unnamed product follows W's layer.
+    v["a1"] = named("a1", (v["W1"].T @ v["x"].T).T + v["b1"])
+    v["h1"] = named("h1", [[a.relu() for a in row] for row in v["a1"]])
+    v["a2"] = named("a2", (v["W2"].T @ v["h1"].T).T + v["b2"])
+    # The net's loss by log-softmax: -log y_t = log(sum_j exp(z_j)) - z_t with z = a - m,
+    # m the row's largest score (a plain number), so no exp overflows and no log sees 0.
+    v["z"] = named("z", v["a2"] - np.array([[max(a.data for a in row)] for row in v["a2"]]))
+    v["e"] = named("e", [[z.exp() for z in row] for row in v["z"]])
+    totals = [sum(row[1:], row[0]) for row in v["e"]]
+    v["y"] = named("y", [[e / total for e in row] for row, total in zip(v["e"], totals)])
+    terms = [total.log() - z[c] for total, z, c in zip(totals, v["z"], labels)]
+    loss = sum(terms[1:], terms[0]) / len(terms)
     loss.label = "L"
     return loss, v
 
@@ -94,7 +72,8 @@ def _shape(a):
 
 
 def _array(a):
-    return np.array2string(np.asarray(a), precision=6, threshold=40, edgeitems=2,
+    # + 0.0 turns -0.0 (a zero gradient times a negative number) into 0.0.
+    return np.array2string(np.asarray(a) + 0.0, precision=6, threshold=40, edgeitems=2,
                            max_line_width=100)
 
 
@@ -159,21 +138,17 @@ def layer_view(net, x, t):
          "TwoLayerNet.gradient returns"},
     ]
 
-    def edge(src, dst, value, grad, fw, bw):
-        return {"src": src, "dst": dst, "value": value, "grad": grad, "fw": fw, "bw": bw}
-
-    edges = [
-        edge(X, A1, _shape(x), "", 0, None),
-        edge(W1, A1, _shape(p["W1"]), f"dW1 {_shape(affine1.dW)}", 0, 9),
-        edge(B1, A1, _shape(p["b1"]), f"db1 {_shape(affine1.db)}", 0, 9),
-        edge(A1, R1, _shape(a1), f"dout {_shape(d_a1)}", 1, 8),
-        edge(R1, A2, _shape(h1), f"dout {_shape(d_h1)}", 2, 7),
-        edge(W2, A2, _shape(p["W2"]), f"dW2 {_shape(affine2.dW)}", 0, 7),
-        edge(B2, A2, _shape(p["b2"]), f"db2 {_shape(affine2.db)}", 0, 7),
-        edge(A2, S, _shape(a2), f"dout {_shape(d_a2)}", 3, 6),
-        edge(T, S, _shape(t), "", 0, None),
-        edge(S, OUT, f"L = {float(loss):.6g}", "1", 4, 5),
-    ]
+    edges = [dict(zip(("src", "dst", "value", "grad", "fw", "bw"), edge)) for edge in [
+        (X, A1, _shape(x), "", 0, None),
+        (W1, A1, _shape(p["W1"]), f"dW1 {_shape(affine1.dW)}", 0, 9),
+        (B1, A1, _shape(p["b1"]), f"db1 {_shape(affine1.db)}", 0, 9),
+        (A1, R1, _shape(a1), f"dout {_shape(d_a1)}", 1, 8),
+        (R1, A2, _shape(h1), f"dout {_shape(d_h1)}", 2, 7),
+        (W2, A2, _shape(p["W2"]), f"dW2 {_shape(affine2.dW)}", 0, 7),
+        (B2, A2, _shape(p["b2"]), f"db2 {_shape(affine2.db)}", 0, 7),
+        (A2, S, _shape(a2), f"dout {_shape(d_a2)}", 3, 6),
+        (T, S, _shape(t), "", 0, None),
+        (S, OUT, f"L = {float(loss):.6g}", "1", 4, 5)]]
     return {"name": "layers (the book's diagram)", "nodes": nodes, "edges": edges,
             "steps": steps}
 
@@ -188,21 +163,20 @@ def views(net, x, t):
     if n * (d * h + h * c) > MAX_SCALARS:
         return result
     loss, _ = scalar_graph(net, x, t)
-    layer = lambda label: LAYER_OF[label.split("[")[0]]  # noqa: E731
-    for name in LAYERS:
-        keep = (lambda label, name=name: None if layer(label) == name else layer(label))
-        result.append(_explore.value_view(loss, collapse=keep, name=f"{name} as scalars (Value)"))
-    result.append(_explore.value_view(loss, name="everything as scalars (Value)"))
-    return result
+    whole = value_explorer.value_view(loss, name="everything as scalars (Value)")
+    layers = value_explorer.group_of(loss.topological_order(),
+                                     lambda label: LAYER_OF[label.split("[")[0]])
+    return result + [value_explorer.grouped(whole, {node: layer for node, layer in layers.items()
+                                                    if layer != name}, f"{name} as scalars (Value)")
+                     for name in LAYERS] + [whole]
 
 
 def explore(net, x, t):
     """The step-by-step layer diagram of ``net`` on the batch ``x``, ``t`` (a Jupyter widget)."""
-    return _explore.widget(views(net, x, t), "TwoLayerNet: forward and backward")
+    return value_explorer.widget(views(net, x, t), "TwoLayerNet: forward and backward")
 
 
 def to_html(net, x, t, path):
     """Write the step-by-step layer diagram to ``path`` as one offline HTML file."""
-    _explore._write_atomic(path, _explore.html_page(views(net, x, t),
-                                                    "TwoLayerNet: forward and backward"))
-    return str(path)
+    return files.write_text(path, value_explorer.html_page(views(net, x, t),
+                                                           "TwoLayerNet: forward and backward"))

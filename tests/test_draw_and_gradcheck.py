@@ -133,5 +133,20 @@ def test_labelled_or_shared_leaves_stay_inputs():
     a, two = Value(3.0, label="a"), Value(2.0, label="two")
     assert 'label="two"' in (a * two).to_dot()  # labelled: an input with its gradient
     b = Value(3.0)
-    dot = (b * b).to_dot()  # an unlabelled leaf used twice is a variable, not a constant
-    assert 'label="×"' in dot and dot.count("-> n") == 2
+    square = b * b
+    dot = square.to_dot()  # an unlabelled leaf used twice is a variable, not a constant
+    assert 'label="×"' in dot and 'n0 [shape=plaintext, label="v0"]' in dot
+    square.backward()  # one arrow, as the explorer draws it, carrying what flowed back: 3 + 3
+    assert "n0 -> n1 [label=<3<br/><font color=\"red\">6</font>>];" in square.to_dot()
+
+
+def test_dot_of_a_constant_arrow_after_backward_is_valid():
+    if shutil.which("dot") is None:
+        pytest.fail("the Graphviz 'dot' program is not installed (apt-get install graphviz)")
+    import graphviz
+    x = Value(0.5, label="x")
+    y = x * 2
+    y.backward()
+    dot = y.to_dot(fold_constants=False)  # the 2's arrow carries no gradient: no empty <font>
+    assert "<font color=\"red\"></font>" not in dot and "<font color=\"red\">2</font>" in dot
+    assert "<svg" in graphviz.Source(dot).pipe(format="svg").decode()

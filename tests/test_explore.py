@@ -5,7 +5,6 @@ What the page does with them in a browser is tested in test_explore_browser.py.
 """
 import json
 import re
-import shutil
 import sys
 from importlib import resources
 
@@ -61,7 +60,7 @@ def test_steps_write_out_the_chain_rule():
     assert "backward() has not run yet" in texts[0]
     assert texts[4].endswith("= 715.0000000000001")
     assert "to tax: 1.0 × 650.0 (local dprice/dtax) = 650.0" in texts[6]
-    assert "to apple_num: 1.1 × 100.0 (local dv2/dapple_num) = 110.00000000000001" in texts[9]
+    assert "to apple_num: 1.1 × 100.0 (local d(apple × apple_num)/dapple_num) = 110.00000000000001" in texts[9]
     assert price.grad == 0.0 and all(v.grad == 0.0 for v in leaves)
     price.backward()
     assert "backward() has run" in explore.value_view(price)["steps"][0]["text"]
@@ -73,7 +72,7 @@ def test_fan_out_shows_the_contributions_being_added():
     texts = [s["text"] for s in explore.value_view(y)["steps"]]
     (added,) = [t for t in texts if "used more than once" in t]
     # Backward reaches x * 2 first (x gets 2.0), then x * x, which sends 3.0 through each slot.
-    assert "to x: 1.0 × 3.0 (local dv1/dx) = 3.0" in added
+    assert "to x: 1.0 × 3.0 (local d(x × x)/dx) = 3.0" in added
     assert "2.0 + 3.0 = 5.0" in added and "5.0 + 3.0 = 8.0" in added
     y.backward()
     assert x.grad == 8.0
@@ -82,12 +81,15 @@ def test_fan_out_shows_the_contributions_being_added():
 def test_arrows_carry_values_and_the_gradient_that_flowed_back_along_them():
     price, _ = apple_orange_graph()
     view = explore.value_view(price)
-    arrows = {(view["nodes"][e["src"]]["text"], e["value"]): e["grad"] for e in view["edges"]}
+    texts = [explore.edge_texts(e, 6) for e in view["edges"]]
+    arrows = {(view["nodes"][e["src"]]["text"], value): grad
+              for e, (value, grad) in zip(view["edges"], texts)}
     assert arrows[("apple", "100")] == "2.2" and arrows[("tax", "1.1")] == "650"
     assert arrows[("×", "715")] == "1"
+    assert arrows[("×", "apple × apple_num = 200")] == "1.1"  # a result's arrow names it
     x = Value(3.0, label="x")
     twice = explore.value_view(x * x + x * 2)  # x's two arrows carry 6 and 2, not 8
-    assert sorted(e["grad"] for e in twice["edges"] if e["value"] == "3") == ["2", "6"]
+    assert sorted(e["grad"] for e in twice["edges"] if e["value"] == 3) == [2, 6]
     # Every arrow's numbers appear at a step that exists, forward before backward.
     n = len(view["steps"])
     assert all(0 <= e["fw"] < e["bw"] < n for e in view["edges"])
@@ -152,11 +154,11 @@ def test_html_file_is_self_contained(tmp_path):
     text = (tmp_path / "graph.html").read_text(encoding="utf-8")
     assert path == str(tmp_path / "graph.html")
     # Nothing to fetch: no external script, style, image or font; the one URL is SVG's namespace.
-    assert re.findall(r"https?://[^\s\"'\\]+", text) == ["http://www.w3.org/2000/svg"]
+    assert set(re.findall(r"https?://[^\s\"'\\]+", text)) == {"http://www.w3.org/2000/svg"}
     assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|\bimport\s*\(", text)
     data = _page_data(text)
     (view,) = data["views"]
-    assert view["svg"].startswith("<svg") and len(view["steps"]) == 11
+    assert view["svg"].startswith("<svg") and len(data["steps"][view["steps"]]) == 11
     assert "function mount(" in text and ".cr-explorer" in text  # the script and style inline
 
 
@@ -165,7 +167,7 @@ def test_html_data_cannot_close_its_script_tag(tmp_path):
     (x * 3).to_html(tmp_path / "g.html")
     text = (tmp_path / "g.html").read_text(encoding="utf-8")
     assert text.count("</script>") == 2  # the data block's and the module's, nothing else
-    assert _page_data(text)["views"][0]["steps"][0]["text"].count("</script>") == 2
+    assert _page_data(text)["steps"][0][0]["text"].count("</script>") == 2
 
 
 def test_html_into_a_missing_folder_fails_cleanly(tmp_path):
@@ -185,7 +187,7 @@ def test_explore_is_a_jupyter_widget():
     price, _ = apple_orange_graph()
     w = price.explore()
     assert "export default { render }" in w._esm
-    assert w.data["views"][0]["steps"][4]["text"].endswith("= 715.0000000000001")
+    assert w.data["steps"][0][4]["text"].endswith("= 715.0000000000001")
     bundle = w._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in data
@@ -255,6 +257,18 @@ def test_draw_without_graphviz_gives_an_svg_picture(no_graphviz, tmp_path):
         assert f'fill="#d00000">{grad}<' in svg
     picture.save(tmp_path / "g.svg")
     assert (tmp_path / "g.svg").read_text(encoding="utf-8") == svg
+
+
+@pytest.mark.parametrize("graphviz_there", [True, False])
+def test_save_svg_writes_the_picture_in_one_call(graphviz_there, monkeypatch, tmp_path):
+    if not graphviz_there:
+        monkeypatch.setitem(sys.modules, "graphviz", None)
+    price, _ = apple_orange_graph()
+    price.backward()
+    assert price.save_svg(tmp_path / "price.svg") == str(tmp_path / "price.svg")
+    svg = (tmp_path / "price.svg").read_text(encoding="utf-8")
+    assert "<svg" in svg and ">apple<" in svg and "650" in svg
+    assert ("Generated by graphviz" in svg) is graphviz_there  # drawn by Graphviz, else here
 
 
 def test_draw_without_the_dot_program_gives_the_svg_picture_too(monkeypatch):
@@ -369,3 +383,140 @@ def test_a_big_net_shows_the_layer_diagram_only():
     x = np.random.default_rng(0).random((3, 784))
     views = net_explore.views(net, x, np.array([1, 2, 3]))
     assert len(views) == 1 and "(3, 784)" in views[0]["steps"][1]["text"]
+
+
+# -- the one atomic writer (autograd.files), and what the page must survive (issue 22) -------
+
+def test_writers_refuse_a_fifo_or_a_folder_and_leave_it_alone(tmp_path):
+    import os
+    import stat
+
+    from autograd import files
+    from nn.data.files import atomic_write as nn_atomic_write
+    price, _ = apple_orange_graph()
+    fifo = tmp_path / "pipe.html"
+    os.mkfifo(fifo)
+    for write in (lambda p: price.to_html(p), lambda p: price.save_svg(p),
+                  lambda p: files.write_text(p, "x"),
+                  lambda p: nn_atomic_write(p).__enter__()):
+        with pytest.raises(FileExistsError, match=re.escape(repr(str(fifo))) + ".*not a regular file"):
+            write(fifo)
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    (tmp_path / "folder.html").mkdir()
+    with pytest.raises(IsADirectoryError, match="folder.html.*is a folder"):
+        price.to_html(tmp_path / "folder.html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.html", "pipe.html"]
+
+
+def test_written_files_get_the_usual_mode_and_are_never_partial(tmp_path):
+    import os
+
+    from autograd import files
+    old = os.umask(0o022)
+    try:
+        price, _ = apple_orange_graph()
+        for path in (price.to_html(tmp_path / "g.html"), price.save_svg(tmp_path / "g.svg")):
+            assert os.stat(path).st_mode & 0o777 == 0o644  # readable by a web server, as open() makes
+    finally:
+        os.umask(old)
+    with pytest.raises(RuntimeError, match="boom"):
+        with files.atomic_write(tmp_path / "g.html") as f:
+            f.write(b"half")
+            raise RuntimeError("boom")
+    assert (tmp_path / "g.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.html", "g.svg"]  # no temporary left
+
+
+@pytest.mark.parametrize("label", ["<!--<script>", "a\u2028b\u2029c", "x</script><!--"])
+def test_no_label_can_break_the_page_script(label, tmp_path):
+    x = Value(2.0, label=label)
+    (x * 3).to_html(tmp_path / "g.html")
+    text = (tmp_path / "g.html").read_text(encoding="utf-8")
+    block = re.search(r'id="chainrule-data">(.*?)</script>', text, re.S).group(1)
+    assert "<" not in block and "\u2028" not in block and "\u2029" not in block
+    assert json.loads(block)["steps"][0][0]["text"].startswith(f"forward: the inputs\n  {label} = 2.0")
+
+
+def test_a_label_with_a_lone_surrogate_is_written_escaped(tmp_path):
+    x = Value(2.0, label="bad\udcffname")
+    y = x * 3
+    y.to_html(tmp_path / "g.html")  # UnicodeEncodeError before
+    assert "bad\\udcffname" in (tmp_path / "g.html").read_text(encoding="utf-8")
+    assert "bad\\\\udcffname" in y.to_dot() and "bad\\udcffname" in y.to_text()
+    y.save_svg(tmp_path / "g.svg")
+
+
+def test_draw_and_explore_form_no_import_circle():
+    source = (resources.files("autograd") / "explore.py").read_text(encoding="utf-8")
+    assert not re.search(r"^from \.draw import|^from \. import .*\bdraw\b", source, re.M)
+    assert "_write_atomic" not in (resources.files("nn") / "explore.py").read_text(encoding="utf-8")
+
+
+def test_the_net_explorer_survives_scores_beyond_exp_overflow(tmp_path):
+    from nn import TwoLayerNet
+    from nn import explore as net_explore
+    net = TwoLayerNet(2, 3, 2, weight_init_std=1.0, rng=3)
+    net.params["W1"][...] = [[30.0, -5.0, 20.0], [10.0, 4.0, -30.0]]
+    net.params["W2"][...] = [[20.0, -30.0], [5.0, 6.0], [-10.0, 25.0]]
+    x, t = np.array([[10.0, 5.0], [-3.0, 8.0]]), np.array([1, 0])
+    assert net.predict(x).max() > 709
+    loss = net.loss(x, t)
+    assert np.isfinite(loss) and loss > 709
+    net_explore.to_html(net, x, t, tmp_path / "net.html")  # OverflowError in exp before
+    scalar_loss, values = net_explore.scalar_graph(net, x, t)
+    assert scalar_loss.data == pytest.approx(loss, rel=1e-12)
+    _, grads, _ = explore.backward_trace(scalar_loss)
+    as_array = np.vectorize(lambda v: grads[id(v)], otypes=[float])
+    for key, expected in net.gradient(x, t).items():
+        np.testing.assert_allclose(as_array(values[key]), expected, rtol=1e-12, atol=1e-15)
+
+
+# -- "what if" in Jupyter: the widget's model recomputes in Python (issue 21, item 4) -------
+
+@settings(max_examples=15, deadline=None)
+@given(apple=st.floats(-500, 500), tax=st.floats(0.5, 2.0))
+def test_what_if_gives_what_rebuilding_the_graph_gives(apple, tax):
+    price, leaves = apple_orange_graph()
+    w = price.explore()
+    assert [name for name, _ in w.leaves] == ["apple", "apple_num", "orange", "orange_num", "tax"]
+    w.edit = [0, apple, 1]  # what the page sends when "apple" is typed in
+    w.edit = [4, tax, 2]
+    assert w.error == "" and price.data == 715.0000000000001 and leaves[0].data == 100  # untouched
+    rebuilt, again = apple_orange_graph()
+    again[0].data, again[4].data = apple, tax
+    rebuilt = (again[0] * again[1] + again[2] * again[3]) * again[4]
+    rebuilt.label = "price"
+    assert w.data == explore.widget(explore.value_views(rebuilt), w.data["title"]).data
+    rebuilt.backward()
+    done = w.data["steps"][0][-1]["text"]
+    for name, leaf in zip(["apple", "apple_num", "orange", "orange_num", "tax"], again):
+        assert f"  dL/d{name} = {leaf.grad!r}\n" in done
+    assert f"(price = {rebuilt.data!r})" in done
+    assert [value for _, value in w.leaves] == [apple, 2, 150, 3, tax]
+
+
+def test_what_if_refuses_what_the_op_table_refuses():
+    x = Value(2.0, label="x")
+    w = (x.log() * 3).explore()
+    before = w.data
+    w.edit = [0, -1.0, 1]  # log(-1)
+    assert "x = -1.0" in w.error and w.data == before and w.leaves == [["x", 2.0]]
+    w.edit = [0, 5.0, 2]
+    assert w.error == "" and "= 4.828313737302301" in w.data["steps"][0][2]["text"]
+
+
+def test_numbers_for_people_no_negative_zero_no_double_minus():
+    from nn import TwoLayerNet
+    from nn import explore as net_explore
+    net = TwoLayerNet(2, 3, 2, weight_init_std=1.0, rng=3)
+    net.params["W1"][...] = np.abs(net.params["W1"])
+    net.params["b1"][...] = 0.0
+    x, t = np.array([[-1.0, -2.0]]), np.array([1])  # every hidden unit off: dW1 = x.T @ 0
+    (layers, *_) = net_explore.views(net, x, t)
+    assert np.all(net.gradient(x, t)["W1"] == 0) and "-0." not in layers["steps"][9]["text"]
+    z = Value(0.0, label="z")
+    y = (z * -1.0) - Value(-1.0)  # -0.0, then minus a negative number
+    texts = explore.walkthrough(y)
+    assert not re.search(r"(?<![\d.])-0\.0\b|−-|- -", str(texts))
+    assert explore.number(-0.0) == "0" and "−(-1)" in [n["text"] for n in explore.value_view(y)["nodes"]]
+    assert str(texts) == "\n\n".join(texts) and "\\n" not in str(texts)  # print(walkthrough(y))

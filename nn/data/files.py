@@ -1,9 +1,8 @@
-"""Atomic writes, and cleaning up after a writer that was killed.
+"""Atomic writes (``autograd.files``), and cleaning up after a writer that was killed.
 
 A file ``DIR/NAME`` is written to a temporary file beside it,
 ``DIR/.NAME.PID.RANDOM.SUFFIX`` (PID: the writing process), which then replaces
-``DIR/NAME`` in one step (``os.replace``): readers see the old file or the new
-one, never half of one.  On any error or KeyboardInterrupt the temporary file
+``DIR/NAME`` in one step; on any error or KeyboardInterrupt the temporary file
 is removed.  Only ``kill -9`` or a crash can leave one behind; ``remove_stale``
 deletes those whose process is gone, and every writer calls it first, so the
 next run cleans up.  (Without POSIX processes, as on Windows, no PID is judged ended.)
@@ -11,30 +10,22 @@ next run cleans up.  (Without POSIX processes, as on Windows, no PID is judged e
 import contextlib
 import os
 import re
-import secrets
 from pathlib import Path
+
+from autograd import files
 
 
 @contextlib.contextmanager
 def atomic_write(path, suffix=".tmp"):
-    """``with atomic_write(path) as f: f.write(...)``: ``path`` is replaced only if the block succeeds.
+    """``autograd.files.atomic_write`` after removing the stale temporary files of ``path``.
 
-    ``f`` is a binary file opened on the temporary file (``f.name`` is its path,
-    readable once ``f.flush()`` is called); it is flushed to disk (fsync) before
-    the replacement.
+    ``with atomic_write(path) as f: f.write(...)``: ``path`` is replaced only if the block
+    succeeds; ``f`` is a binary file (see ``autograd.files.atomic_write``).
     """
     path = Path(path)
     remove_stale(path.parent, [path.name], suffix)
-    tmp = _temporary_name(path, suffix)
-    try:
-        with open(tmp, "xb") as f:  # "x": never reuse a file that exists; mode 0666 less the umask
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):  # already renamed, or never made
-            os.remove(tmp)
+    with files.atomic_write(path, suffix) as f:
+        yield f
 
 
 def probe_writable(path, suffix=".tmp"):
@@ -42,19 +33,15 @@ def probe_writable(path, suffix=".tmp"):
 
     Removes stale temporary files of ``path``, then creates and removes a
     temporary file beside it.  Raises OSError saying why not (e.g.
-    PermissionError, FileNotFoundError for a missing folder, IsADirectoryError).
+    PermissionError, FileNotFoundError for a missing folder, IsADirectoryError,
+    FileExistsError for a FIFO or device).
     """
     path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder; give a file name")
+    files.check_target(path)
     remove_stale(path.parent, [path.name], suffix)
-    tmp = _temporary_name(path, suffix)
+    tmp = files.temporary_name(path, suffix)
     open(tmp, "xb").close()
     os.remove(tmp)
-
-
-def _temporary_name(path, suffix):
-    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
 
 
 def remove_stale(directory, names, suffix):
