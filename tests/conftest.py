@@ -2,8 +2,9 @@
 is unset), hypothesis' profiles and the markers.
 
 Markers (registered in pyproject.toml): ``slow``, ``browser`` (headless Chromium), ``db`` (a
-PostgreSQL server), ``notebooks`` (executes notebooks/), ``mnist`` (reads the real data set; set
-here for every test that uses the ``mnist_data`` fixture).  The contributors' fast loop is
+PostgreSQL server; set here for every test that uses the ``postgres`` fixture), ``notebooks``
+(executes notebooks/), ``mnist`` (reads the real data set; set here for every test that uses
+the ``mnist_data`` fixture).  The contributors' fast loop is
 ``pytest -m "not slow" --hypothesis-profile fast``; README's command runs everything.
 """
 import os
@@ -22,8 +23,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "mnist_data" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "mnist_data" in fixtures:
             item.add_marker(pytest.mark.mnist)
+        if "postgres" in fixtures:
+            item.add_marker(pytest.mark.db)
+            item.add_marker(pytest.mark.slow)
 
 NO_DATA = ("CHAINRULE_DATA is unset, so there is no MNIST to test with; run the tests with the "
            "command README.md gives: CHAINRULE_DATA=../shared/data .venv/bin/python -m pytest")

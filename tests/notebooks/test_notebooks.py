@@ -22,6 +22,8 @@ import pytest
 import nbclient
 import nbformat
 
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 
