@@ -321,7 +321,7 @@ class Value:
         return to_text(self, **options)
 
     def draw(self, **options):
-        """A ``graphviz.Source`` of the graph (shows itself in Jupyter); needs the viz extra."""
+        """The picture: a ``graphviz.Source`` with Graphviz, else chainrule's own SVG (``autograd.draw``)."""
         from .draw import draw
         return draw(self, **options)
 

@@ -7,7 +7,7 @@ contributing page):
 
 The build and the site work offline: no intersphinx inventories, no web fonts, no CDN
 scripts (no math typeset, so no MathJax; the notebooks' Jupyter widget scripts left
-out); tests/test_docs.py builds the site and opens every page in headless Chromium to
+out); tests/docs/test_docs.py builds the site and opens every page in headless Chromium to
 keep it so.
 """
 import sys
