@@ -11,34 +11,25 @@ import inspect
 import os
 import pkgutil
 import re
-import shutil
 import subprocess
 import sys
 import zlib
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 import autograd
+import chromium
 import nn
+from chromium import HANG
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-# The same flags as tests/test_explore_browser.py, and no name resolves: a page that tried
-# to reach the network would also fail loudly, besides being seen in the request log.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1100,800", "--host-resolver-rules=MAP * ~NOTFOUND"]
-HANG = 30  # seconds before a wait gives up: a guard against a frozen page, not a speed test
 LOCAL = ("file://", "data:", "about:", "blob:", "chrome://")  # chrome://: the browser's own
 
 
@@ -60,16 +51,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.fail("headless Chromium is needed: apt-get install -y chromium chromium-driver "
-                    "(.ci/run does this)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('profile')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(HANG)
+    driver = chromium.start(tmp_path_factory.mktemp("profile"), logs=("browser", "performance"))
     try:
         yield driver
     finally:

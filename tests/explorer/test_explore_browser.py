@@ -5,45 +5,28 @@ with the page's own controls, reads the numbers it shows and checks the browser
 console stayed clean.  Needs Debian's ``chromium`` and ``chromium-driver`` (``.ci/run``
 installs them); without them the tests fail, naming the packages.
 """
-import os
 import random
 import re
-import shutil
 import time
 
 import pytest
 
 from autograd import Value
+import chromium
 from book_graphs import apple_orange_graph
+from chromium import HANG
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1100,800"]
-HANG = 30  # seconds before a wait gives up: a guard against a frozen page, not a speed test
 
 
 @pytest.fixture
 def browser(tmp_path):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.fail("headless Chromium is needed: apt-get install -y chromium chromium-driver "
-                    "(.ci/run does this)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(HANG)
+    driver = chromium.start(tmp_path / "profile")
     try:
         yield driver
     finally:
