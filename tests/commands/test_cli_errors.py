@@ -231,6 +231,7 @@ def test_gradcheck_uses_the_images_load_mnist_gives(mnist_data):
     np.testing.assert_array_equal(labels, t_onehot[:3].argmax(axis=1))
 
 
+@pytest.mark.slow
 def test_gradcheck_seed_4_repeats_notebook_04(mnist_data):
     """The notebook's seed-4 table leaves out 131 W1 and 1 b1 coordinates; so must the command.
 

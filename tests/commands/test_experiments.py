@@ -15,6 +15,9 @@ import pytest
 from nn import experiments
 from nn.cli import mnist_subset
 
+# Each test runs the command in a subprocess or trains a net: minutes in all.
+pytestmark = pytest.mark.slow
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

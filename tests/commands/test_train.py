@@ -175,6 +175,7 @@ def test_command_writes_a_json_summary(mnist_data, tmp_path, capsys):
     assert again["test_acc_list"] == summary["test_acc_list"]  # same seed, same accuracies
 
 
+@pytest.mark.slow
 def test_a_short_real_training_run(mnist_data):
     (x_train, t_train), (x_test, t_test) = mnist_data(dtype=np.float32)
     network = TwoLayerNet(784, 50, 10, dtype=np.float32, rng=0)

@@ -376,6 +376,7 @@ def test_accuracy_runs_in_batches_and_counts_the_last_partial_batch():
         net.accuracy(x, labels, batch_size=0)
 
 
+@pytest.mark.slow
 def test_a_short_convnet_training_run(mnist_data, one_blas_thread):
     from nn.training.optimizers import Adam
     from nn.train import train
@@ -408,6 +409,7 @@ def test_the_conv2d_row_skips_the_gradients_nobody_needs():
 # ------------------------------------------------------------------ python -m nn.train --net convnet
 
 
+@pytest.mark.slow
 def test_the_command_trains_the_convnet_with_adam(mnist_data, monkeypatch, tmp_path, capsys):
     import nn.data.mnist
     from nn.nets.base import load_params

@@ -410,6 +410,7 @@ def gzip_bomb(path, megabytes):
         f.write(packer.flush())
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_is_refused_without_unpacking_it(tmp_path):
     import tracemalloc
     path = tmp_path / "train-labels-idx1-ubyte.gz"

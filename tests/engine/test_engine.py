@@ -160,6 +160,7 @@ def test_no_grad_as_decorator():
     assert f(Value(3.0)).parents == ()
 
 
+@pytest.mark.slow
 def test_million_node_chain():
     x = Value(1.0, label="x")
     y = x

@@ -86,6 +86,7 @@ def test_numpy_numbers_work_on_either_side():
         np.array([1.0, 2.0]) + x
 
 
+@pytest.mark.slow
 def test_a_deep_graph_copies_without_recursion_and_refuses_pickle():
     x = Value(1.0, label="x")
     y = x

@@ -1,4 +1,5 @@
 """The scalar engine's traversal: orders, leaves, no recursion, and backprop on random DAGs."""
+import pytest
 import ast
 import gc
 import sys
@@ -75,6 +76,7 @@ def test_backward_on_a_leaf_and_leaf_only_orders():
     assert x.grad == 3.0
 
 
+@pytest.mark.slow
 def test_long_chain_under_a_tiny_recursion_limit():
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(200)

@@ -198,6 +198,7 @@ def test_gradient_check_reports_a_real_error():
     assert "EXCEEDS" in gradcheck.format_results(results, "x")
 
 
+@pytest.mark.slow
 def test_gradcheck_command(mnist_data, capsys):
     mnist_data(normalize=False)  # fails without data
     assert gradcheck.main(["--seed", "0", "--hidden-size", "4"]) == 0
@@ -211,6 +212,7 @@ def test_gradcheck_command(mnist_data, capsys):
 
 # ---------------------------------------------------------------- the book's code, unchanged
 
+@pytest.mark.slow
 def test_the_books_gradient_check(mnist_data):
     load_mnist = lambda **kw: mnist_data(**kw)  # noqa: E731
     np.random.seed(1)  # a seed whose ReLU inputs are all more than h from 0 (asserted below)

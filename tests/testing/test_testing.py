@@ -195,6 +195,7 @@ def test_every_wrong_rule_is_caught(name, op, kwargs, says):
     assert repr(op.name) in str(caught.value) or op.name in str(caught.value)
 
 
+@pytest.mark.slow
 def test_the_correct_twins_of_the_mutants_pass():
     rule_test(_leaky(0.1, "leaky_ok"), max_examples=60)()
     rule_test(declare_op("half_square_ok", register=False, scalar=False,
@@ -215,6 +216,7 @@ def test_a_failure_names_the_op_the_inputs_both_derivatives_and_shows_the_graph(
     assert "tanh_sign(v" in text and "x = 0.5" in text  # the graph, Value.to_text()
 
 
+@pytest.mark.slow
 def test_hypothesis_shrinks_a_failing_graph_to_the_wrong_op():
     bad = MUTANTS[0][1]
     strategy = graphs(ops=[ops.add, ops.mul, ops.exp, bad], max_steps=5)
@@ -337,6 +339,7 @@ def test_no_warning_leaks_near_the_largest_float(recwarn):
         assert check_grads(ops.exp, np.array([709.0, 1.0]), order=2).checked == 2
 
 
+@pytest.mark.slow
 def test_a_failing_rule_test_shows_the_culprit_before_library_source(tmp_path):
     import os
     import subprocess
