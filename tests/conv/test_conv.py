@@ -92,7 +92,6 @@ def test_im2col_on_the_books_example_shapes():
     assert im2col(np.random.rand(10, 3, 7, 7), 5, 5, stride=1, pad=0).shape == (90, 75)
 
 
-@settings(max_examples=60, deadline=None)
 @given(case=conv_case())
 def test_im2col_rows_are_the_windows(case):
     x, W, _, stride, pad = case
@@ -106,7 +105,6 @@ def test_im2col_rows_are_the_windows(case):
     np.testing.assert_array_equal(col, np.array(expected))
 
 
-@settings(max_examples=60, deadline=None)
 @given(case=conv_case())
 def test_col2im_is_the_transpose_of_im2col(case):
     # <im2col(x), c> = <x, col2im(c)> for all x, c: col2im is im2col's adjoint, hence its backward.
@@ -150,7 +148,6 @@ def test_impossible_shapes_name_the_shapes_and_the_formula():
 # ------------------------------------------------------------------------ Convolution, Pooling
 
 
-@settings(max_examples=60, deadline=None)
 @given(case=conv_case())
 def test_convolution_forward_is_the_definition(case):
     x, W, b, stride, pad = case
@@ -160,7 +157,6 @@ def test_convolution_forward_is_the_definition(case):
     np.testing.assert_array_equal(x, x_before)
 
 
-@settings(max_examples=60, deadline=None)
 @given(case=pool_case())
 def test_pooling_forward_is_the_definition(case):
     x, ph, pw, stride, pad = case
@@ -172,7 +168,6 @@ def test_pooling_defaults_to_the_books_corrected_stride_2():
     np.testing.assert_array_equal(Pooling(2, 2).forward(x)[0, 0], [[5, 7], [13, 15]])
 
 
-@settings(max_examples=40, deadline=None)
 @given(case=conv_case(max_size=5), dtype=st.sampled_from([np.float64, np.float32]))
 def test_convolution_gradients_match_central_differences(case, dtype):
     # autograd.testing.check_grads: dx, dW and db along a random direction against central
@@ -182,7 +177,6 @@ def test_convolution_gradients_match_central_differences(case, dtype):
     assert result.checked == 2  # linear in each input: no kinks to leave out
 
 
-@settings(max_examples=40, deadline=None)
 @given(case=pool_case(max_size=5), dtype=st.sampled_from([np.float64, np.float32]))
 def test_pooling_gradient_matches_central_differences_away_from_ties(case, dtype):
     x, ph, pw, stride, pad = case
@@ -257,7 +251,6 @@ def test_tiny_convolution_and_pooling_match_the_scalar_engine(stride, pad):
 # -------------------------------------------------------------------------- PyTorch reference
 
 
-@settings(max_examples=40, deadline=None)
 @given(case=conv_case(max_size=9), dtype=st.sampled_from([np.float32, np.float64]))
 def test_convolution_matches_torch(case, dtype):
     x, W, b, stride, pad = (a.astype(dtype) if isinstance(a, np.ndarray) else a for a in case)
@@ -276,7 +269,6 @@ def test_convolution_matches_torch(case, dtype):
     np.testing.assert_allclose(layer.db, bt.grad.numpy(), **tol)
 
 
-@settings(max_examples=40, deadline=None)
 @given(case=pool_case(max_size=9))
 def test_max_pooling_matches_torch(case):
     x, ph, pw, stride, pad = case
@@ -306,7 +298,7 @@ SMALL = dict(input_dim=(1, 6, 6), conv_param={"filter_num": 2, "filter_size": 3,
              hidden_size=4, output_size=3, weight_init_std=0.5)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 3), channels=st.integers(1, 2),
        size=st.integers(5, 8), filter_size=st.integers(1, 3), pad=st.integers(0, 1),
        stride=st.integers(1, 2), one_hot=st.booleans())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -88,7 +88,6 @@ def cache_files(env):
 
 # ---------------------------------------------------------------- parsing
 
-@settings(max_examples=30, deadline=None)
 @given(st.integers(0, 4).flatmap(lambda n: st.tuples(
     arrays(np.uint8, (n, 28, 28)), arrays(np.uint8, (n,), elements=st.integers(0, 9)))))
 def test_parse_round_trip(pair):

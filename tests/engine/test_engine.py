@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd
@@ -59,7 +59,6 @@ def test_book_layers_run_unchanged():
         110.00000000000001, 2.2, 3.3000000000000003, 165.0, 650)
 
 
-@settings(max_examples=40, deadline=None)
 @given(shape=st.sampled_from([(3,), (2, 3), (2, 1, 3)]), y=st.floats(-3, 3), seed=st.integers(0, 99))
 def test_mul_layer_with_an_array_and_a_number_gives_each_input_its_own_gradient(shape, y, seed):
     # layer_naive.py's MulLayer with an array x and a number y (numpy broadcasts y): dx has
@@ -210,7 +209,6 @@ positive = st.floats(0.1, 5.0)
 nonzero = st.floats(0.2, 3.0) | st.floats(-3.0, -0.2)
 
 
-@settings(max_examples=50, deadline=None)
 @given(x=moderate, y=moderate)
 def test_add_sub_mul_neg(x, y):
     check(lambda a, b: a + b, x, y)
@@ -220,14 +218,12 @@ def test_add_sub_mul_neg(x, y):
     check(lambda a, b: 3 - a + b * 2, x, y)
 
 
-@settings(max_examples=50, deadline=None)
 @given(x=moderate, y=nonzero)
 def test_div(x, y):
     check(lambda a, b: a / b, x, y)
     check(lambda b: 1 / b, y)
 
 
-@settings(max_examples=50, deadline=None)
 @given(x=positive, y=moderate, c=st.sampled_from([2, 3, -1, 0.5, -1.5]))
 def test_pow(x, y, c):
     check(lambda a, b: a ** b, x, y)
@@ -235,7 +231,6 @@ def test_pow(x, y, c):
     check(lambda b: 2.0 ** b, y)
 
 
-@settings(max_examples=50, deadline=None)
 @given(x=moderate, p=positive)
 def test_unary_ops(x, p):
     check(lambda a: a.exp(), x)

@@ -5,7 +5,7 @@ import gc
 import sys
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd
@@ -41,7 +41,6 @@ def positions(order):
     return {id(node): i for i, node in enumerate(order)}
 
 
-@settings(max_examples=60, deadline=None)
 @given(program=steps, xs=st.tuples(*[st.floats(-2.0, 2.0)] * 3))
 def test_topological_order_puts_parents_first(program, xs):
     out = run(program, [Value(x) for x in xs])
@@ -52,7 +51,6 @@ def test_topological_order_puts_parents_first(program, xs):
     assert all(where[id(p)] < where[id(n)] for n in full for p in n.parents)
 
 
-@settings(max_examples=60, deadline=None)
 @given(program=steps, xs=st.tuples(*[st.floats(-2.0, 2.0)] * 3))
 def test_backward_on_random_dags_matches_central_differences(program, xs):
     check_grads(lambda a, b, c: run(program, (a, b, c)), *xs, directions=2)

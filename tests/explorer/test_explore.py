@@ -27,7 +27,6 @@ def _page_data(text):
 
 # -- the numbers: the replayed backward pass is back-propagation's, bit for bit --------
 
-@settings(max_examples=40, deadline=None)
 @given(a=st.floats(0.1, 3.0), b=st.floats(-2.0, 2.0), dy=st.floats(-3.0, 3.0))
 def test_trace_gives_backwards_numbers_exactly(a, b, dy):
     x, y = Value(a, label="x"), Value(b, label="y")
@@ -473,7 +472,7 @@ def test_the_net_explorer_survives_scores_beyond_exp_overflow(tmp_path):
 
 # -- "what if" in Jupyter: the widget's model recomputes in Python (issue 21, item 4) -------
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(apple=st.floats(-500, 500), tax=st.floats(0.5, 2.0))
 def test_what_if_gives_what_rebuilding_the_graph_gives(apple, tax):
     price, leaves = apple_orange_graph()

@@ -62,7 +62,7 @@ def loss_and_grad(x, t, dout=1.0):
     return loss, layer.backward(dout)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(data=scores_and_labels(), dout=st.sampled_from([1, 2.5]))
 def test_softmax_with_loss_fast_path_is_stable_and_exact(data, dout):
     x, t = data
@@ -86,7 +86,6 @@ def test_softmax_with_loss_fast_path_is_stable_and_exact(data, dout):
     np.testing.assert_array_equal(t, t_before)
 
 
-@settings(max_examples=50, deadline=None)
 @given(data=scores_and_labels())
 def test_softmax_cross_entropy_matches_log_softmax_and_softmax(data):
     x, t = data
@@ -164,7 +163,6 @@ def test_index_rule_with_a_fortran_ordered_y():
 
 # ---------------------------------------------------------------- Affine and relu
 
-@settings(max_examples=50, deadline=None)
 @given(data=st.data())
 def test_affine_on_arrays_gives_the_numbers_it_gives_on_lists(data):
     n, d, m = (data.draw(st.integers(1, 5)) for _ in range(3))
@@ -202,7 +200,6 @@ def test_affine_lets_the_previous_input_go_before_converting():
     assert peak - start < x.size * 8 / 2  # less than half a float64 copy on top
 
 
-@settings(max_examples=50, deadline=None)
 @given(x=hnp.arrays(st.sampled_from([np.float32, np.float64]), hnp.array_shapes(max_dims=3),
                     elements=st.floats(-1e6, 1e6, width=32) | st.sampled_from([0.0, -0.0])))
 def test_relu_keeps_dtype_and_shape_and_matches_lists(x):

@@ -28,21 +28,18 @@ DTYPES = st.sampled_from([np.float64, np.float32])
 # directions, to the second order; float32 layers included (the numerical side on a float64
 # copy); inputs, dout and outputs not mutated, gradients new arrays of the inputs' dtype.
 
-@settings(max_examples=40, deadline=None)
 @given(data=st.data(), dtype=DTYPES)
 def test_relu_backward_matches_central_differences(data, dtype):
     x = data.draw(arrays_for(ops.relu, 0, data.draw(SHAPES), dtype, bound=5.0))  # 0.1 from 0
     assert check_grads(Relu(), x, order=2, rng=data.draw(st.integers(0, 99))).left_out == 0
 
 
-@settings(max_examples=40, deadline=None)
 @given(data=st.data(), dtype=DTYPES)
 def test_sigmoid_backward_matches_central_differences(data, dtype):
     x = data.draw(arrays_for(ops.sigmoid, 0, data.draw(SHAPES), dtype, bound=10.0))
     check_grads(Sigmoid(), x, order=2, rng=data.draw(st.integers(0, 99)))
 
 
-@settings(max_examples=40, deadline=None)
 @given(data=st.data(), dtype=DTYPES)
 def test_affine_backward_matches_central_differences(data, dtype):
     # A batch of any sample shape, e.g. images (N, 1, h, w): D is the flattened size.
@@ -69,7 +66,7 @@ def test_affine_backward_matches_central_differences(data, dtype):
     check_grads(first, x)  # dW and db alone
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(data=st.data())
 def test_affine_single_sample(data):
     d, m = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
@@ -82,7 +79,6 @@ def test_affine_single_sample(data):
     check_grads(Affine(W, b), x, order=2)
 
 
-@settings(max_examples=50, deadline=None)
 @given(data=st.data(), one_hot=st.booleans(), dout=st.sampled_from([1, 2.5]), dtype=DTYPES)
 def test_softmax_with_loss_backward_matches_central_differences(data, one_hot, dout, dtype):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
@@ -92,7 +88,6 @@ def test_softmax_with_loss_backward_matches_central_differences(data, one_hot, d
     check_grads(SoftmaxWithLoss(), x, params={"t": t}, upstream=dout, order=2)
 
 
-@settings(max_examples=30, deadline=None)
 @given(data=st.data(), one_hot=st.booleans())
 def test_softmax_with_loss_single_sample(data, one_hot):
     c = data.draw(st.integers(1, 5))
@@ -107,7 +102,6 @@ def test_softmax_with_loss_single_sample(data, one_hot):
     check_grads(SoftmaxWithLoss(), x, params={"t": t}, order=2)
 
 
-@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_one_hot_and_index_targets_give_the_same_loss_and_gradient(data):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(2, 5))
@@ -120,7 +114,6 @@ def test_one_hot_and_index_targets_give_the_same_loss_and_gradient(data):
 
 # ---------------------------------------------------------------- functions
 
-@settings(max_examples=40, deadline=None)
 @given(x=float_arrays(bound=30))
 def test_softmax_and_log_softmax_against_the_definition(x):
     y = softmax(x)
@@ -130,7 +123,6 @@ def test_softmax_and_log_softmax_against_the_definition(x):
     np.testing.assert_allclose(log_softmax(x), np.log(expected), rtol=1e-12, atol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
 @given(x=float_arrays(bound=30), shift=st.floats(-1000, 1000))
 def test_softmax_is_shift_invariant_and_never_overflows(x, shift):
     with warnings.catch_warnings():
@@ -139,7 +131,6 @@ def test_softmax_is_shift_invariant_and_never_overflows(x, shift):
         np.testing.assert_allclose(log_softmax(x + shift), log_softmax(x), rtol=1e-9, atol=1e-9)
 
 
-@settings(max_examples=40, deadline=None)
 @given(x=float_arrays(bound=30))
 def test_sigmoid_and_relu_against_the_definitions(x):
     np.testing.assert_allclose(sigmoid(x), 1 / (1 + np.exp(-x)), rtol=1e-14)
@@ -166,7 +157,6 @@ def test_loss_is_exact_far_from_the_answer():
     np.testing.assert_allclose(layer.backward(), [[-1.0, 1.0]], rtol=1e-15)
 
 
-@settings(max_examples=40, deadline=None)
 @given(data=st.data(), one_hot=st.booleans())
 def test_cross_entropy_error_against_the_definition(data, one_hot):
     n, c = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
@@ -188,7 +178,6 @@ def test_cross_entropy_error_never_takes_log_of_zero():
 
 # ---------------------------------------------------------------- numerical_gradient
 
-@settings(max_examples=40, deadline=None)
 @given(x=float_arrays(min_dims=0, max_dims=4))
 def test_numerical_gradient_of_a_known_function(x):
     c = np.linspace(-1, 1, x.size).reshape(x.shape)
@@ -196,7 +185,6 @@ def test_numerical_gradient_of_a_known_function(x):
     np.testing.assert_allclose(grad, c * np.cos(x), rtol=1e-6, atol=1e-8)
 
 
-@settings(max_examples=30, deadline=None)
 @given(x=hnp.arrays(st.sampled_from([np.float32, np.float64]), hnp.array_shapes(max_dims=3),
                     elements=st.floats(-1e6, 1e6, width=32)))
 def test_numerical_gradient_perturbs_in_place_and_restores_exactly(x):

@@ -47,7 +47,7 @@ BN_LAYOUTS = [
 @pytest.mark.parametrize("train", [True, False], ids=["train", "test"])
 @pytest.mark.parametrize("shape, features, per_pixel", BN_LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(data=st.data())
 def test_batchnorm_backward_matches_central_differences(shape, features, per_pixel, train,
                                                         dtype, data):
@@ -144,7 +144,7 @@ def test_batchnorm_errors_name_the_shapes_and_the_fix():
 
 @pytest.mark.parametrize("inverted", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(data=st.data(), seed=st.integers(0, 2**32 - 1))
 def test_dropout_backward_matches_central_differences(inverted, dtype, data, seed):
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
@@ -231,7 +231,6 @@ def check_net(net, x, t):
         assert r.mean_abs_diff <= 1e-7, f"{name}: mean |backprop - numerical| {r.mean_abs_diff}"
 
 
-@settings(max_examples=40, deadline=None)
 @given(data=st.data(), activation=st.sampled_from(["relu", "sigmoid"]),
        batchnorm=st.booleans(), dropout=st.booleans(), lam=st.sampled_from([0.0, 0.1]),
        one_hot=st.booleans())
@@ -250,7 +249,7 @@ def test_multi_layer_net_extend_gradient_check(data, activation, batchnorm, drop
     check_net(net, x, np.eye(c)[labels] if one_hot else labels)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(data=st.data(), activation=st.sampled_from(["relu", "sigmoid"]),
        lam=st.sampled_from([0.0, 0.5]))
 def test_multi_layer_net_gradient_check(data, activation, lam):
@@ -326,7 +325,6 @@ def test_book_layer_names_and_keys():
 
 # ---------------------------------------------------------------- the op-table rows themselves
 
-@settings(max_examples=30, deadline=None)
 @given(data=st.data(), lam=st.floats(0.0, 2.0))
 def test_l2_penalty_row(data, lam):
     # Its derivative: tests/test_ops.py runs rule_test on every row.

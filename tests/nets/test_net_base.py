@@ -42,7 +42,7 @@ class AffineSigmoidNet(Net):
         self.link_params()
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(seed=st.integers(0, 2**32 - 1), sizes=st.lists(st.integers(1, 4), min_size=2, max_size=4))
 def test_a_net_of_a_few_lines_gets_the_whole_base(seed, sizes):
     sizes[-1] = max(sizes[-1], 2)

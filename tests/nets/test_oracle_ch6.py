@@ -56,7 +56,7 @@ def feature_groups(shape, per_pixel):
 
 @pytest.mark.parametrize("shape, per_pixel", [((3, 2), False), ((2, 2, 2, 2), False),
                                               ((2, 2, 1, 2), True)])
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 @given(data=st.data())
 def test_batchnorm_matches_the_scalar_engine(shape, per_pixel, data):
     elements = st.floats(-2, 2, allow_nan=False)
@@ -83,7 +83,7 @@ def test_batchnorm_matches_the_scalar_engine(shape, per_pixel, data):
 
 
 @pytest.mark.parametrize("inverted", [True, False])
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 @given(data=st.data(), seed=st.integers(0, 1000))
 def test_dropout_matches_the_scalar_engine(inverted, data, seed):
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))

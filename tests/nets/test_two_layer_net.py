@@ -72,7 +72,6 @@ def loss_of_params(x, t):
     return forward, vjp
 
 
-@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), one_hot=st.booleans(), dtype=st.sampled_from(
     [np.float64, np.float32]))
 def test_gradient_matches_numerical_differences(seed, one_hot, dtype):
@@ -84,7 +83,6 @@ def test_gradient_matches_numerical_differences(seed, one_hot, dtype):
     check_grads(loss_of_params(x, t), *params, rng=seed, directions=2, order=2)
 
 
-@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), chunk=st.integers(1, 40), n=st.integers(1, 40))
 def test_accuracy_in_chunks_matches_the_definition(seed, chunk, n):
     net, _, _ = small_problem(seed)
@@ -146,7 +144,7 @@ def test_library_default_is_float64_and_other_dtypes_are_refused():
 
 # ---------------------------------------------------------------- gradient check with kink detection
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_gradient_check_passes_and_excludes_nothing_away_from_kinks(seed):
     net, x, t = small_problem(seed)

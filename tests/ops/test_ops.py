@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -148,7 +148,6 @@ def test_array_row(name):
 
 
 @pytest.mark.parametrize("name", SCALAR)
-@settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_forward_matches_numpy_on_values_and_arrays(name, data):
     op = OPS[name]

@@ -161,7 +161,6 @@ SETTINGS = {"SGD": dict(lr=0.1), "Momentum": dict(lr=0.05, momentum=0.8),
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-@settings(max_examples=25, deadline=None)
 @given(grads=st.lists(st.floats(-3, 3, allow_nan=False), min_size=1, max_size=8),
        w0=st.floats(-2, 2))
 def test_matches_an_independent_scalar_loop(name, grads, w0):
@@ -248,7 +247,7 @@ def torch_optimizer(name, tensors, kw):
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10)
 @given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 12))
 def test_matches_torch_optim(name, seed, steps):
     import torch

@@ -24,7 +24,7 @@ SHAPES = hnp.array_shapes(min_dims=1, max_dims=2, max_side=4).map(lambda s: (s,)
 
 # Every row of the table passes rule_test over 100 hypothesis runs: tests/test_ops.py.
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(graphs())
 def test_random_graphs_of_correct_rows_pass_to_second_order(graph):
     check_grads(graph, *graph.inputs, order=2)
@@ -75,7 +75,6 @@ def test_domains_and_kinks_from_the_rows():
     assert input_domains(ops.log) == [((0.0, math.inf),)]
     assert input_kinks(ops.relu) == [(0.0,)]
 
-    @settings(max_examples=50, deadline=None)
     @given(safe_floats(input_domains(ops.div)[1], margin=0.1), values_for(ops.log, 0))
     def safe(y, x):
         assert 0.1 <= abs(y) <= 3.0 and isinstance(x, Value) and 0.1 <= x.data <= 3.0
@@ -221,7 +220,7 @@ def test_hypothesis_shrinks_a_failing_graph_to_the_wrong_op():
     bad = MUTANTS[0][1]
     strategy = graphs(ops=[ops.add, ops.mul, ops.exp, bad], max_steps=5)
 
-    @settings(max_examples=200, deadline=None, database=None)
+    @settings(max_examples=200, database=None)
     @given(strategy)
     def test(graph):
         check_grads(graph, *graph.inputs)
