@@ -51,7 +51,7 @@ def _progress_bar(total):
 
 def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
           learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True,
-          optimizer=None):
+          optimizer=None, train_acc_size=None):
     """Stochastic gradient descent on mini-batches, as the book's training loop.
 
     Each iteration draws ``batch_size`` training samples at random (with
@@ -75,6 +75,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     (``benchmarks/bench_nn.py`` prints both); 0 keeps the steps' setting.  Neither
     exceeds the CPUs this process may use.  ``progress``:
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
+    ``train_acc_size``: measure train accuracy on the first that many training samples only
+    (the book's Trainer's evaluate_sample_num_per_epoch), for nets whose forward is costly.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
     becomes nan or inf, and before measuring accuracy (so also after the last
@@ -113,7 +115,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
                     _check_finite(network.params, i + 1, iters_num, learning_rate)
                     eval_start = time.perf_counter()
                     with _blas_threads(eval_threads):
-                        train_acc = network.accuracy(x_train, t_train)
+                        train_acc = network.accuracy(x_train[:train_acc_size],
+                                                     t_train[:train_acc_size])
                         test_acc = network.accuracy(x_test, t_test)
                     history.eval_seconds += time.perf_counter() - eval_start
                     history.train_acc_list.append(train_acc)
@@ -264,6 +267,17 @@ def _simple_conv_net(args, input_shape, dtype, rng):
         f"affine 10), Adam")
 
 
+def _deep_conv_net(args, input_shape, dtype, rng):
+    from .training.optimizers import Adam
+    from .nets.deep_conv_net import DeepConvNet
+
+    network = DeepConvNet(input_dim=input_shape, hidden_size=args.hidden_size, dtype=dtype,
+                          rng=rng)
+    return network, Adam(lr=args.learning_rate), (
+        f"DeepConvNet(6 conv 3x3 16-16-32-32-64-64 with relu, pool 2x2 after every second - "
+        f"affine {args.hidden_size} - relu - dropout - affine 10 - dropout), Adam")
+
+
 # Each network of the command line: how to build it, and its defaults (the book's settings).
 NETS = {
     "twolayer": {"build": _two_layer_net,
@@ -272,6 +286,9 @@ NETS = {
     "convnet": {"build": _simple_conv_net,
                 "defaults": {"hidden_size": 100, "learning_rate": 0.001, "epochs": 20,
                              "eval_threads": 1}},
+    "deep": {"build": _deep_conv_net,
+             "defaults": {"hidden_size": 50, "learning_rate": 0.001, "epochs": 20,
+                          "eval_threads": 1, "train_acc_size": 1000}},
 }
 
 
@@ -322,7 +339,9 @@ def _main(argv, stdout):
                         help="twolayer: chapter 5's TwoLayerNet, SGD lr 0.1, 10,000 iterations; "
                              "convnet: chapter 7's SimpleConvNet (conv 30x5x5 - relu - pool - "
                              "affine 100 - relu - affine 10), Adam lr 0.001, 20 epochs, as the "
-                             "book's ch07/train_convnet.py (default: %(default)s)")
+                             "book's ch07/train_convnet.py; deep: chapter 8's DeepConvNet, "
+                             "Adam lr 0.001, 20 epochs, as ch08/train_deepnet.py "
+                             "(default: %(default)s)")
     parser.add_argument("--hidden-size", type=int, default=None,
                         help="hidden units (default: 50 for twolayer, 100 for convnet)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
@@ -358,6 +377,10 @@ def _main(argv, stdout):
                              "setting; at most the number of CPUs (default: 2 for twolayer, "
                              "whose accuracy products are much larger than a step's; 1 for "
                              "convnet, whose are per-image and small)")
+    parser.add_argument("--train-acc-size", type=int, default=None,
+                        help="measure train accuracy on the first N training images only "
+                             "(default: 1000 for deep, as the book's train_deepnet.py; all "
+                             "for the others)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="save loss and accuracy curves (needs matplotlib: the train extra)")
     parser.add_argument("--save", metavar="FILE.npz", default=None,
@@ -380,7 +403,8 @@ def _main(argv, stdout):
             setattr(args, key, value)
 
     for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
-                          ("--iters", args.iters), ("--epochs", args.epochs)):
+                          ("--iters", args.iters), ("--epochs", args.epochs),
+                          ("--train-acc-size", args.train_acc_size)):
         if value is not None:
             cli.check_int(parser, option, value, 1)
     if args.seed is not None:
@@ -435,7 +459,8 @@ def _main(argv, stdout):
         history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
                         batch_size=args.batch_size, learning_rate=args.learning_rate,
                         rng=rng, threads=args.threads, eval_threads=args.eval_threads,
-                        progress=not args.no_progress, optimizer=optimizer)
+                        progress=not args.no_progress, optimizer=optimizer,
+                        train_acc_size=args.train_acc_size)
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
