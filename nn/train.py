@@ -51,7 +51,7 @@ def _progress_bar(total):
 
 def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
           learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True,
-          optimizer=None, train_acc_size=None):
+          optimizer=None, train_acc_size=None, augment=None):
     """Stochastic gradient descent on mini-batches, as the book's training loop.
 
     Each iteration draws ``batch_size`` training samples at random (with
@@ -77,6 +77,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
     ``train_acc_size``: measure train accuracy on the first that many training samples only
     (the book's Trainer's evaluate_sample_num_per_epoch), for nets whose forward is costly.
+    ``augment``: a function applied to each mini-batch's images before the step (e.g.
+    ``nn.data.augment.augment`` with its rng), so that no image is seen twice the same way.
 
     Returns a History.  Raises FloatingPointError, before updating, if the loss
     becomes nan or inf, and before measuring accuracy (so also after the last
@@ -98,7 +100,8 @@ def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_s
     try:
         with _blas_threads(threads):
             for i in range(iters_num):
-                grad = network.gradient(*draw_batch())
+                x_batch, t_batch = draw_batch()
+                grad = network.gradient(x_batch if augment is None else augment(x_batch), t_batch)
                 loss = float(network.lastLayer.loss)
                 if not math.isfinite(loss):
                     raise FloatingPointError(
@@ -381,6 +384,10 @@ def _main(argv, stdout):
                         help="measure train accuracy on the first N training images only "
                              "(default: 1000 for deep, as the book's train_deepnet.py; all "
                              "for the others)")
+    parser.add_argument("--augment", action="store_true",
+                        help="images (not flattened, so not twolayer): move each training image "
+                             "by up to 2 pixels and turn it by up to 10 degrees, drawn anew for "
+                             "every mini-batch (the book's data augmentation)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="save loss and accuracy curves (needs matplotlib: the train extra)")
     parser.add_argument("--save", metavar="FILE.npz", default=None,
@@ -427,6 +434,8 @@ def _main(argv, stdout):
         _check_output(parser, "--save", args.save, suffix=".npz")
     if args.json and args.json != "-":
         _check_output(parser, "--json", args.json, suffix=".json")
+    if args.augment and args.net == "twolayer":
+        parser.error("--augment moves and turns images: use it with --net convnet or deep")
     if args.filters:
         if args.net != "convnet":
             parser.error("--filters shows convolution filters: use it with --net convnet")
@@ -453,6 +462,11 @@ def _main(argv, stdout):
     except MemoryError:
         return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     first_filters = network.params["W1"].copy() if args.filters else None
+    augment = None
+    if args.augment:
+        from .data.augment import augment as move_and_turn
+
+        augment = lambda x: move_and_turn(x, rng)  # noqa: E731 -- one line, one use
     print(f"{title}, {dtype}, seed {seed}, {args.iters} iterations of {args.batch_size}, "
           f"lr {args.learning_rate:g}")
     try:
@@ -460,7 +474,7 @@ def _main(argv, stdout):
                         batch_size=args.batch_size, learning_rate=args.learning_rate,
                         rng=rng, threads=args.threads, eval_threads=args.eval_threads,
                         progress=not args.no_progress, optimizer=optimizer,
-                        train_acc_size=args.train_acc_size)
+                        train_acc_size=args.train_acc_size, augment=augment)
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
