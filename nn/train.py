@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import time
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -211,6 +212,42 @@ def plot_history(history, path):
         fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
 
 
+def predictions(network, x, batch_size=100):
+    """The network's class for each of ``x``'s images, computed ``batch_size`` at a time."""
+    return np.concatenate([network.predict(x[i:i + batch_size]).argmax(axis=1)
+                           for i in range(0, len(x), batch_size)])
+
+
+def plot_misclassified(path, x, t, predicted, count=20):
+    """Save the first ``count`` images of ``x`` whose ``predicted`` class is not their label
+    ``t`` (indices), each titled "label -> prediction" (the book's misclassified_mnist.py)."""
+    from matplotlib.figure import Figure
+
+    wrong = np.flatnonzero(predicted != t)[:count]
+    fig = Figure(figsize=(8, 7), layout="constrained")
+    fig.suptitle(f"{np.count_nonzero(predicted != t)} of {len(t)} test images misclassified; "
+                 f"the first {len(wrong)}, label -> prediction")
+    for ax, i in zip(fig.subplots(4, 5).flat, wrong):
+        ax.imshow(x[i].reshape(28, 28), cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"{t[i]} -> {predicted[i]}", fontsize=10)
+    for ax in fig.axes:
+        ax.set_axis_off()
+    with atomic_write(path, ".tmp") as f:
+        fig.savefig(f, format="png")
+
+
+def dtype_accuracies(build, params, x, t):
+    """Test accuracy with the weights ``params`` and the images ``x`` in float64, float32 and
+    float16 (the book's half_float_network.py): {dtype name: accuracy}.  ``build(dtype)``
+    makes the network."""
+    accuracies = {}
+    for name in ("float64", "float32", "float16"):
+        network = build(np.dtype(name))
+        network.set_params(params)
+        accuracies[name] = network.accuracy(x.astype(name), t)
+    return accuracies
+
+
 def _blas_threads(n):
     """Set BLAS to ``n`` threads (at most the usable CPUs) with threadpoolctl, restoring the
     previous number on exit; no-op if n == 0 or threadpoolctl is not installed."""
@@ -395,6 +432,16 @@ def _main(argv, stdout):
     parser.add_argument("--filters", metavar="FILE.png", default=None,
                         help="convnet: save the first layer's filters before and after "
                              "training (the book's figure 7-24; needs matplotlib)")
+    parser.add_argument("--load", metavar="FILE.npz", default=None,
+                        help="no training: load weights saved by --save and evaluate them "
+                             "(with --misclassified, --float16)")
+    parser.add_argument("--misclassified", metavar="FILE.png", default=None,
+                        help="save the first 20 misclassified test images with label and "
+                             "prediction (the book's misclassified_mnist.py; needs matplotlib)")
+    parser.add_argument("--float16", action="store_true",
+                        help="deep: test accuracy with weights and images in float64, float32 "
+                             "and float16 side by side (the book's half_float_network.py); "
+                             "float16 is slow, numpy's float16 products not using BLAS")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", metavar="FILE.json", default=None,
                         help="also write the settings, accuracies and timings as JSON to this "
@@ -434,6 +481,19 @@ def _main(argv, stdout):
         _check_output(parser, "--save", args.save, suffix=".npz")
     if args.json and args.json != "-":
         _check_output(parser, "--json", args.json, suffix=".json")
+    if args.load:
+        used = [o for o, v in (("--save", args.save), ("--plot", args.plot), ("--json", args.json),
+                               ("--filters", args.filters), ("--augment", args.augment)) if v]
+        if used:
+            parser.error(f"--load evaluates saved weights without training; {used[0]} needs a "
+                         f"training run")
+        if not os.path.isfile(args.load):
+            parser.error(f"--load {args.load}: no such file")
+    if args.misclassified:
+        _need_matplotlib(parser, "--misclassified")
+        _check_output(parser, "--misclassified", args.misclassified, suffix=".png")
+    if args.float16 and args.net != "deep":
+        parser.error("--float16 checks the deep net in float16: use it with --net deep")
     if args.augment and args.net == "twolayer":
         parser.error("--augment moves and turns images: use it with --net convnet or deep")
     if args.filters:
@@ -462,6 +522,13 @@ def _main(argv, stdout):
     except MemoryError:
         return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     first_filters = network.params["W1"].copy() if args.filters else None
+    if args.load:
+        try:
+            network.set_params(load_params(args.load))
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            return cli.error(f"--load {args.load}: not weights of this network ({err})")
+        print(f"{title}: weights loaded from {args.load}")
+        return _evaluate(args, net, network, x_test, t_test, rng)
     augment = None
     if args.augment:
         from .data.augment import augment as move_and_turn
@@ -499,6 +566,26 @@ def _main(argv, stdout):
           f"accuracy {history.eval_seconds:.2f} s")
     if args.json:
         _write_summary(args.json, stdout, args, seed, history, load_seconds)
+    return _evaluate(args, net, network, x_test, t_test, rng, accuracy=False)
+
+
+def _evaluate(args, net, network, x_test, t_test, rng, accuracy=True):
+    """--load's test accuracy, --misclassified and --float16: chapter 8's looks at a trained net."""
+    with _blas_threads(args.eval_threads):
+        return _look_at(args, net, network, x_test, t_test, rng, accuracy)
+
+
+def _look_at(args, net, network, x_test, t_test, rng, accuracy):
+    predicted = predictions(network, x_test) if accuracy or args.misclassified else None
+    if accuracy:
+        print(f"test acc {np.mean(predicted == t_test):.4f}")
+    if args.misclassified:
+        plot_misclassified(args.misclassified, x_test, t_test, predicted)
+        print(f"misclassified test images saved to {args.misclassified}")
+    if args.float16:
+        build = lambda dtype: net["build"](args, x_test.shape[1:], dtype, rng)[0]  # noqa: E731
+        for name, acc in dtype_accuracies(build, network.params, x_test, t_test).items():
+            print(f"{name:>8}: test acc {acc:.4f}")
     return 0
 
 

@@ -15,7 +15,6 @@ import numpy as np
 from ..layers import Affine, Convolution, Dropout, Pooling, Relu, SoftmaxWithLoss
 from ..layers.conv import output_size as conv_output_size
 from .simple_conv_net import SimpleConvNet
-from .two_layer_net import _float_dtype
 
 CONV_PARAMS = tuple({"filter_num": fn, "filter_size": 3, "pad": pad, "stride": 1}
                     for fn, pad in ((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)))
@@ -29,7 +28,9 @@ class DeepConvNet:
     hidden_size) where PH x PW is the size after the third pooling (4 x 4 for MNIST), W8
     (hidden_size, output_size); each b the size of its layer's output.  Dropout is the
     book's: in training a value is kept with probability 1/2, unscaled; in testing every
-    value is halved.  ``dtype`` float64 (default; gradient checks) or float32 (training);
+    value is halved.  ``dtype`` float64 (default; gradient checks), float32 (training) or
+    float16 (inference only, the book's half_float_network.py: numpy's float16 products do
+    not use BLAS, so they are slow);
     ``rng``: None draws weights and dropout masks from numpy's global generator as the book
     does; an int seed or a Generator uses that instead.
     """
@@ -39,7 +40,9 @@ class DeepConvNet:
                  conv_param_4=CONV_PARAMS[3], conv_param_5=CONV_PARAMS[4],
                  conv_param_6=CONV_PARAMS[5], hidden_size=50, output_size=10, *,
                  dtype=np.float64, rng=None):
-        self.dtype = _float_dtype(dtype)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float16, np.float32, np.float64):
+            raise ValueError(f"DeepConvNet: dtype must be float16, float32 or float64, got {dtype}")
         rng = np.random if rng is None else np.random.default_rng(rng)
         draw = rng.randn if rng is np.random else (lambda *shape: rng.standard_normal(shape))
 
@@ -105,8 +108,8 @@ class DeepConvNet:
         for key, value in self.params.items():
             new = np.asarray(params.get(key))
             if new.shape != value.shape or new.dtype.kind not in "fiu" \
-                    or not np.isfinite(new).all():
-                raise ValueError(f"DeepConvNet: {key} must be finite numbers of shape "
-                                 f"{value.shape}, got {new.dtype} of shape {new.shape}")
+                    or not np.isfinite(new.astype(self.dtype)).all():  # 1e5 overflows float16
+                raise ValueError(f"DeepConvNet: {key} must be numbers of shape {value.shape}, "
+                                 f"finite in {self.dtype}, got {new.dtype} of shape {new.shape}")
         for key, value in self.params.items():
             value[...] = params[key]
