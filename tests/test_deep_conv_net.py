@@ -205,3 +205,74 @@ def test_augment_draws_small_moves_per_image_and_keeps_shapes():
     assert sum(changed) >= 45  # a few may draw shift 0 and a tiny angle
     with pytest.raises(ValueError, match=r"shifts of shape \(50, 2\)"):
         transform(x, np.zeros((50,)), np.zeros(50))
+
+
+# ------------------------------------------------------------ python -m nn.train --net deep ...
+
+
+@pytest.fixture
+def small_mnist(mnist_data, monkeypatch):
+    """The real images, fewer of them, so that the command runs in seconds."""
+    import nn.data.mnist
+    data = mnist_data(flatten=False, dtype=np.float32)
+    (x, t), (xt, tt) = data
+    monkeypatch.setattr(nn.data.mnist, "load_mnist",
+                        lambda **kwargs: ((x[:500], t[:500]), (xt[:100], tt[:100])))
+    return xt[:100], tt[:100]
+
+
+def test_the_command_trains_saves_and_loads_the_deep_net(small_mnist, tmp_path, capsys,
+                                                          one_blas_thread):
+    from nn.train import load_params, main
+    weights, figure = tmp_path / "deep.npz", tmp_path / "wrong.png"
+    assert main(["--net", "deep", "--epochs", "2", "--seed", "0", "--no-progress", "--augment",
+                 "--train-acc-size", "50", "--save", str(weights)]) == 0
+    out = capsys.readouterr().out
+    assert "DeepConvNet(6 conv 3x3" in out and "Adam" in out and "lr 0.001" in out
+    assert "10 iterations of 100" in out and out.count("train acc, test acc |") == 3
+    params = load_params(weights)
+    assert sorted(params) == sorted(f"{p}{i}" for p in "Wb" for i in range(1, 9))
+    assert params["W7"].shape == (1024, 50) and params["W1"].dtype == np.float32
+
+    assert main(["--net", "deep", "--load", str(weights), "--misclassified", str(figure),
+                 "--float16"]) == 0
+    out = capsys.readouterr().out
+    net = DeepConvNet(dtype=np.float32)
+    net.set_params(params)
+    x, t = small_mnist
+    accuracy = net.accuracy(x, t)
+    assert f"test acc {accuracy:.4f}" in out  # the saved weights, not retrained
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = {line.split(":")[0].strip(): line for line in out.splitlines()}
+    assert lines["float32"].endswith(f"test acc {accuracy:.4f}")
+    assert "float64" in lines and "float16" in lines
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--net", "deep", "--load", "w.npz", "--save", "x.npz"], "--save needs a training run"),
+    (["--float16"], "use it with --net deep"),
+    (["--augment"], "use it with --net convnet or deep"),
+    (["--net", "deep", "--load", "no-such-file.npz"], "no such file"),
+])
+def test_the_commands_options_are_checked_before_anything_runs(argv, message, capsys,
+                                                               no_training, tmp_path,
+                                                               monkeypatch):
+    from nn.train import main
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "w.npz").write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_load_refuses_a_file_that_is_not_the_nets_weights(small_mnist, tmp_path, capsys):
+    from nn.train import main
+    other = tmp_path / "other.npz"
+    np.savez(other, W1=np.zeros(3))
+    not_npz = tmp_path / "text.npz"
+    not_npz.write_text("hello")
+    for path in (other, not_npz):
+        assert main(["--net", "deep", "--load", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --load {path}: not weights of this network")
