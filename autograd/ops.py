@@ -386,7 +386,9 @@ def _softmax_cross_entropy(x, *, t):
     log y = z - log s is the log-softmax: exact even far from the answer, where y itself
     rounds to 0, so that (y - t) / N is the loss's true derivative.
     """
-    z = x - x.max(axis=1, keepdims=True)
+    # Row maxima of a transposed copy (C, N): numpy then reduces along contiguous memory in
+    # one pass, where short rows (a few classes each) would cost a reduction call per row.
+    z = x - np.ascontiguousarray(x.T).max(axis=0)[:, None]
     y = np.exp(z)
     sums = y.sum(axis=1, keepdims=True)
     z -= np.log(sums)

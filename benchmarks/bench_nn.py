@@ -17,7 +17,7 @@ h.clean_env()
 import numpy as np  # noqa: E402
 
 from nn import TwoLayerNet, load_mnist  # noqa: E402
-from nn.train import batch_drawer, train  # noqa: E402
+from nn.training.loop import batch_drawer, train  # noqa: E402
 
 BATCH, HIDDEN, LR, CHUNK = 100, 50, 0.1, 10000
 

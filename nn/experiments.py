@@ -23,6 +23,7 @@ import numpy as np
 
 from . import cli
 from .nets.multi_layer_net import MultiLayerNetExtend
+from .training.loop import blas_threads, progress_bar, train
 from .training.optimizers import get_optimizer
 from .training.trainer import Trainer
 
@@ -41,14 +42,7 @@ class Outcome:
 # ---------------------------------------------------------------- shared pieces
 
 def _bar(total, desc, progress):
-    if not progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=desc, unit="it", mininterval=0.2, dynamic_ncols=True,
-                leave=False)
+    return progress_bar(total, desc, leave=False) if progress else None
 
 
 def _close(bar):
@@ -74,10 +68,20 @@ def smooth(values, window=20):
 
 
 def _threads():
-    """One BLAS thread: these products are small (see nn.train)."""
-    from .train import _blas_threads
+    """One BLAS thread: these products are small (see nn.training.loop)."""
+    return blas_threads(1)
 
-    return _blas_threads(1)
+
+def race(nets, optimizers, x, t, iters, seed, desc, progress):
+    """Train each of ``nets`` with its optimizer on the same mini-batches of 128 (the same
+    ``seed``), as the book's comparison scripts do; each net's loss per iteration."""
+    bar = _bar(iters * len(nets), desc, progress)
+    try:
+        return {k: train(net, x, t, optimizer=optimizers[k], iters_num=iters, batch_size=128,
+                         rng=seed, progress=False, bar=bar, verbose=False).train_loss_list
+                for k, net in nets.items()}
+    finally:
+        _close(bar)
 
 
 # ---------------------------------------------------------------- fig. 6-9: optimizers
@@ -90,24 +94,10 @@ def optimizers(*, quick=False, seed=0, progress=True, data_dir=None, names=None)
                 "Adam": {"lr": 0.001}, "Nesterov": {"lr": 0.01}, "RMSprop": {"lr": 0.01}}
     names = names or ["SGD", "Momentum", "AdaGrad", "Adam"]
     x, t, _, _ = _mnist(train_size, 0, data_dir)
-    rng = np.random.default_rng(seed)
     nets = {n: MultiLayerNetExtend(784, hidden, 10, weight_init_std="he", dtype=np.float32,
                                    rng=seed) for n in names}
     opts = {n: get_optimizer(n, **settings[n]) for n in names}
-    losses = {n: [] for n in names}
-    bar = _bar(iters * len(names), "optimizers", progress)
-    try:
-        with _threads():
-            for _ in range(iters):
-                batch = rng.integers(len(x), size=128)
-                for n in names:
-                    grads = nets[n].gradient(x[batch], t[batch])
-                    opts[n].update(nets[n].params, grads)
-                    losses[n].append(float(nets[n].last_layer.loss))
-                if bar is not None:
-                    bar.update(len(names))
-    finally:
-        _close(bar)
+    losses = race(nets, opts, x, t, iters, seed, "optimizers", progress)
     final = {n: float(np.mean(losses[n][-iters // 10:])) for n in names}
     others = [n for n in names if n != "SGD"]
     holds = "SGD" in final and all(final["SGD"] > final[n] for n in others)
@@ -126,23 +116,10 @@ def weight_init(*, quick=False, seed=0, progress=True, data_dir=None):
     iters, train_size = (400, 10000) if quick else (2000, None)
     inits = {"std=0.01": 0.01, "Xavier": "xavier", "He": "he"}
     x, t, _, _ = _mnist(train_size, 0, data_dir)
-    rng = np.random.default_rng(seed)
     nets = {k: MultiLayerNetExtend(784, [100] * 4, 10, weight_init_std=v, dtype=np.float32,
                                    rng=seed) for k, v in inits.items()}
     opts = {k: get_optimizer("SGD", lr=0.01) for k in inits}
-    losses = {k: [] for k in inits}
-    bar = _bar(iters * len(inits), "weight init", progress)
-    try:
-        with _threads():
-            for _ in range(iters):
-                batch = rng.integers(len(x), size=128)
-                for k in inits:
-                    opts[k].update(nets[k].params, nets[k].gradient(x[batch], t[batch]))
-                    losses[k].append(float(nets[k].last_layer.loss))
-                if bar is not None:
-                    bar.update(len(inits))
-    finally:
-        _close(bar)
+    losses = race(nets, opts, x, t, iters, seed, "weight init", progress)
     final = {k: float(np.mean(losses[k][-iters // 10:])) for k in inits}
     holds = (final["std=0.01"] > 2.2 and final["Xavier"] < 2.0 and final["He"] < 2.0
              and final["He"] < final["Xavier"])
@@ -228,27 +205,30 @@ def batchnorm(*, quick=False, seed=0, progress=True, data_dir=None):
     iters = epochs * max(train_size // 100, 1)
     bar = _bar(iters * 2 * len(scales), "batch norm", progress)
     try:
-        with _threads():
-            for scale in scales:
-                for use_bn in (True, False):
-                    net = MultiLayerNetExtend(784, [100] * 5, 10, weight_init_std=float(scale),
-                                              use_batchnorm=use_bn, dtype=np.float32, rng=seed)
-                    trainer = Trainer(net, x, t, x, t, epochs=epochs, mini_batch_size=100,
-                                      optimizer="SGD", optimizer_param={"lr": 0.01},
-                                      verbose=False, rng=seed, bar=bar)
-                    try:
-                        with np.errstate(over="ignore", invalid="ignore"):
-                            trainer.train()
-                        acc = trainer.train_acc_list
-                    except FloatingPointError:  # a scale of 1 without BN can blow up
-                        acc = trainer.train_acc_list + [np.nan] * (epochs + 1 - len(trainer.train_acc_list))
-                    curves[(float(scale), use_bn)] = acc
+        for scale in scales:
+            for use_bn in (True, False):
+                net = MultiLayerNetExtend(784, [100] * 5, 10, weight_init_std=float(scale),
+                                          use_batchnorm=use_bn, dtype=np.float32, rng=seed)
+                trainer = Trainer(net, x, t, x, t, epochs=epochs, mini_batch_size=100,
+                                  optimizer="SGD", optimizer_param={"lr": 0.01},
+                                  verbose=False, rng=seed, bar=bar)
+                try:
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        trainer.train()
+                except FloatingPointError:  # a scale of 1 without BN can blow up: nan from there
+                    pass
+                acc = trainer.train_acc_list
+                curves[(float(scale), use_bn)] = acc + [np.nan] * (epochs - len(acc))
     finally:
         _close(bar)
     final = {s: (curves[(float(s), True)][-1], curves[(float(s), False)][-1]) for s in scales}
     wins = sum(1 for bn, plain in final.values() if not bn < plain)  # nan (diverged) loses
+
+    def shown(acc, net):
+        return f"{acc:.2f}" if np.isfinite(acc) else f"nan ({net} diverged)"
     holds = wins >= int(np.ceil(0.75 * len(scales)))
-    details = ", ".join(f"{s:.2g}: {bn:.2f} vs {plain:.2f}" for s, (bn, plain) in final.items())
+    details = ", ".join(f"{s:.2g}: {shown(bn, 'the Batch Norm net')} vs "
+                        f"{shown(plain, 'the plain net')}" for s, (bn, plain) in final.items())
     return Outcome("batchnorm", "with Batch Norm the net learns faster and at almost every "
                    "initial weight scale; without it, learning stalls at most scales "
                    "(figs. 6-18, 6-19): here Batch Norm's final training accuracy must be at "
@@ -269,14 +249,13 @@ def _overfit(name, *, quick, seed, progress, data_dir, variants, quick_epochs=60
     result = {}
     bar = _bar(epochs * 3 * len(variants), name, progress)
     try:
-        with _threads():
-            for label, kwargs in variants.items():
-                net = MultiLayerNetExtend(784, [100] * 6, 10, dtype=np.float32, rng=seed, **kwargs)
-                trainer = Trainer(net, x, t, xt, tt, epochs=epochs, mini_batch_size=100,
-                                  optimizer="SGD", optimizer_param={"lr": 0.01}, verbose=False,
-                                  rng=seed, bar=bar)
-                trainer.train()
-                result[label] = (trainer.train_acc_list, trainer.test_acc_list)
+        for label, kwargs in variants.items():
+            net = MultiLayerNetExtend(784, [100] * 6, 10, dtype=np.float32, rng=seed, **kwargs)
+            trainer = Trainer(net, x, t, xt, tt, epochs=epochs, mini_batch_size=100,
+                              optimizer="SGD", optimizer_param={"lr": 0.01}, verbose=False,
+                              rng=seed, bar=bar)
+            trainer.train()
+            result[label] = (trainer.train_acc_list, trainer.test_acc_list)
     finally:
         _close(bar)
     return result, epochs
@@ -392,7 +371,7 @@ def plot(outcome, path=None):
         fig = Figure(figsize=(3 * cols, 2.4 * rows), layout="constrained")
         axes = np.ravel(fig.subplots(rows, cols, squeeze=False))
         for ax, scale in zip(axes, scales):
-            epochs = np.arange(data["epochs"] + 1)
+            epochs = np.arange(data["epochs"])
             ax.plot(epochs, data["curves"][(scale, True)], label="Batch Normalization")
             ax.plot(epochs, data["curves"][(scale, False)], linestyle="--", label="Normal(without BatchNorm)")
             ax.set_title(f"W:{scale:.3g}", fontsize=9)

@@ -4,191 +4,19 @@
     python -m nn.train --seed 0 --plot curves.png --save weights.npz
     python -m nn.train --net convnet        # chapter 7's SimpleConvNet, Adam, 20 epochs
 
-The loop is ``train(...)``, importable for tests and notebooks::
-
-    from nn import TwoLayerNet, load_mnist
-    from nn.train import train
-    (x_train, t_train), (x_test, t_test) = load_mnist(dtype=np.float32)
-    network = TwoLayerNet(784, 50, 10, dtype=np.float32, rng=0)
-    history = train(network, x_train, t_train, x_test, t_test, iters_num=1200, rng=0)
-    history.test_acc_list[-1]
+The loop is ``nn.training.loop.train`` (also importable from here, as ``nn.train.train``).
 """
 import contextlib
 import json
-import math
 import os
 import sys
 import time
-import zipfile
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import cli
 from .data.files import atomic_write, probe_writable
-
-
-@dataclass
-class History:
-    """What ``train`` recorded, with the book's list names."""
-
-    iter_per_epoch: int
-    train_loss_list: list = field(default_factory=list)  # each mini-batch's loss, before its update
-    train_acc_list: list = field(default_factory=list)
-    test_acc_list: list = field(default_factory=list)
-    eval_iters: list = field(default_factory=list)  # updates done when each accuracy was measured
-    elapsed: float = 0.0  # seconds in train(), evaluation included
-    eval_seconds: float = 0.0  # of which spent measuring accuracy
-
-
-def _progress_bar(total):
-    """A tqdm bar on stderr, or None if tqdm is not installed (training then shows no bar)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="training", unit="it", mininterval=0.2, dynamic_ncols=True)
-
-
-def train(network, x_train, t_train, x_test, t_test, *, iters_num=10000, batch_size=100,
-          learning_rate=0.1, rng=None, threads=1, eval_threads=2, progress=True, verbose=True,
-          optimizer=None, train_acc_size=None, augment=None):
-    """Stochastic gradient descent on mini-batches, as the book's training loop.
-
-    Each iteration draws ``batch_size`` training samples at random (with
-    replacement, like ``np.random.choice``), computes the gradient by
-    back-propagation and updates ``network.params[key] -= learning_rate * grad[key]``
-    (SGD), or calls ``optimizer.update(network.params, grad)`` if an ``optimizer`` with
-    the book's interface is given (e.g. ``nn.optimizers.Adam``; ``learning_rate`` is
-    then its business).
-    Train and test accuracy are measured once per epoch (train_size / batch_size
-    iterations; the book's 600), after the first iteration as in the book, and
-    after the last one.
-
-    ``network``: a TwoLayerNet (or anything with ``params``, ``gradient``,
-    ``accuracy`` and ``lastLayer.loss``); data in its dtype, labels one-hot or
-    indices (indices are faster).  ``rng``: seed or np.random.Generator for the
-    mini-batches.  ``threads``: BLAS threads for the training steps (threadpoolctl,
-    if installed; 0 leaves BLAS's default): one, because a step's products are small and
-    a second thread, though faster on an idle machine, makes every step wait for a core
-    when another process holds one.  ``eval_threads``: BLAS threads while measuring
-    accuracy, whose products are 100 times larger and gain more from a second thread
-    (``benchmarks/bench_nn.py`` prints both); 0 keeps the steps' setting.  Neither
-    exceeds the CPUs this process may use.  ``progress``:
-    a tqdm bar on stderr (if tqdm is installed); ``verbose``: print the accuracies.
-    ``train_acc_size``: measure train accuracy on the first that many training samples only
-    (the book's Trainer's evaluate_sample_num_per_epoch), for nets whose forward is costly.
-    ``augment``: a function applied to each mini-batch's images before the step (e.g.
-    ``nn.data.augment.augment`` with its rng), so that no image is seen twice the same way.
-
-    Returns a History.  Raises FloatingPointError, before updating, if the loss
-    becomes nan or inf, and before measuring accuracy (so also after the last
-    update) if a parameter holds nan or inf: no result comes from diverged weights.
-    """
-    rng = np.random.default_rng(rng)
-    learning_rate = float(learning_rate)  # a numpy float64 would make float32 updates float64
-    if optimizer is not None:
-        learning_rate = float(getattr(optimizer, "lr", learning_rate))  # for the error message
-    train_size = len(x_train)
-    if train_size == 0:
-        raise ValueError("train: x_train is empty: there is nothing to draw mini-batches from")
-    history = History(iter_per_epoch=max(train_size // batch_size, 1))
-    draw_batch = batch_drawer(x_train, t_train, batch_size, rng)
-    bar = _progress_bar(iters_num) if progress else None
-    say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
-    start = time.perf_counter()
-    shown = 0  # iterations already counted by the bar
-    try:
-        with _blas_threads(threads):
-            for i in range(iters_num):
-                x_batch, t_batch = draw_batch()
-                grad = network.gradient(x_batch if augment is None else augment(x_batch), t_batch)
-                loss = float(network.lastLayer.loss)
-                if not math.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the loss became {loss} at iteration {i + 1} of {iters_num}: training "
-                        f"diverged; try a smaller learning rate than {learning_rate:g}")
-                if optimizer is not None:
-                    optimizer.update(network.params, grad)
-                else:
-                    for key in grad:
-                        network.params[key] -= learning_rate * grad[key]
-                history.train_loss_list.append(loss)
-
-                if i % history.iter_per_epoch == 0 or i == iters_num - 1:
-                    _check_finite(network.params, i + 1, iters_num, learning_rate)
-                    eval_start = time.perf_counter()
-                    with _blas_threads(eval_threads):
-                        train_acc = network.accuracy(x_train[:train_acc_size],
-                                                     t_train[:train_acc_size])
-                        test_acc = network.accuracy(x_test, t_test)
-                    history.eval_seconds += time.perf_counter() - eval_start
-                    history.train_acc_list.append(train_acc)
-                    history.test_acc_list.append(test_acc)
-                    history.eval_iters.append(i + 1)
-                    say(f"epoch {(i + 1) / history.iter_per_epoch:5.2f} (iter {i + 1:>6}): "
-                        f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
-                if bar is not None and (i % 100 == 99 or i == iters_num - 1):
-                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                    bar.update(i + 1 - shown)
-                    shown = i + 1
-    finally:
-        if bar is not None:
-            bar.close()
-    history.elapsed = time.perf_counter() - start
-    return history
-
-
-def batch_drawer(x_train, t_train, batch_size, rng):
-    """A function that draws a mini-batch, ``(x_batch, t_batch)``: ``batch_size`` samples
-    picked at random with replacement, like the book's ``np.random.choice``.
-
-    The images are gathered into one array that every call overwrites, so that no step
-    allocates a new batch.
-    """
-    x_train = np.asarray(x_train)
-    x_batch = np.empty((batch_size,) + x_train.shape[1:], x_train.dtype)
-
-    def draw():
-        batch_mask = rng.integers(len(x_train), size=batch_size)
-        # mode="clip" never clips here (the indices are in range); "raise" would copy the output.
-        x_train.take(batch_mask, axis=0, out=x_batch, mode="clip")
-        return x_batch, t_train[batch_mask]
-    return draw
-
-
-def _check_finite(params, iteration, iters_num, learning_rate):
-    """Raise FloatingPointError naming the first parameter that holds nan or inf."""
-    for key, value in params.items():
-        finite = np.isfinite(value)
-        if not finite.all():
-            raise FloatingPointError(
-                f"{key} holds {value.size - np.count_nonzero(finite)} non-finite values (nan or "
-                f"inf) after iteration {iteration} of {iters_num}: training diverged; try a "
-                f"smaller learning rate than {learning_rate:g}")
-
-
-def save_params(path, params):
-    """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
-
-    The arrays go to a temporary file beside ``path`` that then replaces it
-    (``nn.files.atomic_write``), so ``path`` is never left half-written.  Arrays
-    holding nan or inf are refused (ValueError): they are no trained weights.
-    """
-    path = os.fspath(path)
-    if not path.endswith(".npz"):
-        raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
-    for key, value in params.items():  # weights of a diverged run are not a result
-        if not np.isfinite(value).all():
-            raise ValueError(f"save_params: {key} holds nan or inf; nothing was saved to {path}")
-    with atomic_write(path, ".tmp") as f:  # a file object: np.savez adds no suffix
-        np.savez(f, **params)
-
-
-def load_params(path):
-    """Read weights saved by ``save_params``: a dict name -> array (no pickle allowed)."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+from .training.loop import blas_threads, train
 
 
 def plot_history(history, path):
@@ -248,25 +76,6 @@ def dtype_accuracies(build, params, x, t):
     return accuracies
 
 
-def _blas_threads(n):
-    """Set BLAS to ``n`` threads (at most the usable CPUs) with threadpoolctl, restoring the
-    previous number on exit; no-op if n == 0 or threadpoolctl is not installed."""
-    if n == 0:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=min(n, _usable_cpus()), user_api="blas")
-
-
-def _usable_cpus():
-    """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def _check_output(parser, option, path, suffix=None):
     """Refuse, before training, an output path that could not be written after it."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -297,12 +106,12 @@ def _two_layer_net(args, input_shape, dtype, rng):
 
 
 def _simple_conv_net(args, input_shape, dtype, rng):
-    from .training.optimizers import Adam
     from .nets.simple_conv_net import SimpleConvNet
+    from .training.optimizers import Adam
 
     network = SimpleConvNet(input_dim=input_shape, hidden_size=args.hidden_size,
                             weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
-    return network, Adam(lr=args.learning_rate), (
+    return network, Adam(lr=args.lr), (
         f"SimpleConvNet(conv 30x5x5 - relu - pool 2x2 - affine {args.hidden_size} - relu - "
         f"affine 10), Adam")
 
@@ -313,7 +122,7 @@ def _deep_conv_net(args, input_shape, dtype, rng):
 
     network = DeepConvNet(input_dim=input_shape, hidden_size=args.hidden_size, dtype=dtype,
                           rng=rng)
-    return network, Adam(lr=args.learning_rate), (
+    return network, Adam(lr=args.lr), (
         f"DeepConvNet(6 conv 3x3 16-16-32-32-64-64 with relu, pool 2x2 after every second - "
         f"affine {args.hidden_size} - relu - dropout - affine 10 - dropout), Adam")
 
@@ -321,13 +130,13 @@ def _deep_conv_net(args, input_shape, dtype, rng):
 # Each network of the command line: how to build it, and its defaults (the book's settings).
 NETS = {
     "twolayer": {"build": _two_layer_net,
-                 "defaults": {"hidden_size": 50, "learning_rate": 0.1, "iters": 10000,
+                 "defaults": {"hidden_size": 50, "lr": 0.1, "iters": 10000,
                               "eval_threads": 2}},
     "convnet": {"build": _simple_conv_net,
-                "defaults": {"hidden_size": 100, "learning_rate": 0.001, "epochs": 20,
+                "defaults": {"hidden_size": 100, "lr": 0.001, "epochs": 20,
                              "eval_threads": 1}},
     "deep": {"build": _deep_conv_net,
-             "defaults": {"hidden_size": 50, "learning_rate": 0.001, "epochs": 20,
+             "defaults": {"hidden_size": 50, "lr": 0.001, "epochs": 20,
                           "eval_threads": 1, "train_acc_size": 1000}},
 }
 
@@ -385,7 +194,7 @@ def _main(argv, stdout):
     parser.add_argument("--hidden-size", type=int, default=None,
                         help="hidden units (default: 50 for twolayer, 100 for convnet)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
-    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, default=None,
+    parser.add_argument("--lr", "--learning-rate", dest="lr", type=float, default=None,
                         help="learning rate (default: 0.1 for twolayer's SGD, 0.001 for "
                              "convnet's Adam)")
     parser.add_argument("--iters", type=int, default=None,
@@ -401,17 +210,16 @@ def _main(argv, stdout):
                              "random one, printed, so the run can be repeated)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                         help="float32 is this script's default because it is the speed path "
-                             "(nearly twice as fast); the library's default is float64, as in "
-                             "the book (TwoLayerNet(..., dtype=np.float64))")
+                             "(half the bytes to move per product); the library's default is "
+                             "float64, as in the book (TwoLayerNet(..., dtype=np.float64))")
     parser.add_argument("--data-dir", default=None,
                         help="folder with the MNIST files (default: $CHAINRULE_DATA/mnist, "
                              "then the per-user cache)")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads for the training steps (needs threadpoolctl, else "
-                             "ignored); 0 leaves BLAS's own default. Default 1: on an idle "
-                             "2-core machine 2 threads make a step ~30%% faster, but with "
-                             "another process on the cores several times slower (see "
-                             "BENCHMARKS.md)")
+                             "ignored); 0 leaves BLAS's own default. Default 1: a step's "
+                             "products are small, and with more threads every step waits for "
+                             "a core whenever another process holds one")
     parser.add_argument("--eval-threads", type=int, default=None,
                         help="BLAS threads while measuring accuracy; 0 keeps the steps' "
                              "setting; at most the number of CPUs (default: 2 for twolayer, "
@@ -463,7 +271,7 @@ def _main(argv, stdout):
             cli.check_int(parser, option, value, 1)
     if args.seed is not None:
         cli.check_int(parser, "--seed", args.seed, 0, 2**32 - 1)
-    cli.check_positive(parser, "--lr", args.learning_rate)
+    cli.check_positive(parser, "--lr", args.lr)
     cli.check_positive(parser, "--weight-init-std", args.weight_init_std)
     for option, value in (("--threads", args.threads), ("--eval-threads", args.eval_threads)):
         cli.check_int(parser, option, value, 0)
@@ -524,8 +332,8 @@ def _main(argv, stdout):
     first_filters = network.params["W1"].copy() if args.filters else None
     if args.load:
         try:
-            network.set_params(load_params(args.load))
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            network.load_params(args.load)
+        except (OSError, ValueError) as err:
             return cli.error(f"--load {args.load}: not weights of this network ({err})")
         print(f"{title}: weights loaded from {args.load}")
         return _evaluate(args, net, network, x_test, t_test, rng)
@@ -535,10 +343,10 @@ def _main(argv, stdout):
 
         augment = lambda x: move_and_turn(x, rng)  # noqa: E731 -- one line, one use
     print(f"{title}, {dtype}, seed {seed}, {args.iters} iterations of {args.batch_size}, "
-          f"lr {args.learning_rate:g}")
+          f"lr {args.lr:g}")
     try:
         history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
-                        batch_size=args.batch_size, learning_rate=args.learning_rate,
+                        batch_size=args.batch_size, lr=args.lr,
                         rng=rng, threads=args.threads, eval_threads=args.eval_threads,
                         progress=not args.no_progress, optimizer=optimizer,
                         train_acc_size=args.train_acc_size, augment=augment)
@@ -549,7 +357,7 @@ def _main(argv, stdout):
         return cli.error(f"not enough memory for batches of --batch-size {args.batch_size}; "
                          f"use a smaller one")
     if args.save:
-        save_params(args.save, network.params)
+        network.save_params(args.save)
         print(f"weights saved to {args.save}")
     if args.plot:
         plot_history(history, args.plot)
@@ -571,21 +379,17 @@ def _main(argv, stdout):
 
 def _evaluate(args, net, network, x_test, t_test, rng, accuracy=True):
     """--load's test accuracy, --misclassified and --float16: chapter 8's looks at a trained net."""
-    with _blas_threads(args.eval_threads):
-        return _look_at(args, net, network, x_test, t_test, rng, accuracy)
-
-
-def _look_at(args, net, network, x_test, t_test, rng, accuracy):
-    predicted = predictions(network, x_test) if accuracy or args.misclassified else None
-    if accuracy:
-        print(f"test acc {np.mean(predicted == t_test):.4f}")
-    if args.misclassified:
-        plot_misclassified(args.misclassified, x_test, t_test, predicted)
-        print(f"misclassified test images saved to {args.misclassified}")
-    if args.float16:
-        build = lambda dtype: net["build"](args, x_test.shape[1:], dtype, rng)[0]  # noqa: E731
-        for name, acc in dtype_accuracies(build, network.params, x_test, t_test).items():
-            print(f"{name:>8}: test acc {acc:.4f}")
+    with blas_threads(args.eval_threads):
+        predicted = predictions(network, x_test) if accuracy or args.misclassified else None
+        if accuracy:
+            print(f"test acc {np.mean(predicted == t_test):.4f}")
+        if args.misclassified:
+            plot_misclassified(args.misclassified, x_test, t_test, predicted)
+            print(f"misclassified test images saved to {args.misclassified}")
+        if args.float16:
+            build = lambda dtype: net["build"](args, x_test.shape[1:], dtype, rng)[0]  # noqa: E731
+            for name, acc in dtype_accuracies(build, network.params, x_test, t_test).items():
+                print(f"{name:>8}: test acc {acc:.4f}")
     return 0
 
 

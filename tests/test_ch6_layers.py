@@ -209,7 +209,7 @@ class TrainMode:
 
     def loss(self, x, t):
         self._reseed()
-        return self.net._loss(x, t, True)
+        return self.net.loss(x, t, train_flg=True)
 
     def gradient(self, x, t):
         self._reseed()
@@ -361,7 +361,7 @@ def test_trainer_records_like_the_book_and_uses_the_optimizer():
                       optimizer=Momentum(lr=0.1), verbose=False, rng=0)
     trainer.train()
     assert trainer.iter_per_epoch == 4 and len(trainer.train_loss_list) == 120
-    assert len(trainer.train_acc_list) == len(trainer.test_acc_list) == 31  # epoch 0 too
+    assert len(trainer.train_acc_list) == len(trainer.test_acc_list) == 30  # one per epoch, as the book's
     assert trainer.train_acc_list[-1] > 0.9
     assert all(not np.array_equal(before[k], p) for k, p in net.params.items())
     # by name, with the book's optimizer_param

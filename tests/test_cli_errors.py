@@ -98,7 +98,7 @@ def test_training_that_diverges_on_the_last_update_reports_the_parameter():
     with np.errstate(all="ignore"), pytest.raises(
             FloatingPointError, match=r"^W1 holds \d+ non-finite values .* after iteration 1 of 1: "
                                       r"training diverged; try a smaller learning rate than 1e\+39"):
-        nn.train.train(net, x, t, x, t, iters_num=1, batch_size=10, learning_rate=1e39,
+        nn.train.train(net, x, t, x, t, iters_num=1, batch_size=10, lr=1e39,
                        progress=False, verbose=False)
 
 
@@ -112,6 +112,17 @@ def test_the_command_saves_no_diverged_weights(mnist_data, tmp_path):
     assert run.stderr.splitlines()[-1].startswith("error: W1 holds")
     assert "final:" not in run.stdout and "weights saved" not in run.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_loss_that_is_nan_before_any_update_blames_the_initial_weights(mnist_data):
+    mnist_data()
+    run = command("nn.train", "--weight-init-std", "1e30", "--iters", "5", "--no-progress",
+                  "--seed", "0")
+    assert run.returncode == 1, run.stderr
+    last = run.stderr.splitlines()[-1]
+    assert last.startswith("error: the loss became nan at iteration 1 of 5, before any update: "
+                           "the initial weights"), last
+    assert "learning rate than" not in last
 
 
 # ---------------------------------------------------------------- outputs checked before training
@@ -153,7 +164,7 @@ def test_a_read_only_folder_fails_before_training(tmp_path, capsys, no_training,
 def test_a_save_killed_mid_write_is_cleaned_by_the_next_run(tmp_path):
     target = tmp_path / "w.npz"
     code = ("import os, signal, sys\n"
-            "from nn.train import save_params\n"
+            "from nn.nets.base import save_params\n"
             "import numpy as np\n"
             "np.savez = lambda f, **a: (f.write(b'half'), os.kill(os.getpid(), signal.SIGKILL))\n"
             "save_params(sys.argv[1], {'W1': np.ones(3)})\n")
@@ -244,7 +255,7 @@ def test_sizes_too_large_for_memory_are_one_error_line(mnist_data):
 
 
 def test_save_params_refuses_non_finite_weights(tmp_path):
-    from nn.train import save_params
+    from nn.nets.base import save_params
     with pytest.raises(ValueError, match=r"save_params: b1 holds nan or inf; nothing was saved"):
         save_params(tmp_path / "w.npz", {"W1": np.ones(2), "b1": np.array([0.0, np.inf])})
     assert list(tmp_path.iterdir()) == []

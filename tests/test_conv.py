@@ -410,7 +410,8 @@ def test_the_conv2d_row_skips_the_gradients_nobody_needs():
 
 def test_the_command_trains_the_convnet_with_adam(mnist_data, monkeypatch, tmp_path, capsys):
     import nn.data.mnist
-    from nn.train import load_params, main
+    from nn.nets.base import load_params
+    from nn.train import main
     data = mnist_data(flatten=False, dtype=np.float32)
     seen = {}
 

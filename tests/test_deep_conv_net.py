@@ -104,7 +104,7 @@ def test_predict_and_gradient_equal_the_books_network_written_from_the_definitio
     scores, _, _ = ref_deep_conv_net(params, x, t, masks=None)  # Dropout off: testing
     np.testing.assert_allclose(net.predict(x), scores, rtol=1e-12, atol=1e-14)
     grads = net.gradient(x, t)
-    masks = [layer.mask for layer in net.layers if isinstance(layer, Dropout)]
+    masks = [layer.mask for layer in net.layers.values() if isinstance(layer, Dropout)]
     _, loss, expected = ref_deep_conv_net(params, x, t, masks)
     np.testing.assert_allclose(net.last_layer.loss, loss, rtol=1e-12)
     assert sorted(grads) == sorted(expected)
@@ -140,7 +140,7 @@ def test_back_propagation_matches_central_differences_on_a_tiny_net():
         value[...] = value + 0.1 * rng.standard_normal(value.shape)
     x, t = rng.random((2, 1, 8, 8)), np.array([0, 2])
     names = list(net.params)
-    dropouts = [layer for layer in net.layers if isinstance(layer, Dropout)]
+    dropouts = [layer for layer in net.layers.values() if isinstance(layer, Dropout)]
 
     def set_params(values):
         for layer in dropouts:  # the same masks in every call
@@ -223,7 +223,8 @@ def small_mnist(mnist_data, monkeypatch):
 
 def test_the_command_trains_saves_and_loads_the_deep_net(small_mnist, tmp_path, capsys,
                                                           one_blas_thread):
-    from nn.train import load_params, main
+    from nn.nets.base import load_params
+    from nn.train import main
     weights, figure = tmp_path / "deep.npz", tmp_path / "wrong.png"
     assert main(["--net", "deep", "--epochs", "2", "--seed", "0", "--no-progress", "--augment",
                  "--train-acc-size", "50", "--save", str(weights)]) == 0

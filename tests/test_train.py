@@ -1,16 +1,15 @@
 """nn.train: the training loop, divergence, saving weights, the command line, and a short real run."""
-import io
 import json
-import os
 import sys
-import zipfile
 
 import numpy as np
 import pytest
 
-import nn.train
 from nn import TwoLayerNet
-from nn.train import History, batch_drawer, load_params, main, save_params, train
+from nn.nets.base import load_params
+from nn.train import main
+from nn.training import loop
+from nn.training.loop import History, batch_drawer, train
 
 pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
@@ -83,7 +82,9 @@ def test_nan_loss_stops_training_naming_the_iteration():
     net = TwoLayerNet(8, 10, 3, dtype=np.float32, rng=0)
     net.params["W1"][0, 0] = np.nan
     before = {k: v.copy() for k, v in net.params.items()}
-    with pytest.raises(FloatingPointError, match=r"nan at iteration 1 of 10.*smaller learning rate"):
+    with pytest.raises(FloatingPointError, match=r"nan at iteration 1 of 10, before any update: the "
+                                                 r"initial weights \(or the data\) give it, not the "
+                                                 r"learning rate"):
         train(net, x, t, xt, tt, iters_num=10, batch_size=10, progress=False, verbose=False)
     for key in before:  # stopped before updating with the bad gradient
         np.testing.assert_array_equal(net.params[key], before[key])
@@ -94,59 +95,23 @@ def test_a_diverging_learning_rate_is_reported():
     net = TwoLayerNet(8, 10, 3, 1.0, dtype=np.float32, rng=0)
     with np.errstate(all="ignore"), pytest.raises(FloatingPointError,
                                                   match=r"iteration \d+ of 50.*than 1e\+30"):
-        train(net, x, t, xt, tt, iters_num=50, batch_size=10, learning_rate=1e30,
+        train(net, x, t, xt, tt, iters_num=50, batch_size=10, lr=1e30,
               progress=False, verbose=False)
 
 
+def test_train_steps_on_the_augmented_batch():
+    (x, t), (xt, tt) = blobs(100, 1), blobs(50, 2)
+    net = TwoLayerNet(8, 10, 3, 0.1, dtype=np.float32, rng=0)
+    w1, seen = net.params["W1"].copy(), []
+    train(net, x, t, xt, tt, iters_num=3, batch_size=10, progress=False, verbose=False,
+          augment=lambda x_batch: seen.append(x_batch.shape) or np.zeros_like(x_batch))
+    assert seen == [(10, 8)] * 3
+    np.testing.assert_array_equal(net.params["W1"], w1)  # zero inputs: dW1 = x^T dY = 0
+
+
 def test_learning_rate_as_numpy_float64_does_not_promote():
-    net, _ = synthetic_run(iters_num=5, learning_rate=np.float64(0.1))
+    net, _ = synthetic_run(iters_num=5, lr=np.float64(0.1))
     assert all(v.dtype == np.float32 for v in net.params.values())
-
-
-# ---------------------------------------------------------------- saving weights
-
-def test_save_and_load_params(tmp_path):
-    net = TwoLayerNet(4, 3, 2, dtype=np.float32, rng=0)
-    path = tmp_path / "w.npz"
-    path.write_bytes(b"old")
-    save_params(path, net.params)
-    loaded = load_params(path)
-    assert sorted(loaded) == sorted(net.params)
-    for key in net.params:
-        np.testing.assert_array_equal(loaded[key], net.params[key])
-        assert loaded[key].dtype == np.float32
-    assert os.listdir(tmp_path) == ["w.npz"]  # no temporary file left
-    other = TwoLayerNet(4, 3, 2, dtype=np.float32, rng=1)
-    other.set_params(loaded)
-    np.testing.assert_array_equal(other.predict(np.ones((1, 4))), net.predict(np.ones((1, 4))))
-
-
-def test_a_failed_save_leaves_the_old_file_alone(tmp_path, monkeypatch):
-    path = tmp_path / "w.npz"
-    save_params(path, {"W1": np.ones(2)})
-
-    def broken(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(np, "savez", broken)
-    with pytest.raises(OSError, match="disk full"):
-        save_params(path, {"W1": np.zeros(2)})
-    assert os.listdir(tmp_path) == ["w.npz"]
-    np.testing.assert_array_equal(load_params(path)["W1"], np.ones(2))
-
-
-def test_save_refuses_other_formats_and_load_refuses_pickles(tmp_path):
-    with pytest.raises(ValueError, match=r"\.npz"):
-        save_params(tmp_path / "w.pkl", {"W1": np.ones(2)})
-    # An npz whose W1 announces an object array (what numpy would pickle), written by hand
-    # so that the test makes no pickle itself: the header alone must be refused.
-    header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "|O", "fortran_order": False,
-                                                  "shape": (1,)})
-    with zipfile.ZipFile(tmp_path / "p.npz", "w") as archive:
-        archive.writestr("W1.npy", header.getvalue() + b"junk")
-    with pytest.raises(ValueError, match="allow_pickle"):
-        load_params(tmp_path / "p.npz")
 
 
 # ---------------------------------------------------------------- the command line
@@ -238,7 +203,7 @@ def test_train_limits_blas_threads():
 
 def test_train_evaluates_with_eval_threads_and_then_steps_with_threads_again():
     import threadpoolctl
-    cpus = nn.train._usable_cpus()
+    cpus = loop.usable_cpus()
     if cpus < 2:
         pytest.skip("one CPU: eval_threads=2 is capped to 1, so nothing tells the two apart")
     rng = np.random.default_rng(0)
@@ -263,5 +228,18 @@ def test_train_evaluates_with_eval_threads_and_then_steps_with_threads_again():
     # an epoch is 8 // 4 = 2 iterations: train and test accuracy after iterations 1 and 3
     assert [kind for kind, _ in seen] == ["step", "eval", "eval", "step", "step", "eval", "eval"]
     assert all(n == ({1} if kind == "step" else {2}) for kind, n in seen), seen
-    with nn.train._blas_threads(cpus + 8):
+    with loop.blas_threads(cpus + 8):
         assert blas_threads() == {cpus}  # capped at the usable CPUs
+
+
+def test_trainer_fills_one_entry_per_epoch_on_the_first_samples():
+    from nn import Trainer
+    (x, t), (xt, tt) = blobs(100, 1), blobs(50, 2)
+    net = TwoLayerNet(8, 10, 3, 0.1, dtype=np.float32, rng=0)
+    seen, accuracy = [], net.accuracy
+    net.accuracy = lambda x, t: seen.append(len(x)) or accuracy(x, t)
+    trainer = Trainer(net, x, t, xt, tt, epochs=4, mini_batch_size=20,
+                      evaluate_sample_num_per_epoch=30, verbose=False, rng=0).train()
+    # the book's: after the first iteration of each epoch, so plt.plot(np.arange(4), ...) works
+    assert len(trainer.train_acc_list) == len(trainer.test_acc_list) == 4
+    assert seen == [30, 30] * 4 and len(trainer.train_loss_list) == 20

@@ -10,25 +10,16 @@ common/multi_layer_net_extend.py::
 
 Layers, for each hidden size: Affine -> [BatchNorm] -> activation -> [Dropout]; then a
 last Affine and Softmax-with-Loss.  Parameters W1, b1, ..., W(L+1), b(L+1), and with
-Batch Norm gamma1, beta1, ... for the hidden layers.  ``params`` holds the very arrays
-the layers use, so in-place updates (the optimizers') reach them.
+Batch Norm gamma1, beta1, ... for the hidden layers (the network base names them).
 
 Initial weights (重みの初期値), ``weight_init_std``: a number is the standard deviation
 (the book's 0.01); 'he' / 'relu' is sqrt(2 / n) and 'xavier' / 'sigmoid' sqrt(1 / n),
-with n the number of nodes in the previous layer.
-
-Weight decay (荷重減衰): loss + sum over the weights W of (lambda / 2) ||W||^2, and its
-gradient lambda W added to each dW (the ``l2_penalty`` row of the op table).  Biases,
-gamma and beta are not decayed, as in the book.
+with n the number of nodes in the previous layer.  Weight decay: see ``nn.nets.base``.
 """
-from collections import OrderedDict
-
 import numpy as np
 
-from autograd.ops import l2_penalty
-from ..gradient import numerical_gradient
-from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, SoftmaxWithLoss
-from .two_layer_net import _float_dtype
+from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid
+from .base import Net
 
 ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
 
@@ -50,15 +41,13 @@ def weight_scale(weight_init_std, fan_in):
     return scale
 
 
-class MultiLayerNetExtend:
+class MultiLayerNetExtend(Net):
     """The book's extended multi-layer net: weight decay, Dropout and Batch Normalization.
 
     ``input_size``, ``hidden_size_list`` (e.g. [100, 100, 100]), ``output_size``;
     ``activation`` 'relu' or 'sigmoid'; ``weight_init_std`` (see the module);
     ``weight_decay_lambda``; ``use_dropout`` with ``dropout_ration`` (the book's
-    spelling); ``use_batchnorm``.  Beyond the book: ``dtype`` float64 (default) or
-    float32, everything stays in it; ``rng`` None draws weights and dropout masks from
-    numpy's global generator (as the book), an int or Generator from its own;
+    spelling); ``use_batchnorm``.  Beyond the book: ``dtype`` and ``rng`` (see ``Net``),
     ``inverted_dropout`` (default True, see ``nn.layers.Dropout``).
     """
 
@@ -73,114 +62,25 @@ class MultiLayerNetExtend:
             raise ValueError(f"layer sizes must be positive integers, got input_size "
                              f"{input_size}, hidden_size_list {hidden_size_list}, output_size "
                              f"{output_size}")
-        if weight_decay_lambda < 0:
-            raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda}")
+        super().__init__(dtype, rng, weight_decay_lambda)
         self.input_size, self.output_size = input_size, output_size
         self.hidden_size_list = list(hidden_size_list)
         self.hidden_layer_num = len(self.hidden_size_list)
         self.activation = activation
-        self.weight_decay_lambda = float(weight_decay_lambda)
         self.use_dropout, self.use_batchnorm = use_dropout, use_batchnorm
-        self.dtype = _float_dtype(dtype)
-        generator = np.random if rng is None else np.random.default_rng(rng)
-        draw = generator.standard_normal
-
-        self.params = {}
         for idx in range(1, len(sizes)):
-            scale = weight_scale(weight_init_std, sizes[idx - 1])
-            self.params[f"W{idx}"] = (scale * draw((sizes[idx - 1], sizes[idx]))).astype(self.dtype)
-            self.params[f"b{idx}"] = np.zeros(sizes[idx], dtype=self.dtype)
-
-        self.layers = OrderedDict()
-        for idx in range(1, self.hidden_layer_num + 1):
-            self.layers[f"Affine{idx}"] = Affine(self.params[f"W{idx}"], self.params[f"b{idx}"],
-                                                 input_grad=idx > 1)
+            W = self.weights(weight_scale(weight_init_std, sizes[idx - 1]), sizes[idx - 1], sizes[idx])
+            self.layers[f"Affine{idx}"] = Affine(W, self.zeros(sizes[idx]))
+            if idx == len(sizes) - 1:
+                break  # the last Affine gives the scores
             if use_batchnorm:
-                n = self.hidden_size_list[idx - 1]
-                self.params[f"gamma{idx}"] = np.ones(n, dtype=self.dtype)
-                self.params[f"beta{idx}"] = np.zeros(n, dtype=self.dtype)
                 self.layers[f"BatchNorm{idx}"] = BatchNormalization(
-                    self.params[f"gamma{idx}"], self.params[f"beta{idx}"])
+                    np.ones(sizes[idx], dtype=self.dtype), self.zeros(sizes[idx]))
             self.layers[f"Activation_function{idx}"] = ACTIVATIONS[activation]()
             if use_dropout:
                 self.layers[f"Dropout{idx}"] = Dropout(dropout_ration, inverted=inverted_dropout,
-                                                       rng=generator)
-        idx = self.hidden_layer_num + 1
-        self.layers[f"Affine{idx}"] = Affine(self.params[f"W{idx}"], self.params[f"b{idx}"],
-                                             input_grad=idx > 1)
-        self.last_layer = SoftmaxWithLoss()
-
-    @property
-    def lastLayer(self):  # TwoLayerNet's name, which nn.train reads
-        return self.last_layer
-
-    def predict(self, x, train_flg=False):
-        """Scores (N, output_size); ``train_flg`` switches Batch Norm and Dropout to training."""
-        for layer in self.layers.values():
-            if isinstance(layer, (BatchNormalization, Dropout)):
-                x = layer.forward(x, train_flg)
-            else:
-                x = layer.forward(x)
-        return x
-
-    def weight_decay(self):
-        """(lambda / 2) * sum of ||W||^2 over the weight matrices (0.0 when lambda is 0)."""
-        lam = self.weight_decay_lambda
-        if lam == 0:
-            return 0.0
-        return float(sum(l2_penalty(self.params[f"W{i}"], lam=lam)
-                         for i in range(1, self.hidden_layer_num + 2)))
-
-    def loss(self, x, t, train_flg=False):
-        """Mean cross-entropy plus the weight-decay term; ``t`` one-hot or class indices."""
-        return self._loss(x, t, train_flg)
-
-    def _loss(self, x, t, train_flg):
-        y = MultiLayerNetExtend.predict(self, x, train_flg)
-        return self.last_layer.forward(y, t) + self.weight_decay()
-
-    def accuracy(self, x, t, batch_size=10000):
-        """Fraction of samples classified right (test mode), ``batch_size`` rows at a time."""
-        t = np.asarray(t)
-        if t.ndim != 1:
-            t = np.argmax(t, axis=1)
-        if len(t) != len(x):
-            raise ValueError(f"accuracy: {len(x)} inputs but {len(t)} labels; give one label "
-                             "per input")
-        correct = 0
-        for start in range(0, len(x), batch_size):
-            scores = MultiLayerNetExtend.predict(self, x[start:start + batch_size], False)
-            correct += int(np.count_nonzero(scores.argmax(axis=1) == t[start:start + batch_size]))
-        return correct / len(x) if len(x) else float("nan")
-
-    def numerical_gradient(self, x, t):
-        """Central differences of ``loss(x, t, train_flg=True)`` for every parameter (slow).
-
-        With Dropout the masks are redrawn at every forward pass, so this is only
-        meaningful without it (or with the layers' generators re-seeded, as the tests do).
-        """
-        loss_W = lambda W: self._loss(x, t, True)  # noqa: E731 -- the book's name
-        return {key: numerical_gradient(loss_W, p) for key, p in self.params.items()}
-
-    def gradient(self, x, t):
-        """Back-propagation in training mode: {'W1': dW1, 'b1': db1, ..., 'gamma1': ...}."""
-        self._loss(x, t, True)
-        dout = self.last_layer.backward(1)
-        for layer in reversed(self.layers.values()):
-            dout = layer.backward(dout)
-        grads = {}
-        lam = self.weight_decay_lambda
-        for idx in range(1, self.hidden_layer_num + 2):
-            affine = self.layers[f"Affine{idx}"]
-            dW = affine.dW
-            if lam:
-                W = self.params[f"W{idx}"]
-                dW = dW + l2_penalty.backward[0](1.0, None, W, lam=lam)
-            grads[f"W{idx}"], grads[f"b{idx}"] = dW, affine.db
-            if self.use_batchnorm and idx <= self.hidden_layer_num:
-                bn = self.layers[f"BatchNorm{idx}"]
-                grads[f"gamma{idx}"], grads[f"beta{idx}"] = bn.dgamma, bn.dbeta
-        return grads
+                                                       rng=self.rng)
+        self.link_params()
 
 
 class MultiLayerNet(MultiLayerNetExtend):
@@ -190,9 +90,3 @@ class MultiLayerNet(MultiLayerNetExtend):
                  weight_init_std="relu", weight_decay_lambda=0, *, dtype=np.float64, rng=None):
         super().__init__(input_size, hidden_size_list, output_size, activation, weight_init_std,
                          weight_decay_lambda, dtype=dtype, rng=rng)
-
-    def predict(self, x):
-        return super().predict(x, train_flg=False)
-
-    def loss(self, x, t):
-        return super().loss(x, t, train_flg=False)
