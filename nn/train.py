@@ -46,9 +46,10 @@ def predictions(network, x, batch_size=100):
                            for i in range(0, len(x), batch_size)])
 
 
-def plot_misclassified(path, x, t, predicted, count=20):
-    """Save the first ``count`` images of ``x`` whose ``predicted`` class is not their label
-    ``t`` (indices), each titled "label -> prediction" (the book's misclassified_mnist.py)."""
+def plot_misclassified(x, t, predicted, path=None, count=20):
+    """The first ``count`` images of ``x`` whose ``predicted`` class is not their label ``t``
+    (indices), each titled "label -> prediction" (the book's misclassified_mnist.py): a
+    matplotlib Figure, saved to ``path`` if given."""
     from matplotlib.figure import Figure
 
     wrong = np.flatnonzero(predicted != t)[:count]
@@ -60,8 +61,10 @@ def plot_misclassified(path, x, t, predicted, count=20):
         ax.set_title(f"{t[i]} -> {predicted[i]}", fontsize=10)
     for ax in fig.axes:
         ax.set_axis_off()
-    with atomic_write(path, ".tmp") as f:
-        fig.savefig(f, format="png")
+    if path is not None:
+        with atomic_write(path, ".tmp") as f:
+            fig.savefig(f, format="png")
+    return fig
 
 
 def dtype_accuracies(build, params, x, t):
@@ -384,7 +387,7 @@ def _evaluate(args, net, network, x_test, t_test, rng, accuracy=True):
         if accuracy:
             print(f"test acc {np.mean(predicted == t_test):.4f}")
         if args.misclassified:
-            plot_misclassified(args.misclassified, x_test, t_test, predicted)
+            plot_misclassified(x_test, t_test, predicted, args.misclassified)
             print(f"misclassified test images saved to {args.misclassified}")
         if args.float16:
             build = lambda dtype: net["build"](args, x_test.shape[1:], dtype, rng)[0]  # noqa: E731
