@@ -46,7 +46,7 @@ def test_activation_histograms_figs_6_10_to_6_14(tmp_path):
     out = run("activations", tmp_path)
     assert all(out.data["checks"])
     # the sigmoid nets' outputs stay in (0, 1), ReLU's are >= 0
-    for label, acts in out.data["runs"].items():
+    for acts in out.data["runs"].values():
         assert all(a.min() >= 0 for a in acts)
 
 

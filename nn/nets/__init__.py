@@ -1,1 +1,1 @@
-"""The networks room: each net is its ordered layers plus a last layer."""
+"""The networks room: each net is its ordered layers plus a last layer, on the base ``nn.nets.base.Net``."""

@@ -78,13 +78,14 @@ class Net:
     """
 
     eval_batch_size = 10000  # accuracy's rows at a time: bounded memory on the whole set
+    dtypes = ("float32", "float64")  # a net that may also run in float16 (inference) adds it
 
     def __init__(self, dtype=np.float64, rng=None, weight_decay_lambda=0):
         if not weight_decay_lambda >= 0:
             raise ValueError(f"weight_decay_lambda must be >= 0, got {weight_decay_lambda}")
         self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        if self.dtype.name not in self.dtypes:
+            raise ValueError(f"dtype must be {' or '.join(self.dtypes)}, got {self.dtype}")
         self.rng = rng if rng is None or isinstance(rng, np.random.RandomState) \
             else np.random.default_rng(rng)
         self.weight_decay_lambda = float(weight_decay_lambda)
