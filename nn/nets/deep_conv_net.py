@@ -34,15 +34,14 @@ class DeepConvNet(Net):
     """
 
     eval_batch_size = 100  # the convolutions' columns: bounded memory
+    dtypes = ("float16", "float32", "float64")
 
     def __init__(self, input_dim=(1, 28, 28), conv_param_1=CONV_PARAMS[0],
                  conv_param_2=CONV_PARAMS[1], conv_param_3=CONV_PARAMS[2],
                  conv_param_4=CONV_PARAMS[3], conv_param_5=CONV_PARAMS[4],
                  conv_param_6=CONV_PARAMS[5], hidden_size=50, output_size=10, *,
                  dtype=np.float64, rng=None):
-        half = np.dtype(dtype) == np.float16
-        super().__init__(np.float32 if half else dtype, rng)
-        self.dtype = np.dtype(dtype)  # float16 too: the weights are cast to it
+        super().__init__(dtype, rng)
         he = lambda fan_in, *shape: self.weights(np.sqrt(2.0 / fan_in), *shape)  # noqa: E731
         shape = (1,) + tuple(input_dim)
         convs = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
