@@ -46,7 +46,8 @@ class DeepConvNet(Net):
         shape = (1,) + tuple(input_dim)
         convs = (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6)
         for i, conv in enumerate(convs, start=1):
-            fn, fs, stride, pad = conv["filter_num"], conv["filter_size"], conv["stride"], conv["pad"]
+            fn, fs = conv["filter_num"], conv["filter_size"]
+            stride, pad = conv["stride"], conv["pad"]
             W = he(shape[1] * fs * fs, fn, shape[1], fs, fs)
             self.layers[f"Conv{i}"] = Convolution(W, self.zeros(fn), stride, pad)
             self.layers[f"Relu{i}"] = Relu()
