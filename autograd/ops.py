@@ -460,14 +460,14 @@ def _conv2d(x, W, b, *, stride=1, pad=0):
     out = np.matmul(W.reshape(fn, -1), col)
     out += b[:, None]
     oh = (x.shape[2] + 2 * pad - fh) // stride + 1
-    return out.reshape(len(x), fn, oh, -1)
+    return out.reshape(len(x), fn, oh, out.shape[2] // oh)  # not -1: N may be 0
 
 
 def _conv2d_dx(g, out, x, W, b, *, stride=1, pad=0):
     """dx = col2im of W2^T G_n, with G_n = g[n] as (FN, OH*OW)."""
     fn, c, fh, fw = W.shape
     n, _, oh, ow = g.shape
-    dcol = np.matmul(W.reshape(fn, -1).T, g.reshape(n, fn, -1))  # (N, C*FH*FW, OH*OW)
+    dcol = np.matmul(W.reshape(fn, -1).T, g.reshape(n, fn, oh * ow))  # (N, C*FH*FW, OH*OW)
     dcol = dcol.reshape(n, c, fh, fw, oh, ow).transpose(0, 1, 4, 5, 2, 3)
     return add_image_windows(dcol, x.shape, stride, pad)
 
@@ -476,12 +476,13 @@ def _conv2d_dW(g, out, x, W, b, *, stride=1, pad=0):
     """dW = sum over samples of G_n columns(x)[n]^T, reshaped to (FN, C, FH, FW)."""
     fn, _, fh, fw = W.shape
     col = columns(x, fh, fw, stride, pad)
-    return np.matmul(g.reshape(len(g), fn, -1), col.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+    return np.matmul(g.reshape(len(g), fn, col.shape[2]), col.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
 
 
 def _conv2d_db(g, out, x, W, b, *, stride=1, pad=0):
     """db = sum of g over samples and positions."""
-    return g.reshape(len(g), len(b), -1).sum(axis=2).sum(axis=0)
+    n, fn, oh, ow = g.shape
+    return g.reshape(n, fn, oh * ow).sum(axis=2).sum(axis=0)  # the long axis first: faster
 
 
 def _max_pool(x, *, pool_h, pool_w, stride=2, pad=0):

@@ -1,172 +1,202 @@
-"""SimpleConvNet training (chapter 7) side by side: chainrule, PyTorch CPU eager, the book.
+"""Convolutional nets (chapters 7 and 8) side by side: chainrule, PyTorch CPU eager, the floor.
 
-    CHAINRULE_DATA=../shared/data .venv/bin/python benchmarks/bench_conv.py --book /tmp/dlfs
+    CHAINRULE_DATA=../shared/data .venv/bin/python benchmarks/bench_conv.py [--book /tmp/dlfs]
 
-Each contender runs the same loop on the same random MNIST batches of 100 (forward,
-backward, Adam lr 0.001), with the same number of threads (BLAS for numpy, intra-op for
-PyTorch; default 1, as ``python -m nn.train``).  ``--steps`` steps are timed, rounds
-alternate between contenders, the best round counts, and the time is scaled to one epoch
-(600 steps).  Then the evaluation of the 10,000 test images: time and the peak of the
-memory numpy allocates on the way (tracemalloc), against the size of the whole test set's
-im2col matrix.
+For SimpleConvNet and DeepConvNet, one training step (forward, backward, Adam lr 0.001) on
+the same random MNIST batches of 100, float32, one thread each (BLAS for numpy, intra-op for
+PyTorch), timed in CPU time of the timing thread (what other processes on a shared machine
+do not stretch), rounds interleaved; the median round counts.  Rows:
 
-The book's code is imported at run time from a checkout of its repository
-(github.com/oreilly-japan/deep-learning-from-scratch; ``--book`` is the folder holding
-``common/`` and ``ch07/``); it is never part of this project.  It computes in float64.
+- chainrule: the net of ``nn.nets``;
+- PyTorch eager: the same architecture with ``torch.nn.functional`` (DeepConvNet's Dropout
+  included), ``torch.optim.Adam``;
+- the floor: the step's matrix products alone (each convolution's and Affine layer's
+  forward product and its backward products for dW and dx, on arrays of the same shapes);
+- the book (float64), with ``--book``: a checkout of its repository
+  (github.com/oreilly-japan/deep-learning-from-scratch, the folder holding ``common/``,
+  ``ch07/``, ``ch08/``), imported at run time; never part of this project.
 
-The script re-runs itself without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE (if the
-environment sets them, numpy's BLAS uses slower kernels) and prints the BLAS kernel.
+Then where chainrule's step goes: each layer's forward and backward, in ms per step.
+``--quick``: few steps, one round (a smoke run).
 """
 import argparse
 import os
 import sys
 import time
-import tracemalloc
 
-import numpy as np
+from _harness import clean_env, compare, header, median, optional, ratio, table
 
-_FORCED = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(v in os.environ for v in _FORCED):  # this process only: tests and CI keep them
-    env = {k: v for k, v in os.environ.items() if k not in _FORCED}
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+clean_env()
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+import numpy as np  # noqa: E402
 
 from nn import load_mnist  # noqa: E402
-from nn.training.optimizers import Adam  # noqa: E402
+from nn.layers import Affine, Convolution  # noqa: E402
+from nn.nets.deep_conv_net import DeepConvNet  # noqa: E402
 from nn.nets.simple_conv_net import SimpleConvNet  # noqa: E402
+from nn.training.optimizers import Adam  # noqa: E402
 
-STEPS_PER_EPOCH = 600
-
-
-def ours(dtype, xs, ts):
-    net, opt = SimpleConvNet(dtype=dtype, rng=0), Adam(lr=0.001)
-    xs = [x.astype(dtype) for x in xs]
-
-    def step(i):
-        opt.update(net.params, net.gradient(xs[i], ts[i]))
-    return step
+NETS = {"SimpleConvNet": lambda: SimpleConvNet(dtype=np.float32, rng=0),
+        "DeepConvNet": lambda: DeepConvNet(dtype=np.float32, rng=0)}
 
 
-def book(book_dir, xs, ts):
-    sys.path.insert(0, book_dir)
-    from ch07.simple_convnet import SimpleConvNet as BookNet
-    from common.optimizer import Adam as BookAdam
-    np.random.seed(0)
-    net, opt = BookNet(), BookAdam(lr=0.001)
+def cycler(batches):
+    """A function returning the next (x, t) of ``batches`` at each call, round and round."""
+    state = {"i": 0}
 
-    def step(i):
-        opt.update(net.params, net.gradient(xs[i], ts[i]))
-    return step
+    def next_batch():
+        state["i"] = (state["i"] + 1) % len(batches)
+        return batches[state["i"]]
+    return next_batch
 
 
-def torch_eager(xs, ts):
-    import torch
-    import torch.nn.functional as F
+def ours(name, batches):
+    net, opt, batch = NETS[name](), Adam(lr=0.001), cycler(batches)
+    return lambda: opt.update(net.params, net.gradient(*batch()))
+
+
+def floor(name, batches):
+    """The step's matrix products alone, on arrays shaped as the net's layers see them."""
+    net = NETS[name]()
+    net.gradient(*batches[0])
+    rng, products = np.random.default_rng(0), []
+    for layer in net.layers.values():
+        if isinstance(layer, Convolution):
+            fn, c, fh, fw = layer.W.shape
+            n, _, oh, ow = layer.out.shape
+            w2 = rng.standard_normal((fn, c * fh * fw)).astype(np.float32)
+            col = rng.standard_normal((n, c * fh * fw, oh * ow)).astype(np.float32)
+            g = rng.standard_normal((n, fn, oh * ow)).astype(np.float32)
+            products += [(np.matmul, w2, col), (np.matmul, g, col.transpose(0, 2, 1))]
+            if layer.input_grad:
+                products.append((np.matmul, w2.T, g))
+        elif isinstance(layer, Affine):
+            d, m = layer.W.shape
+            x = rng.standard_normal((len(batches[0][0]), d)).astype(np.float32)
+            g = rng.standard_normal((len(x), m)).astype(np.float32)
+            products += [(np.dot, x, layer.W), (np.dot, x.T, g), (np.dot, g, layer.W.T)]
+    return lambda: [f(a, b) for f, a, b in products]
+
+
+def torch_step(name, batches, torch):
+    F = torch.nn.functional
     g = torch.Generator().manual_seed(0)
-    W1 = (0.01 * torch.randn(30, 1, 5, 5, generator=g)).requires_grad_()
-    W2 = (0.01 * torch.randn(4320, 100, generator=g)).requires_grad_()
-    W3 = (0.01 * torch.randn(100, 10, generator=g)).requires_grad_()
-    b1, b2, b3 = (torch.zeros(n, requires_grad=True) for n in (30, 100, 10))
-    opt = torch.optim.Adam([W1, b1, W2, b2, W3, b3], lr=0.001, eps=1e-7)
-    xs = [torch.from_numpy(x) for x in xs]
-    ts = [torch.from_numpy(t.astype(np.int64)) for t in ts]
+    params = []
 
-    def step(i):
-        h = F.max_pool2d(F.relu(F.conv2d(xs[i], W1, b1)), 2, 2)
-        h = F.relu(h.reshape(len(h), -1) @ W2 + b2)
-        loss = F.cross_entropy(h @ W3 + b3, ts[i])
+    def param(std, *shape):
+        p = (std * torch.randn(*shape, generator=g)).requires_grad_()
+        params.append(p)
+        return p
+    if name == "SimpleConvNet":
+        W1, b1 = param(0.01, 30, 1, 5, 5), param(0, 30)
+        W2, b2, W3, b3 = param(0.01, 4320, 100), param(0, 100), param(0.01, 100, 10), param(0, 10)
+
+        def forward(x):
+            h = F.max_pool2d(F.relu(F.conv2d(x, W1, b1)), 2, 2)
+            return F.relu(h.reshape(len(h), -1) @ W2 + b2) @ W3 + b3
+    else:
+        convs, c = [], 1
+        for fn, pad in ((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)):
+            convs.append((param((2 / (c * 9)) ** 0.5, fn, c, 3, 3), param(0, fn), pad))
+            c = fn
+        W7, b7, W8, b8 = param((2 / 1024) ** 0.5, 1024, 50), param(0, 50), \
+            param((2 / 50) ** 0.5, 50, 10), param(0, 10)
+
+        def forward(x):
+            for i, (W, b, pad) in enumerate(convs):
+                x = F.relu(F.conv2d(x, W, b, padding=pad))
+                if i % 2:
+                    x = F.max_pool2d(x, 2, 2)
+            x = F.dropout(F.relu(x.reshape(len(x), -1) @ W7 + b7), 0.5)
+            return F.dropout(x @ W8 + b8, 0.5)
+    opt = torch.optim.Adam(params, lr=0.001, eps=1e-7)
+    batch = cycler([(torch.from_numpy(x), torch.from_numpy(t.astype(np.int64)))
+                    for x, t in batches])
+
+    def step():
+        x, t = batch()
+        loss = F.cross_entropy(forward(x), t)
         opt.zero_grad()
         loss.backward()
         opt.step()
     return step
 
 
-def time_rounds(contenders, steps, rounds):
-    """Best wall-clock and best CPU seconds per step of each contender, rounds interleaved.
-
-    CPU time (this process's, all threads) is the steadier of the two on a shared machine:
-    it leaves out the time spent waiting for a core.
-    """
-    wall = dict.fromkeys(contenders, float("inf"))
-    cpu = dict.fromkeys(contenders, float("inf"))
-    for name, step in contenders.items():
-        step(0)  # warm-up: first-call allocations, lazy imports
-    for _ in range(rounds):
-        for name, step in contenders.items():
-            start, start_cpu = time.perf_counter(), time.process_time()
-            for i in range(steps):
-                step(i)
-            cpu[name] = min(cpu[name], (time.process_time() - start_cpu) / steps)
-            wall[name] = min(wall[name], (time.perf_counter() - start) / steps)
-    return wall, cpu
+def book_step(name, batches, book_dir):
+    sys.path.insert(0, book_dir)
+    from common.optimizer import Adam as BookAdam
+    if name == "SimpleConvNet":
+        from ch07.simple_convnet import SimpleConvNet as BookNet
+    else:
+        from ch08.deep_convnet import DeepConvNet as BookNet
+    np.random.seed(0)
+    net, opt, batch = BookNet(), BookAdam(lr=0.001), cycler(batches)
+    return lambda: opt.update(net.params, net.gradient(*batch()))
 
 
-def evaluation(x_test, t_test, batch_size):
-    net = SimpleConvNet(dtype=np.float32, rng=0)
-    tracemalloc.start()
-    start = time.perf_counter()
-    net.accuracy(x_test, t_test, batch_size=batch_size)
-    seconds = time.perf_counter() - start
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return seconds, peak
+def layer_profile(name, batches, steps):
+    """{layer name: (forward ms, backward ms)} per step, CPU time of this thread."""
+    net, batch = NETS[name](), cycler(batches)
+    times = {key: [0.0, 0.0] for key in [*net.layers, "SoftmaxWithLoss"]}
+    layers = [*net.layers.items(), ("SoftmaxWithLoss", net.lastLayer)]
+    for step in range(steps + 1):  # the first is a warm-up
+        x, t = batch()
+        for key, layer in layers:
+            start = time.thread_time()
+            if key == "SoftmaxWithLoss":
+                x = layer.forward(x, t)
+            elif key.startswith("Dropout"):
+                x = layer.forward(x, True)
+            else:
+                x = layer.forward(x)
+            times[key][0] += (time.thread_time() - start) * (step > 0)
+        dout = 1
+        for key, layer in reversed(layers):
+            start = time.thread_time()
+            dout = layer.backward(dout)
+            times[key][1] += (time.thread_time() - start) * (step > 0)
+    return {key: (f * 1e3 / steps, b * 1e3 / steps) for key, (f, b) in times.items()}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--book", default=os.environ.get("DLFS_BOOK"),
-                        help="checkout of the book's repository (holds common/ and ch07/)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=60, help="steps per round (default 60)")
-    parser.add_argument("--rounds", type=int, default=3)
+                        help="checkout of the book's repository (holds common/, ch07/, ch08/)")
+    parser.add_argument("--steps", type=int, default=20, help="steps per round (default 20)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="3 steps, 1 round")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.rounds = 3, 1
 
-    (x_train, t_train), (x_test, t_test) = load_mnist(flatten=False, dtype=np.float32)
+    torch = optional("torch")
+    header("Convolutional nets: a float32 training step, batch 100, one thread")
+    (x_train, t_train), _ = load_mnist(flatten=False, dtype=np.float32)
     rng = np.random.default_rng(0)
-    masks = [rng.integers(len(x_train), size=100) for _ in range(args.steps)]
-    xs, ts = [x_train[m] for m in masks], [t_train[m].astype(np.intp) for m in masks]
+    masks = [rng.integers(len(x_train), size=100) for _ in range(max(args.steps, 8))]
+    batches = [(x_train[m], t_train[m].astype(np.intp)) for m in masks]
 
-    blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')})"
-            for i in threadpool_info() if i["user_api"] == "blas"]
-    print(f"numpy {np.__version__}, BLAS {', '.join(blas)}; {args.threads} thread(s); "
-          f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}")
-    contenders = {"chainrule float32": ours(np.float32, xs, ts),
-                  "chainrule float64": ours(np.float64, xs, ts)}
-    try:
-        import torch
-        torch.set_num_threads(args.threads)
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s)")
-        contenders["PyTorch eager float32"] = torch_eager(xs, ts)
-    except ImportError:
-        print("note: PyTorch is not installed (the bench extra): no PyTorch row")
-    if args.book:
-        contenders["the book (float64)"] = book(args.book, xs, ts)
-    else:
-        print("note: no --book checkout given: no row for the book's code")
+    for name in NETS:
+        configs = {"chainrule": (1, ours(name, batches)), "floor": (1, floor(name, batches))}
+        if torch is not None:
+            configs["PyTorch eager"] = (1, torch_step(name, batches, torch))
+        if args.book:
+            batches64 = [(x.astype(np.float64), t) for x, t in batches]
+            configs["the book (float64)"] = (1, book_step(name, batches64, args.book))
+        times = compare(configs, args.rounds, args.steps, clock=time.thread_time)
+        print(f"## {name}: ms per step (CPU time, median of {args.rounds} rounds of "
+              f"{args.steps} steps)\n")
+        table(["", "ms/step", "chainrule / this"],
+              [[key, f"{median(t) * 1e3:.1f}", f"{ratio(times, 'chainrule', key):.2f}x"]
+               for key, t in times.items()])
 
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        timings = time_rounds(contenders, args.steps, args.rounds)
-    print(f"\nSimpleConvNet training, batch 100, Adam; best of {args.rounds} rounds of "
-          f"{args.steps} steps, scaled to an epoch of {STEPS_PER_EPOCH} steps")
-    for title, best in zip(("wall-clock", "CPU time"), timings):
-        torch_time = best.get("PyTorch eager float32")
-        book_time = best.get("the book (float64)")
-        print(f"{title:24} {'ms/step':>8} {'s/epoch':>8} {'/ PyTorch':>10} {'/ book':>8}")
-        for name, seconds in best.items():
-            vs_torch = f"{seconds / torch_time:.2f}x" if torch_time else "-"
-            vs_book = f"{seconds / book_time:.2f}x" if book_time else "-"
-            print(f"{name:24} {seconds * 1e3:8.2f} {seconds * STEPS_PER_EPOCH:8.2f} "
-                  f"{vs_torch:>10} {vs_book:>8}")
-
-    print("\nevaluation of the 10,000 test images (float32, accuracy in batches)")
-    whole = len(x_test) * 25 * 24 * 24 * 4
-    with threadpool_limits(limits=args.threads, user_api="blas"):
-        for batch_size in (100, 1000):
-            seconds, peak = evaluation(x_test, t_test, batch_size)
-            print(f"batch {batch_size:5}: {seconds:.2f} s, peak numpy memory {peak / 2**20:6.1f} MB "
-                  f"(the whole test set's im2col alone would be {whole / 2**20:.0f} MB)")
+    for name in NETS:
+        profile = layer_profile(name, batches, args.steps)
+        print(f"## {name}: where chainrule's step goes (ms per step)\n")
+        rows = [[key, f"{f:.2f}", f"{b:.2f}"] for key, (f, b) in profile.items()]
+        rows.append(["total", f"{sum(f for f, _ in profile.values()):.1f}",
+                     f"{sum(b for _, b in profile.values()):.1f}"])
+        table(["layer", "forward", "backward"], rows)
 
 
 if __name__ == "__main__":

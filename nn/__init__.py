@@ -41,3 +41,8 @@ from .training.trainer import Trainer  # noqa: E402
 
 __all__ += ["BatchNormalization", "Dropout", "MultiLayerNet", "MultiLayerNetExtend", "SGD",
             "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer"]
+
+# Chapter 8 (ディープラーニング): the deep convolutional net.
+from .nets.deep_conv_net import DeepConvNet  # noqa: E402
+
+__all__ += ["DeepConvNet"]

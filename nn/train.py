@@ -16,7 +16,7 @@ import numpy as np
 
 from . import cli
 from .data.files import atomic_write
-from .training.loop import train
+from .training.loop import blas_threads, train
 
 
 def plot_history(history, path):
@@ -38,6 +38,45 @@ def plot_history(history, path):
     ax_acc.legend(loc="lower right")
     with atomic_write(path, ".tmp") as f:
         fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
+
+
+def predictions(network, x, batch_size=100):
+    """The network's class for each of ``x``'s images, computed ``batch_size`` at a time."""
+    return np.concatenate([network.predict(x[i:i + batch_size]).argmax(axis=1)
+                           for i in range(0, len(x), batch_size)])
+
+
+def plot_misclassified(x, t, predicted, path=None, count=20):
+    """The first ``count`` images of ``x`` whose ``predicted`` class is not their label ``t``
+    (indices), each titled "label -> prediction" (the book's misclassified_mnist.py): a
+    matplotlib Figure, saved to ``path`` if given."""
+    from matplotlib.figure import Figure
+
+    wrong = np.flatnonzero(predicted != t)[:count]
+    fig = Figure(figsize=(8, 7), layout="constrained")
+    fig.suptitle(f"{np.count_nonzero(predicted != t)} of {len(t)} test images misclassified; "
+                 f"the first {len(wrong)}, label -> prediction")
+    for ax, i in zip(fig.subplots(4, 5).flat, wrong):
+        ax.imshow(x[i].reshape(28, 28), cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"{t[i]} -> {predicted[i]}", fontsize=10)
+    for ax in fig.axes:
+        ax.set_axis_off()
+    if path is not None:
+        with atomic_write(path, ".tmp") as f:
+            fig.savefig(f, format="png")
+    return fig
+
+
+def dtype_accuracies(build, params, x, t):
+    """Test accuracy with the weights ``params`` and the images ``x`` in float64, float32 and
+    float16 (the book's half_float_network.py): {dtype name: accuracy}.  ``build(dtype)``
+    makes the network."""
+    accuracies = {}
+    for name in ("float64", "float32", "float16"):
+        network = build(np.dtype(name))
+        network.set_params(params)
+        accuracies[name] = network.accuracy(x.astype(name), t)
+    return accuracies
 
 
 def _need_matplotlib(parser, option):
@@ -67,6 +106,17 @@ def _simple_conv_net(args, input_shape, dtype, rng):
         f"affine 10), Adam")
 
 
+def _deep_conv_net(args, input_shape, dtype, rng):
+    from .training.optimizers import Adam
+    from .nets.deep_conv_net import DeepConvNet
+
+    network = DeepConvNet(input_dim=input_shape, hidden_size=args.hidden_size, dtype=dtype,
+                          rng=rng)
+    return network, Adam(lr=args.lr), (
+        f"DeepConvNet(6 conv 3x3 16-16-32-32-64-64 with relu, pool 2x2 after every second - "
+        f"affine {args.hidden_size} - relu - dropout - affine 10 - dropout), Adam")
+
+
 # Each network of the command line: how to build it, and its defaults (the book's settings).
 NETS = {
     "twolayer": {"build": _two_layer_net,
@@ -75,6 +125,9 @@ NETS = {
     "convnet": {"build": _simple_conv_net,
                 "defaults": {"hidden_size": 100, "lr": 0.001, "epochs": 20,
                              "eval_threads": 1}},
+    "deep": {"build": _deep_conv_net,
+             "defaults": {"hidden_size": 50, "lr": 0.001, "epochs": 20,
+                          "eval_threads": 1, "train_acc_size": 1000}},
 }
 
 
@@ -125,7 +178,9 @@ def _main(argv, stdout):
                         help="twolayer: chapter 5's TwoLayerNet, SGD lr 0.1, 10,000 iterations; "
                              "convnet: chapter 7's SimpleConvNet (conv 30x5x5 - relu - pool - "
                              "affine 100 - relu - affine 10), Adam lr 0.001, 20 epochs, as the "
-                             "book's ch07/train_convnet.py (default: %(default)s)")
+                             "book's ch07/train_convnet.py; deep: chapter 8's DeepConvNet, "
+                             "Adam lr 0.001, 20 epochs, as ch08/train_deepnet.py "
+                             "(default: %(default)s)")
     parser.add_argument("--hidden-size", type=int, default=None,
                         help="hidden units (default: 50 for twolayer, 100 for convnet)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
@@ -158,6 +213,14 @@ def _main(argv, stdout):
                              "setting; at most the number of CPUs (default: 2 for twolayer, "
                              "whose accuracy products are much larger than a step's; 1 for "
                              "convnet, whose are per-image and small)")
+    parser.add_argument("--train-acc-size", type=int, default=None,
+                        help="measure train accuracy on the first N training images only "
+                             "(default: 1000 for deep, as the book's train_deepnet.py; all "
+                             "for the others)")
+    parser.add_argument("--augment", action="store_true",
+                        help="images (not flattened, so not twolayer): move each training image "
+                             "by up to 2 pixels and turn it by up to 10 degrees, drawn anew for "
+                             "every mini-batch (the book's data augmentation)")
     parser.add_argument("--plot", metavar="FILE.png", default=None,
                         help="save loss and accuracy curves (needs matplotlib: the train extra)")
     parser.add_argument("--save", metavar="FILE.npz", default=None,
@@ -165,6 +228,16 @@ def _main(argv, stdout):
     parser.add_argument("--filters", metavar="FILE.png", default=None,
                         help="convnet: save the first layer's filters before and after "
                              "training (the book's figure 7-24; needs matplotlib)")
+    parser.add_argument("--load", metavar="FILE.npz", default=None,
+                        help="no training: load weights saved by --save and evaluate them "
+                             "(with --misclassified, --float16)")
+    parser.add_argument("--misclassified", metavar="FILE.png", default=None,
+                        help="save the first 20 misclassified test images with label and "
+                             "prediction (the book's misclassified_mnist.py; needs matplotlib)")
+    parser.add_argument("--float16", action="store_true",
+                        help="deep: test accuracy with weights and images in float64, float32 "
+                             "and float16 side by side (the book's half_float_network.py); "
+                             "float16 is slow, numpy's float16 products not using BLAS")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", metavar="FILE.json", default=None,
                         help="also write the settings, accuracies and timings as JSON to this "
@@ -180,7 +253,8 @@ def _main(argv, stdout):
             setattr(args, key, value)
 
     for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
-                          ("--iters", args.iters), ("--epochs", args.epochs)):
+                          ("--iters", args.iters), ("--epochs", args.epochs),
+                          ("--train-acc-size", args.train_acc_size)):
         if value is not None:
             cli.check_int(parser, option, value, 1)
     if args.seed is not None:
@@ -203,6 +277,21 @@ def _main(argv, stdout):
         cli.check_output(parser, "--save", args.save, suffix=".npz")
     if args.json and args.json != "-":
         cli.check_output(parser, "--json", args.json, suffix=".json")
+    if args.load:
+        used = [o for o, v in (("--save", args.save), ("--plot", args.plot), ("--json", args.json),
+                               ("--filters", args.filters), ("--augment", args.augment)) if v]
+        if used:
+            parser.error(f"--load evaluates saved weights without training; {used[0]} needs a "
+                         f"training run")
+        if not os.path.isfile(args.load):
+            parser.error(f"--load {args.load}: no such file")
+    if args.misclassified:
+        _need_matplotlib(parser, "--misclassified")
+        cli.check_output(parser, "--misclassified", args.misclassified, suffix=".png")
+    if args.float16 and args.net != "deep":
+        parser.error("--float16 checks the deep net in float16: use it with --net deep")
+    if args.augment and args.net == "twolayer":
+        parser.error("--augment moves and turns images: use it with --net convnet or deep")
     if args.filters:
         if args.net != "convnet":
             parser.error("--filters shows convolution filters: use it with --net convnet")
@@ -229,13 +318,26 @@ def _main(argv, stdout):
     except MemoryError:
         return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     first_filters = network.params["W1"].copy() if args.filters else None
+    if args.load:
+        try:
+            network.load_params(args.load)
+        except (OSError, ValueError) as err:
+            return cli.error(f"--load {args.load}: not weights of this network ({err})")
+        print(f"{title}: weights loaded from {args.load}")
+        return _evaluate(args, net, network, x_test, t_test, rng)
+    augment = None
+    if args.augment:
+        from .data.augment import augment as move_and_turn
+
+        augment = lambda x: move_and_turn(x, rng)  # noqa: E731 -- one line, one use
     print(f"{title}, {dtype}, seed {seed}, {args.iters} iterations of {args.batch_size}, "
           f"lr {args.lr:g}")
     try:
         history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
                         batch_size=args.batch_size, lr=args.lr,
                         rng=rng, threads=args.threads, eval_threads=args.eval_threads,
-                        progress=not args.no_progress, optimizer=optimizer)
+                        progress=not args.no_progress, optimizer=optimizer,
+                        train_acc_size=args.train_acc_size, augment=augment)
     except FloatingPointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -260,6 +362,22 @@ def _main(argv, stdout):
           f"accuracy {history.eval_seconds:.2f} s")
     if args.json:
         _write_summary(args.json, stdout, args, seed, history, load_seconds)
+    return _evaluate(args, net, network, x_test, t_test, rng, accuracy=False)
+
+
+def _evaluate(args, net, network, x_test, t_test, rng, accuracy=True):
+    """--load's test accuracy, --misclassified and --float16: chapter 8's looks at a trained net."""
+    with blas_threads(args.eval_threads):
+        predicted = predictions(network, x_test) if accuracy or args.misclassified else None
+        if accuracy:
+            print(f"test acc {np.mean(predicted == t_test):.4f}")
+        if args.misclassified:
+            plot_misclassified(x_test, t_test, predicted, args.misclassified)
+            print(f"misclassified test images saved to {args.misclassified}")
+        if args.float16:
+            build = lambda dtype: net["build"](args, x_test.shape[1:], dtype, rng)[0]  # noqa: E731
+            for name, acc in dtype_accuracies(build, network.params, x_test, t_test).items():
+                print(f"{name:>8}: test acc {acc:.4f}")
     return 0
 
 

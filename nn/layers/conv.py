@@ -85,7 +85,9 @@ class Convolution:
     W[f, c, i, j] * padded x[n, c, y*S + i, x*S + j], plus b[f].
 
     ``W`` (FN, C, FH, FW) and ``b`` (FN,) are kept by reference (in-place updates reach
-    the layer).  forward(x): (N, C, H, W) -> (N, FN, OH, OW), in W's dtype.
+    the layer); a number ``b`` (the book's apply_filter.py passes 0) is that bias for every
+    filter, made an array of W's dtype.  forward(x): (N, C, H, W) -> (N, FN, OH, OW), in W's
+    dtype.  Gradients are in W's dtype too, whatever dout's.
     backward(dout) stores ``dW`` (FN, C, FH, FW) and ``db`` (FN,) and returns dL/dx
     (N, C, H, W), or None with ``input_grad=False`` (a first layer never needs it).
     The arithmetic is one matrix product per sample over im2col's columns
@@ -98,9 +100,12 @@ class Convolution:
             raise ValueError(f"Convolution: W must be a 4-D numpy array of floats (FN, C, FH, "
                              f"FW), got {type(W).__name__} of shape {np.shape(W)} and dtype "
                              f"{getattr(W, 'dtype', None)}")
+        if isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, bool):
+            b = np.full(W.shape[:1], b, dtype=W.dtype)
         if not isinstance(b, np.ndarray) or b.shape != W.shape[:1]:
             raise ValueError(f"Convolution: b must be a numpy array of shape {W.shape[:1]} "
-                             f"(one bias per filter) to match W of shape {W.shape}, got "
+                             f"(one bias per filter) to match W of shape {W.shape}, or one "
+                             f"number for all filters, got "
                              f"{type(b).__name__} of shape {np.shape(b)}")
         output_size((1,) + W.shape[1:], *W.shape[2:], stride, pad, "Convolution")  # checks S, P
         self.W = W

@@ -450,3 +450,54 @@ def test_layers_refuse_backward_before_forward_and_badly_shaped_dout():
     np.testing.assert_array_equal(conv.backward(2.0), conv.backward(np.full(out.shape, 2.0)))
     with pytest.raises(ValueError, match="W must be a 4-D numpy array of floats"):
         Convolution(np.ones((2, 1, 2, 2), dtype=int), np.zeros(2))
+
+
+# ------------------------------------------------------------- issue 22: items 15, 19 and 27
+
+
+@pytest.mark.parametrize("layer", ["conv", "pool"])
+def test_float32_layers_give_float32_gradients_for_a_float64_dout(layer):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 2, 4, 4)).astype(np.float32)
+    if layer == "conv":
+        W, b = rng.standard_normal((3, 2, 3, 3)).astype(np.float32), np.zeros(3, np.float32)
+        under_test = Convolution(W, b, pad=1)
+    else:
+        under_test = Pooling(2, 2)
+    out = under_test.forward(x)
+    dout = rng.standard_normal(out.shape)  # float64
+    dx = under_test.backward(dout)
+    grads = [dx] + ([under_test.dW, under_test.db] if layer == "conv" else [])
+    assert [g.dtype for g in grads] == [np.float32] * len(grads)
+    expected = under_test.backward(dout.astype(np.float32))  # the same numbers, rounded once
+    np.testing.assert_array_equal(dx, expected)
+
+
+def test_convolution_takes_the_books_number_bias_for_every_filter():
+    # ch07/apply_filter.py: Convolution(w, 0)
+    rng = np.random.default_rng(0)
+    W, x = rng.standard_normal((3, 1, 2, 2)), rng.standard_normal((2, 1, 4, 4))
+    for b in (0, 0.5, np.float32(-1.5)):
+        layer = Convolution(W.astype(np.float32), b)
+        assert layer.b.shape == (3,) and layer.b.dtype == np.float32
+        np.testing.assert_allclose(layer.forward(x), loop_conv(x, W, np.full(3, float(b)), 1, 0),
+                                   rtol=1e-5, atol=1e-5)
+        layer.backward(np.ones((2, 3, 3, 3)))
+        assert layer.db.shape == (3,)
+    array_b = np.arange(3.0)
+    assert Convolution(W, array_b).b is array_b  # an array stays the caller's (by reference)
+    for bad in (True, "0", np.zeros(2), None):
+        with pytest.raises(ValueError, match=r"one number for all filters"):
+            Convolution(W, bad)
+
+
+def test_convolution_on_an_empty_batch_gives_an_empty_batch_like_pooling():
+    W = np.ones((2, 3, 3, 3))
+    layer = Convolution(W, np.zeros(2), pad=1)
+    out = layer.forward(np.zeros((0, 3, 5, 5)))
+    assert out.shape == (0, 2, 5, 5)
+    dx = layer.backward(np.zeros(out.shape))
+    assert dx.shape == (0, 3, 5, 5)
+    np.testing.assert_array_equal(layer.dW, np.zeros(W.shape))  # no samples, no gradient
+    np.testing.assert_array_equal(layer.db, np.zeros(2))
+    assert Pooling(2, 2).forward(np.zeros((0, 2, 4, 4))).shape == (0, 2, 2, 2)

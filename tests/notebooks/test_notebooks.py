@@ -37,11 +37,12 @@ NOTEBOOKS = [
     "07_testing_your_derivative.ipynb",
     "08_training_techniques.ipynb",
     "09_convolution.ipynb",
+    "10_deep_learning.ipynb",
 ]
 
 # These load MNIST through load_mnist, from $CHAINRULE_DATA/mnist (CI never downloads).
 NEEDS_MNIST = {"04_gradient_check.ipynb", "05_training_mnist.ipynb",
-               "08_training_techniques.ipynb", "09_convolution.ipynb"}
+               "08_training_techniques.ipynb", "09_convolution.ipynb", "10_deep_learning.ipynb"}
 
 CELL_TIMEOUT = 120  # seconds per cell
 MAX_STORED_BYTES = 300_000
