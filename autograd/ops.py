@@ -446,7 +446,8 @@ def columns(x, filter_h, filter_w, stride, pad):
 
     In this layout a convolution is one (FN, C*FH*FW) @ (C*FH*FW, OH*OW) product per
     sample whose result is already (N, FN, OH*OW), the book's output layout: no transpose
-    of the output, and the copy that makes the columns is several times faster.
+    of the output, and the copy that makes the columns reads the image in its own order
+    (contiguous runs) instead of gathering across channels.
     """
     view = image_windows(x, filter_h, filter_w, stride, pad)  # (N, C, OH, OW, FH, FW)
     n, c, oh, ow = view.shape[:4]
@@ -482,7 +483,7 @@ def _conv2d_dW(g, out, x, W, b, *, stride=1, pad=0):
 def _conv2d_db(g, out, x, W, b, *, stride=1, pad=0):
     """db = sum of g over samples and positions."""
     n, fn, oh, ow = g.shape
-    return g.reshape(n, fn, oh * ow).sum(axis=2).sum(axis=0)  # the long axis first: faster
+    return g.reshape(n, fn, oh * ow).sum(axis=2).sum(axis=0)  # the long, contiguous axis first
 
 
 def _max_pool(x, *, pool_h, pool_w, stride=2, pad=0):

@@ -8,8 +8,8 @@ central differences, once with one-hot labels and once with class indices.
 One refinement: ReLU has a kink at 0.  If perturbing a coordinate by +-h moves
 some hidden pre-activation across 0, the central difference straddles the kink
 and is wrong there (it averages two different slopes), while back-propagation
-is right.  With the book's check that happens for about one random seed in
-eight.  ``gradient_check`` therefore compares the ReLU masks of the + and -
+is right.  With the book's check that happens for some random seeds (notebook 04 shows
+one).  ``gradient_check`` therefore compares the ReLU masks of the + and -
 forward passes with the unperturbed ones and leaves such coordinates out,
 reporting how many it left out.
 
