@@ -1,15 +1,20 @@
-"""chainrule's vectorised networks: the book's layers, functions and TwoLayerNet on numpy.
+"""chainrule's vectorised networks on numpy: the book's chapters 5 to 8.
 
-Chapter 5's code runs after changing only its imports::
+The book's code runs after changing only its imports::
 
-    from nn import TwoLayerNet, load_mnist
+    from nn import TwoLayerNet, load_mnist, Adam, Trainer, DeepConvNet
 
-and chapter 7's (``Convolution``, ``Pooling``, ``im2col``, ``col2im``, ``SimpleConvNet``;
-``python -m nn.train --net convnet``) the same way.
+Rooms, from the bottom up (each imports only the ones below it, and ``autograd``):
 
-Every forward and backward comes from the op table ``autograd.ops``, shared with the
-scalar engine ``autograd.Value``.  Train with ``python -m nn.train``; check the
-gradients with ``python -m nn.gradcheck``.
+- ``nn.layers``: the layers (Affine, Relu, Sigmoid, SoftmaxWithLoss, BatchNormalization,
+  Dropout, Convolution, Pooling), their functions and im2col/col2im; every forward and
+  backward is a row of the op table ``autograd.ops``, shared with ``autograd.Value``.
+- ``nn.data``: MNIST (``load_mnist``), augmentation, and the atomic file writes.
+- ``nn.nets``: the network base ``Net`` and the book's nets, each a definition of its layers.
+- ``nn.training``: the optimizers, the one training loop, the book's ``Trainer``.
+- the commands at the top: ``python -m nn.train``, ``nn.gradcheck``, ``nn.experiments``
+  (with the search in ``nn.hyperparam``), and ``nn.explore`` (the layer view); ``nn.cli`` is
+  what they share.
 """
 import autograd as _autograd
 
