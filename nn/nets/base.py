@@ -261,15 +261,15 @@ def check_fits(who, key, shape, dtype, own):
 
 
 def save_params(path, params):
-    """Write ``params`` (name -> array) to the .npz file ``path``, atomically.
+    """Write ``params`` (name -> array) to ``path`` in numpy's .npz format, atomically.
 
-    The arrays go to a temporary file beside ``path`` that then replaces it
-    (``nn.data.files.atomic_write``), so ``path`` is never left half-written.  Arrays
-    holding nan or inf are refused (ValueError): they are no trained weights.
+    The format is npz whatever the name: the book's scripts name the file params.pkl and
+    get an npz that ``load_params`` reads back (chainrule writes no pickle).  The arrays go
+    to a temporary file beside ``path`` that then replaces it (``nn.data.files.atomic_write``),
+    so ``path`` is never left half-written.  Arrays holding nan or inf are refused
+    (ValueError): they are no trained weights.
     """
     path = os.fspath(path)
-    if not path.endswith(".npz"):
-        raise ValueError(f"save_params: {path!r} must end with .npz (weights are saved as npz only)")
     for key, value in params.items():  # weights of a diverged run are not a result
         if not np.isfinite(value).all():
             raise ValueError(f"save_params: {key} holds nan or inf; nothing was saved to {path}")
@@ -278,7 +278,9 @@ def save_params(path, params):
 
 
 def load_params(path, like=None):
-    """Read the .npz file ``path`` written by ``save_params``: a dict name -> array.
+    """Read the .npz file ``path`` written by ``save_params`` (whatever its name): a dict
+    name -> array.  A pickle (the book's own params.pkl) is refused by its content, never
+    unpickled: loading a pickle can run code.
 
     Each member's header (shape, dtype) is read and checked before its data: numbers
     only (an object array would need pickle), and with ``like`` (name -> array, e.g. a
@@ -287,9 +289,12 @@ def load_params(path, like=None):
     """
     path = os.fspath(path)
     who = f"load_params: {path}"
-    if not path.endswith(".npz"):
-        raise ValueError(f"load_params: {path!r} must be an .npz file written by save_params "
-                         f"(pickle files are not read)")
+    with open(path, "rb") as f:
+        if f.read(1) == b"\x80":  # how every pickle of protocol 2 and later begins
+            raise ValueError(f"{who} is not a weights file: it is a pickle (like the book's "
+                             f"params.pkl), and chainrule never unpickles: loading a pickle can "
+                             f"run code.  Train and save with chainrule instead (save_params, or "
+                             f"python -m nn.train --save FILE.npz) and load that")
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:

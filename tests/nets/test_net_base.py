@@ -145,9 +145,15 @@ def test_a_failed_save_leaves_the_old_file_alone(tmp_path, monkeypatch):
     np.testing.assert_array_equal(load_params(path)["W1"], np.ones(2))
 
 
-def test_save_refuses_other_formats_and_load_refuses_pickles(tmp_path):
-    with pytest.raises(ValueError, match=r"\.npz"):
-        save_params(tmp_path / "w.pkl", {"W1": np.ones(2)})
+def test_any_name_gets_an_npz_and_load_refuses_pickles(tmp_path):
+    # The book's scripts save to params.pkl and load it back: they get an npz, no pickle.
+    save_params(tmp_path / "params.pkl", {"W1": np.ones(2)})
+    assert zipfile.is_zipfile(tmp_path / "params.pkl")
+    np.testing.assert_array_equal(load_params(tmp_path / "params.pkl")["W1"], np.ones(2))
+    # A pickle's first byte (protocol 2 and later), written by hand: no pickle is made here.
+    (tmp_path / "book.pkl").write_bytes(b"\x80\x04\x95junk")
+    with pytest.raises(ValueError, match="it is a pickle .* never unpickles"):
+        load_params(tmp_path / "book.pkl")
     # An npz whose W1 announces an object array (what numpy would pickle), written by hand
     # so that the test makes no pickle itself: the header alone must be refused.
     header = io.BytesIO()
