@@ -33,7 +33,7 @@ class History:
 def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None, lr=0.1,
           iters_num=10000, batch_size=100, rng=None, augment=None, last_eval=True,
           train_acc_size=None, test_acc_size=None, threads=1, eval_threads=2, progress=True,
-          bar=None, verbose=True, history=None):
+          bar=None, verbose=True, history=None, on_step=None):
     """Train ``network`` on mini-batches; returns a History.
 
     Each iteration draws ``batch_size`` training samples at random (with replacement,
@@ -56,7 +56,9 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
     BLAS threads while measuring accuracy, whose products are much larger; 0 keeps the
     steps' setting.  ``progress``: a tqdm bar on stderr (if tqdm is installed), or
     ``bar``: one to share; ``verbose``: print the accuracies.  ``history``: a History to
-    append to (what was recorded stays there if training raises).
+    append to (what was recorded stays there if training raises).  ``on_step``: called
+    as ``on_step(i, history)`` after iteration ``i`` (0-based) and its measurement, so a
+    caller can report each step in its own words (the book's Trainer does).
 
     Raises FloatingPointError, before updating, if the loss becomes nan or inf, and
     before measuring accuracy (so also after the last update) if a parameter holds nan or
@@ -98,6 +100,8 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
                     history.eval_iters.append(i + 1)
                     say(f"epoch {(i + 1) / ipe:5.2f} (iter {i + 1:>6}): "
                         f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
+                if on_step is not None:
+                    on_step(i, history)
                 if bar is not None and (i % 100 == 99 or i == iters_num - 1):
                     bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
                     bar.update(i + 1 - shown)

@@ -23,7 +23,7 @@ class Trainer:
     ``evaluate_sample_num_per_epoch``: measure accuracy on only the first that many
     samples of each set (None: all of them).  ``rng``: seed or Generator for the
     mini-batches (None: a fresh random one).  ``bar``: a tqdm bar to advance (shared by
-    several runs); ``verbose``: print the accuracies.  Weight decay is the network's
+    several runs); ``verbose``: print the book's lines (see ``train``).  Weight decay is the network's
     business (MultiLayerNet's ``weight_decay_lambda``).  If training raises (a diverged
     run's FloatingPointError), the lists keep what was recorded before.
     """
@@ -53,10 +53,26 @@ class Trainer:
         self.test_acc_list = self.history.test_acc_list
 
     def train(self):
-        """Train for ``epochs``, on one BLAS thread; returns self."""
+        """Train for ``epochs``, on one BLAS thread; returns self.
+
+        With ``verbose``, prints the book's lines: ``train loss:<loss>`` after each
+        iteration, ``=== epoch:<n>, train acc:<a>, test acc:<b> ===`` when an epoch's
+        accuracies are measured, and at the end the accuracy on the whole test set.
+        """
+        say = self.bar.write if self.bar is not None else print
+
+        def step(i, history):
+            say(f"train loss:{history.train_loss_list[-1]}")
+            if i % self.iter_per_epoch == 0:
+                say(f"=== epoch:{len(history.train_acc_list)}, train acc:"
+                    f"{history.train_acc_list[-1]}, test acc:{history.test_acc_list[-1]} ===")
         train(self.network, self.x_train, self.t_train, self.x_test, self.t_test,
               optimizer=self.optimizer, iters_num=self.max_iter, batch_size=self.batch_size,
               rng=self.rng, last_eval=False, train_acc_size=self.evaluate_sample_num_per_epoch,
               test_acc_size=self.evaluate_sample_num_per_epoch, threads=1, eval_threads=0,
-              progress=False, bar=self.bar, verbose=self.verbose, history=self.history)
+              progress=False, bar=self.bar, verbose=False, history=self.history,
+              on_step=step if self.verbose else None)
+        if self.verbose:
+            say("=============== Final Test Accuracy ===============")
+            say(f"test acc:{self.network.accuracy(self.x_test, self.t_test)}")
         return self

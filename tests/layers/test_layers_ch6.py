@@ -5,6 +5,8 @@ differences in float64 along random directions, float32 and float64, to the seco
 on hypothesis-drawn shapes and values; the nets through nn.gradcheck's kink-aware check; behaviour (statistics, running averages, expected
 activations, seeds, dtypes, no mutation) and errors.
 """
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -370,6 +372,38 @@ def test_trainer_records_like_the_book_and_uses_the_optimizer():
         Trainer(net, x, t[:-1], x, t, verbose=False)
     with pytest.raises(ValueError, match="unknown optimizer 'adamax'"):
         Trainer(net, x, t, x, t, optimizer="adamax", verbose=False)
+
+
+def test_trainer_verbose_prints_the_books_lines_and_quiet_prints_nothing(capsys):
+    from nn.training.trainer import Trainer
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(30, 6)).astype(np.float32)
+    t = (x[:, 0] > 0).astype(np.intp)
+    net = MultiLayerNetExtend(6, [8], 2, dtype=np.float32, rng=0)
+    trainer = Trainer(net, x, t, x[:25], t[:25], epochs=3, mini_batch_size=10,
+                      evaluate_sample_num_per_epoch=20, rng=0).train()
+    lines = capsys.readouterr().out.splitlines()
+    # the book's order: each iteration's loss, then the epoch's line after an epoch's first iteration
+    assert len(lines) == 9 + 3 + 2
+    losses, epochs = [], []
+    for line in lines[:-2]:
+        loss = re.fullmatch(r"train loss:(\S+)", line)
+        epoch = re.fullmatch(r"=== epoch:(\d+), train acc:(\S+), test acc:(\S+) ===", line)
+        assert loss or epoch, line
+        if loss:
+            losses.append(float(loss[1]))
+        else:
+            assert len(losses) % trainer.iter_per_epoch == 1, lines  # after the epoch's first loss
+            epochs.append((int(epoch[1]), float(epoch[2]), float(epoch[3])))
+    assert losses == trainer.train_loss_list
+    assert epochs == [(n + 1, a, b) for n, (a, b) in
+                      enumerate(zip(trainer.train_acc_list, trainer.test_acc_list))]
+    assert lines[-2] == "=============== Final Test Accuracy ==============="
+    final = re.fullmatch(r"test acc:(\S+)", lines[-1])
+    assert final and float(final[1]) == net.accuracy(x[:25], t[:25])  # the whole test set
+    Trainer(net, x, t, x, t, epochs=2, mini_batch_size=10, verbose=False, rng=0).train()
+    assert capsys.readouterr().out == ""
 
 
 def test_batchnorm_refuses_an_empty_training_batch():
