@@ -12,8 +12,12 @@ Every optimizer has the book's interface::
 real-number gradients.  Every pair is checked before any is changed, so an update
 changes all parameters or, raising an error naming the key, none.  Each parameter array
 is updated in place, so layers holding it see the change; ``grads`` is never
-changed.  State (velocity, squared-gradient sums, moments) is kept per key, in the
-parameter's dtype, created at the first ``update``.  Notation: W a parameter,
+changed.  A parameter may also be a real number (int or float, not bool), as in the
+book's ch06/optimizer_compare_naive.py (``{'x': -7.0, 'y': 2.0}``): it is updated as a
+0-d float64 array and ``params[key]`` is rebound to the new value, a float, as the
+book's ``params[key] -= ...`` does; its gradient may be a number too.  State (velocity,
+squared-gradient sums, moments) is kept per key, in the parameter's dtype (float64 for
+a number), created at the first ``update``.  Notation: W a parameter,
 g = dL/dW, lr the learning rate (学習係数), all operations elementwise.
 
     SGD       W <- W - lr g
@@ -39,23 +43,38 @@ import numpy as np
 from ..layers.core import hyperparameter
 
 EPS = 1e-7  # the book's guard against dividing by zero
+REAL = (int, float, np.integer, np.floating)  # number parameters; bool, an int too, is not one
 
 
 def _pairs(params, grads, who):
-    """``[(key, p, g)]`` for every parameter, once every pair is checked: no half-done update."""
-    pairs = []
+    """``([(key, p, g)], scalars)`` once every pair is checked: no half-done update.
+
+    A number parameter comes as a 0-d float array ``p``, also listed in ``scalars``:
+    ``_put_back`` rebinds ``params[key]`` to its value once the step is done.
+    """
+    pairs, scalars = [], []
     for key, p in params.items():
         g = grads.get(key)
         # The usual case first, with attribute reads only (this runs at every step).
         if not (type(p) is np.ndarray and type(g) is np.ndarray and g.shape == p.shape
                 and p.dtype.kind == "f" and g.dtype.kind in "fiu" and p.flags.writeable):
+            if isinstance(p, REAL) and not isinstance(p, bool):
+                p = np.array(float(p))
+                scalars.append((key, p))
             g = _checked(key, p, g, params, who)
         pairs.append((key, p, g))
-    return pairs
+    return pairs, scalars
+
+
+def _put_back(params, scalars):
+    """Rebind each number parameter to its updated value: a number cannot change in place."""
+    for key, p in scalars:
+        params[key] = float(p)
 
 
 def _checked(key, p, g, params, who):
-    """``g`` as an array fit to update ``p``, or the error saying what is wrong with the pair."""
+    """``g`` as an array fit to update ``p`` (an array, or a number's 0-d array), or the error
+    saying what is wrong with the pair."""
     if g is None:
         raise ValueError(f"{who}.update: grads has no {key!r}; it needs one gradient per "
                          f"parameter (params keys: {', '.join(map(str, params))})")
@@ -63,7 +82,8 @@ def _checked(key, p, g, params, who):
         what = (f"a {type(p).__name__}, not a numpy array" if not isinstance(p, np.ndarray) else
                 f"of dtype {p.dtype}" if p.dtype.kind != "f" else "read-only")
         raise ValueError(f"{who}.update: params[{key!r}] is {what}; it must be a writable "
-                         f"float array, to be updated in place")
+                         f"float array, to be updated in place, or a real number (int or "
+                         f"float, not bool), to be replaced by its updated value")
     array = np.asarray(g)
     if array.dtype.kind not in "fiu":
         raise TypeError(f"{who}.update: grads[{key!r}] must be real numbers (an array of "
@@ -74,11 +94,11 @@ def _checked(key, p, g, params, who):
     return array
 
 
-def _zeros_like(params, state, who):
+def _zeros_like(pairs, state, who):
     """``state`` (a dict, or None at the first update) with a zero array for every key of
-    ``params`` it lacks; ValueError if a parameter's shape changed since its state was made."""
+    ``pairs`` it lacks; ValueError if a parameter's shape changed since its state was made."""
     state = {} if state is None else state
-    for key, p in params.items():
+    for key, p, _ in pairs:
         s = state.get(key)
         if s is None:
             state[key] = np.zeros_like(p)
@@ -116,11 +136,13 @@ class SGD:
 
     def update(self, params, grads):
         lr = self.lr
-        for _, p, g in _pairs(params, grads, "SGD"):
+        pairs, scalars = _pairs(params, grads, "SGD")
+        for _, p, g in pairs:
             # A plain temporary rather than a scratch array: SGD has one temporary per key,
             # freed at once and its memory handed back by the allocator for the next, so a
             # scratch array would save nothing and add its own calls.
             p -= lr * g
+        _put_back(params, scalars)
 
 
 class Momentum(_Optimizer):
@@ -132,13 +154,14 @@ class Momentum(_Optimizer):
         self.v = None
 
     def update(self, params, grads):
-        pairs = _pairs(params, grads, "Momentum")
-        self.v = _zeros_like(params, self.v, "Momentum")
+        pairs, scalars = _pairs(params, grads, "Momentum")
+        self.v = _zeros_like(pairs, self.v, "Momentum")
         for key, p, g in pairs:
             v = self.v[key]
             v *= self.momentum
             v -= np.multiply(g, self.lr, out=self._scratch(p))
             p += v
+        _put_back(params, scalars)
 
 
 class Nesterov(_Optimizer):
@@ -154,8 +177,8 @@ class Nesterov(_Optimizer):
         self.v = None
 
     def update(self, params, grads):
-        pairs = _pairs(params, grads, "Nesterov")
-        self.v = _zeros_like(params, self.v, "Nesterov")
+        pairs, scalars = _pairs(params, grads, "Nesterov")
+        self.v = _zeros_like(pairs, self.v, "Nesterov")
         mu, lr = self.momentum, self.lr
         for key, p, g in pairs:
             v, tmp = self.v[key], self._scratch(p)
@@ -166,6 +189,7 @@ class Nesterov(_Optimizer):
             v -= tmp
             p -= tmp
             p += np.multiply(v, mu, out=tmp)
+        _put_back(params, scalars)
 
 
 class AdaGrad(_Optimizer):
@@ -176,8 +200,8 @@ class AdaGrad(_Optimizer):
         self.h = None
 
     def update(self, params, grads):
-        pairs = _pairs(params, grads, "AdaGrad")
-        self.h = _zeros_like(params, self.h, "AdaGrad")
+        pairs, scalars = _pairs(params, grads, "AdaGrad")
+        self.h = _zeros_like(pairs, self.h, "AdaGrad")
         for key, p, g in pairs:
             h, tmp = self.h[key], self._scratch(p)
             h += np.multiply(g, g, out=tmp)
@@ -186,6 +210,7 @@ class AdaGrad(_Optimizer):
             np.divide(g, tmp, out=tmp)
             tmp *= self.lr
             p -= tmp
+        _put_back(params, scalars)
 
 
 class RMSprop(_Optimizer):
@@ -197,8 +222,8 @@ class RMSprop(_Optimizer):
         self.h = None
 
     def update(self, params, grads):
-        pairs = _pairs(params, grads, "RMSprop")
-        self.h = _zeros_like(params, self.h, "RMSprop")
+        pairs, scalars = _pairs(params, grads, "RMSprop")
+        self.h = _zeros_like(pairs, self.h, "RMSprop")
         rho = self.decay_rate
         for key, p, g in pairs:
             h, tmp = self.h[key], self._scratch(p)
@@ -211,6 +236,7 @@ class RMSprop(_Optimizer):
             np.divide(g, tmp, out=tmp)
             tmp *= self.lr
             p -= tmp
+        _put_back(params, scalars)
 
 
 class Adam(_Optimizer):
@@ -229,9 +255,9 @@ class Adam(_Optimizer):
         self.v = None
 
     def update(self, params, grads):
-        pairs = _pairs(params, grads, "Adam")
-        self.m = _zeros_like(params, self.m, "Adam")
-        self.v = _zeros_like(params, self.v, "Adam")
+        pairs, scalars = _pairs(params, grads, "Adam")
+        self.m = _zeros_like(pairs, self.m, "Adam")
+        self.v = _zeros_like(pairs, self.v, "Adam")
         self.iter += 1
         b1, b2 = self.beta1, self.beta2
         lr_t = float(self.lr * np.sqrt(1.0 - b2 ** self.iter) / (1.0 - b1 ** self.iter))
@@ -248,6 +274,7 @@ class Adam(_Optimizer):
             np.divide(m, tmp, out=tmp)
             tmp *= lr_t
             p -= tmp
+        _put_back(params, scalars)
 
 
 OPTIMIZERS = {"SGD": SGD, "Momentum": Momentum, "Nesterov": Nesterov, "AdaGrad": AdaGrad,

@@ -169,6 +169,54 @@ def test_matches_an_independent_scalar_loop(name, grads, w0):
     np.testing.assert_allclose(actual, reference(name, grads, w0, **kw), rtol=1e-10, atol=1e-12)
 
 
+# ---------------------------------------------------------------- number parameters
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@given(gx=st.lists(st.floats(-3, 3, allow_nan=False), min_size=1, max_size=6),
+       gy=st.lists(st.floats(-3, 3, allow_nan=False), min_size=6, max_size=6))
+def test_number_parameters_step_as_0d_arrays_do(name, gx, gy):
+    # The book's ch06/optimizer_compare_naive.py: params {'x': -7.0, 'y': 2.0}, grads floats,
+    # params[key] rebound to a float; the same numbers as 0-d float64 arrays changed in place.
+    kw = SETTINGS[name]
+    numbers, numbers_opt = {"x": -7.0, "y": 2.0}, OPTIMIZERS[name](**kw)
+    arrays, arrays_opt = {"x": np.array(-7.0), "y": np.array(2.0)}, OPTIMIZERS[name](**kw)
+    ids = {k: id(v) for k, v in arrays.items()}
+    xs = []
+    for dx, dy in zip(gx, gy):
+        numbers_opt.update(numbers, {"x": dx, "y": dy})
+        arrays_opt.update(arrays, {"x": np.array(dx), "y": np.array(dy)})
+        assert type(numbers["x"]) is float and type(numbers["y"]) is float
+        assert numbers == {k: float(v) for k, v in arrays.items()}
+        xs.append(numbers["x"])
+    assert {k: id(v) for k, v in arrays.items()} == ids
+    np.testing.assert_allclose(xs, reference(name, gx, -7.0, **kw), rtol=1e-10, atol=1e-12)
+
+
+def test_the_books_optimizer_compare_naive_loop():
+    # f(x, y) = x^2 / 20 + y^2 from (-7, 2), 30 steps of the book's script, against its
+    # SGD line (W -= lr g) and Momentum lines (v = mu v - lr g; W += v) on floats.
+    sgd, momentum = {"x": -7.0, "y": 2.0}, {"x": -7.0, "y": 2.0}
+    sgd_opt, momentum_opt = SGD(lr=0.95), Momentum(lr=0.1, momentum=0.9)
+    x, y, x2, y2, vx, vy = -7.0, 2.0, -7.0, 2.0, 0.0, 0.0
+    for _ in range(30):
+        sgd_opt.update(sgd, {"x": sgd["x"] / 10.0, "y": 2.0 * sgd["y"]})
+        momentum_opt.update(momentum, {"x": momentum["x"] / 10.0, "y": 2.0 * momentum["y"]})
+        x, y = x - 0.95 * (x / 10.0), y - 0.95 * (2.0 * y)
+        vx, vy = 0.9 * vx - 0.1 * (x2 / 10.0), 0.9 * vy - 0.1 * (2.0 * y2)
+        x2, y2 = x2 + vx, y2 + vy
+    assert type(sgd["x"]) is float and type(momentum["y"]) is float
+    assert sgd == pytest.approx({"x": x, "y": y}, rel=1e-12, abs=1e-15)
+    assert momentum == pytest.approx({"x": x2, "y": y2}, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_int_and_numpy_number_parameters_become_floats(name):
+    params = {"a": 3, "b": np.float32(0.5), "c": np.int64(-1)}
+    OPTIMIZERS[name](**SETTINGS[name]).update(params, {"a": 1, "b": 1.0, "c": np.float32(-2)})
+    assert all(type(v) is float for v in params.values())
+    assert params["a"] < 3 and params["b"] < 0.5 and params["c"] > -1
+
+
 # ---------------------------------------------------------------- the interface
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
