@@ -3,6 +3,7 @@
     python -m nn.train                      # the book's run: 784-50-10, 10,000 iterations
     python -m nn.train --seed 0 --plot curves.png --save weights.npz
     python -m nn.train --net convnet        # chapter 7's SimpleConvNet, Adam, 20 epochs
+    python -m nn.train --net deep           # chapter 8's DeepConvNet, Adam, 20 epochs
 
 The loop is ``nn.training.loop.train`` (also importable from here, as ``nn.train.train``).
 """
@@ -172,7 +173,8 @@ def _main(argv, stdout):
         prog="python -m nn.train",
         description="Train the book's two-layer network (784-50-10, ReLU, softmax "
                     "cross-entropy) by back-propagation and SGD, or with --net convnet "
-                    "chapter 7's SimpleConvNet with Adam, on MNIST, printing train and "
+                    "chapter 7's SimpleConvNet, with --net deep chapter 8's DeepConvNet, with "
+                    "Adam, on MNIST, printing train and "
                     "test accuracy once per epoch.")
     parser.add_argument("--net", choices=sorted(NETS), default="twolayer",
                         help="twolayer: chapter 5's TwoLayerNet, SGD lr 0.1, 10,000 iterations; "
@@ -182,17 +184,17 @@ def _main(argv, stdout):
                              "Adam lr 0.001, 20 epochs, as ch08/train_deepnet.py "
                              "(default: %(default)s)")
     parser.add_argument("--hidden-size", type=int, default=None,
-                        help="hidden units (default: 50 for twolayer, 100 for convnet)")
+                        help="hidden units (default: 50 for twolayer and deep, 100 for convnet)")
     parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
     parser.add_argument("--lr", "--learning-rate", dest="lr", type=float, default=None,
                         help="learning rate (default: 0.1 for twolayer's SGD, 0.001 for "
-                             "convnet's Adam)")
+                             "convnet's and deep's Adam)")
     parser.add_argument("--iters", type=int, default=None,
                         help="iterations (mini-batches) (default: 10000 for twolayer, "
-                             "--epochs worth for convnet)")
+                             "--epochs worth for convnet and deep)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs of training-set-size / batch-size iterations, instead of "
-                             "--iters (default: 20 for convnet)")
+                             "--iters (default: 20 for convnet and deep)")
     parser.add_argument("--weight-init-std", type=float, default=0.01,
                         help="standard deviation of the initial weights (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None,
