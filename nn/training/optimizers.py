@@ -108,6 +108,16 @@ def _zeros_like(pairs, state, who):
     return state
 
 
+def _step_by_rms(p, numerator, squares, lr, tmp):
+    """p <- p - lr numerator / (sqrt(squares) + 1e-7), the step AdaGrad, RMSprop and Adam
+    share, computed in the scratch array ``tmp`` (p's shape and dtype)."""
+    np.sqrt(squares, out=tmp)
+    tmp += EPS
+    np.divide(numerator, tmp, out=tmp)
+    tmp *= lr
+    p -= tmp
+
+
 class _Optimizer:
     """State shared by the optimizers: a scratch array per shape and dtype, reused at every step.
 
@@ -205,11 +215,7 @@ class AdaGrad(_Optimizer):
         for key, p, g in pairs:
             h, tmp = self.h[key], self._scratch(p)
             h += np.multiply(g, g, out=tmp)
-            np.sqrt(h, out=tmp)
-            tmp += EPS
-            np.divide(g, tmp, out=tmp)
-            tmp *= self.lr
-            p -= tmp
+            _step_by_rms(p, g, h, self.lr, tmp)
         _put_back(params, scalars)
 
 
@@ -231,11 +237,7 @@ class RMSprop(_Optimizer):
             np.multiply(g, g, out=tmp)
             tmp *= 1 - rho
             h += tmp
-            np.sqrt(h, out=tmp)
-            tmp += EPS
-            np.divide(g, tmp, out=tmp)
-            tmp *= self.lr
-            p -= tmp
+            _step_by_rms(p, g, h, self.lr, tmp)
         _put_back(params, scalars)
 
 
@@ -269,11 +271,7 @@ class Adam(_Optimizer):
             np.multiply(g, g, out=tmp)
             tmp *= 1 - b2
             v += tmp
-            np.sqrt(v, out=tmp)
-            tmp += EPS
-            np.divide(m, tmp, out=tmp)
-            tmp *= lr_t
-            p -= tmp
+            _step_by_rms(p, m, v, lr_t, tmp)
         _put_back(params, scalars)
 
 
