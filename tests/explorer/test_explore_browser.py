@@ -478,8 +478,13 @@ def test_save_svg_button_saves_the_step_shown(browser, tmp_path):
     for _ in range(6):
         _button(browser, "next step").click()
     _button(browser, "save this step").click()
-    WebDriverWait(browser, HANG).until(lambda d: list(downloads.glob("step-7.svg")))
-    svg = (downloads / "step-7.svg").read_text(encoding="utf-8")
+    saved = downloads / "step-7.svg"
+
+    def downloaded(_):  # the browser may make the file before it writes it, or via .crdownload
+        return (saved.exists() and not list(downloads.glob("*.crdownload"))
+                and saved.read_text(encoding="utf-8").rstrip().endswith("</svg>"))
+    WebDriverWait(browser, HANG).until(downloaded)
+    svg = saved.read_text(encoding="utf-8")
     assert svg.startswith("<svg") and 'class="cr-node cr-op cr-current"' in svg
     assert ">650<" in svg and ">?<" in svg and ".cr-current" in svg  # tax's gradient so far
     assert _console_errors(browser) == []
