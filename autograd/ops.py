@@ -465,8 +465,17 @@ def _conv2d(x, W, b, *, stride=1, pad=0):
 
 
 def _conv2d_dx(g, out, x, W, b, *, stride=1, pad=0):
-    """dx = col2im of W2^T G_n, with G_n = g[n] as (FN, OH*OW)."""
+    """dx = col2im of W2^T G_n, with G_n = g[n] as (FN, OH*OW).
+
+    With stride 1 and a square filter that sum is itself a convolution: of g, padded by
+    FH - 1 - P, with W turned by 180 degrees and its two channel axes swapped.  When FN <= C
+    it is taken that way, because im2col's one copy of g then moves less memory than
+    col2im's FH*FW additions.
+    """
     fn, c, fh, fw = W.shape
+    if stride == 1 and fn <= c and fh == fw and pad < fh:
+        turned = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, FN, FH, FW)
+        return _conv2d(g, turned, np.zeros(c, g.dtype), pad=fh - 1 - pad)
     n, _, oh, ow = g.shape
     dcol = np.matmul(W.reshape(fn, -1).T, g.reshape(n, fn, oh * ow))  # (N, C*FH*FW, OH*OW)
     dcol = dcol.reshape(n, c, fh, fw, oh, ow).transpose(0, 1, 4, 5, 2, 3)
