@@ -269,6 +269,20 @@ def test_convolution_matches_torch(case, dtype):
     np.testing.assert_allclose(layer.db, bt.grad.numpy(), **tol)
 
 
+@pytest.mark.parametrize("fn, c, size, pad", [(4, 4, 6, 1), (2, 4, 5, 2), (3, 3, 4, 0),
+                                            (2, 2, 5, 1), (4, 2, 6, 1)])
+def test_the_input_gradient_by_either_way_matches_torch(fn, c, size, pad):
+    """conv2d's dx rule takes the convolution of the gradient (stride 1, square filter,
+    FN <= C) or col2im (the last case, FN > C); both give PyTorch's gradient in float64."""
+    rng = np.random.default_rng(fn * 100 + c * 10 + pad)
+    x, W, b = rng.standard_normal((2, c, size, size)), rng.standard_normal((fn, c, 3, 3)), rng.standard_normal(fn)
+    layer = Convolution(W, b, stride=1, pad=pad)
+    g = rng.standard_normal(layer.forward(x).shape)
+    xt = torch.tensor(x, requires_grad=True)
+    F.conv2d(xt, torch.tensor(W), torch.tensor(b), padding=pad).backward(torch.tensor(g))
+    np.testing.assert_allclose(layer.backward(g), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 @given(case=pool_case(max_size=9))
 def test_max_pooling_matches_torch(case):
     x, ph, pw, stride, pad = case
