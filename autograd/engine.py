@@ -10,11 +10,9 @@ The engine knows no derivative: it only walks the graph and calls the table.  Ru
 with ``create_graph=True``, it hands the rules Values instead of floats, so the
 backward pass is itself recorded and can be differentiated again (see ``grad``).
 
-Memory: a node holds its (at most two) parents and its row, never a closure, so a
-graph has no reference cycles and is freed as soon as nothing refers to it.  The
-parents sit in two slots rather than in a tuple: one object per node instead of
-two for Python's garbage collector to track and walk, which is most of the cost of
-building a big graph.
+Memory: a node holds its row and its (at most two) parents in two slots, never a
+closure or a tuple: a graph has no reference cycles, so it is freed as soon as nothing
+refers to it, and it is one object per node for the garbage collector to track and walk.
 """
 import numbers
 import threading
@@ -22,20 +20,12 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import draw, explore
 from . import ops as _ops
-from .ops import Op
 
-_ADD, _SUB, _MUL, _DIV, _POW = _ops.add, _ops.sub, _ops.mul, _ops.div, _ops.pow_
-_EXP, _LOG, _TANH, _SIGMOID, _RELU = _ops.exp, _ops.log, _ops.tanh, _ops.sigmoid, _ops.relu
-# Their forwards on floats, read once here: building a node then costs one call, not an
-# attribute read and a call.
-_add, _sub, _mul, _div = _ADD.on_floats, _SUB.on_floats, _MUL.on_floats, _DIV.on_floats
-_exp, _log, _tanh, _sigmoid, _relu = (_EXP.on_floats, _LOG.on_floats, _TANH.on_floats,
-                                      _SIGMOID.on_floats, _RELU.on_floats)
-
-# What a new node records, per thread: True, its parents and op (the default);
-# False, nothing (inside no_grad()); or, while a backward pass builds a graph of its
-# own, a dict: then nodes are simplified and shared through it (_derivative_node).
+# What a new node records, per thread: True, its parents and op (the default); False,
+# nothing (inside no_grad()); or, while a backward pass builds a graph of its own, a dict
+# through which nodes are simplified and shared (_derivative_node).
 
 
 class _GradMode(threading.local):
@@ -92,6 +82,33 @@ _new = object.__new__  # a bare Value for _node to fill in, without __init__'s c
 _CONSTANT = object()
 
 
+# Value's operators and functions: each computes its result with the row's forward (read once
+# here) and records it with _node, a Python call less per node than going through apply_op.
+def _operators(op):
+    """Value's two methods for the two-input row ``op``: x op other, and other op x."""
+    forward = op.on_floats
+
+    def method(self, other):
+        if not isinstance(other, Value):
+            other = _constant(other)
+        return _node(op, forward(self.data, other.data), self, other)
+
+    def reflected(self, other):
+        return _binary(op, _constant(other), self)
+
+    return method, reflected
+
+
+def _function(op):
+    """Value's method for the one-input row ``op`` (x.exp())."""
+    forward = op.on_floats
+
+    def method(self):
+        return _node(op, forward(self.data), self, None)
+
+    return method
+
+
 class Value:
     """A float in a computational graph, with the gradient back-propagation leaves in it.
 
@@ -99,8 +116,6 @@ class Value:
     ``grad``   d(output)/d(this node) after ``output.backward()``; 0.0 before (a Value
                after ``backward(create_graph=True)``)
     ``label``  an optional name, shown by ``repr`` and in drawings
-    ``parents`` the Values this one was computed from: (), (x,) or (x, y)
-    ``op``     the name of its row in the op table ('' for a leaf)
     """
 
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y")  # _op: an ops.Op, _CONSTANT or None
@@ -160,7 +175,7 @@ class Value:
     def apply_op(op, *inputs, **params):
         """Record ``op`` (a row of autograd.ops) on one or two inputs, numbers as constants:
         what calling a row does when an input is a Value (the op table knows no Value)."""
-        if not isinstance(op, Op) or not op.scalar or params:
+        if not isinstance(op, _ops.Op) or not op.scalar or params:
             raise TypeError(f"{op!r} takes no Values (rows declared with scalar=True do, with "
                             f"no keyword settings: got {sorted(params)})")
         values = [_constant(x) for x in inputs]
@@ -175,68 +190,29 @@ class Value:
         return _node(op, data, values[0], values[1] if len(values) == 2 else None)
 
     # -- building the graph: each operator is a row of autograd.ops, a shortcut of apply_op --
-    # Each computes its result with the row's forward and records it with _node; written
-    # out rather than through a shared helper, which would add a Python call to every op.
 
-    def __add__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_ADD, _add(self.data, other.data), self, other)
-
-    def __radd__(self, other):
-        return _binary(_ADD, _constant(other), self)
-
-    def __sub__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_SUB, _sub(self.data, other.data), self, other)
-
-    def __rsub__(self, other):
-        return _binary(_SUB, _constant(other), self)
-
-    def __mul__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_MUL, _mul(self.data, other.data), self, other)
-
-    def __rmul__(self, other):
-        return _binary(_MUL, _constant(other), self)
+    __add__, __radd__ = _operators(_ops.add)
+    __sub__, __rsub__ = _operators(_ops.sub)
+    __mul__, __rmul__ = _operators(_ops.mul)
+    __truediv__, __rtruediv__ = _operators(_ops.div)
+    exp = _function(_ops.exp)
+    log = _function(_ops.log)
+    tanh = _function(_ops.tanh)
+    sigmoid = _function(_ops.sigmoid)
+    relu = _function(_ops.relu)
 
     def __neg__(self):
-        return _binary(_MUL, self, _constant(-1.0))
-
-    def __truediv__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_DIV, _div(self.data, other.data), self, other)
-
-    def __rtruediv__(self, other):
-        return _binary(_DIV, _constant(other), self)
+        return _binary(_ops.mul, self, _constant(-1.0))
 
     def __pow__(self, exponent):
         if isinstance(exponent, Value) and exponent._op is not _CONSTANT and self.data <= 0.0:
             raise ValueError(
                 f"pow: base {self.data!r} ** a Value exponent needs a base > 0, since "
                 "d(x**y)/dy = x**y * ln(x); use a plain number as exponent instead")
-        return _binary(_POW, self, exponent)
+        return _binary(_ops.pow_, self, exponent)
 
     def __rpow__(self, base):
         return _constant(base) ** self
-
-    def exp(self):
-        return _node(_EXP, _exp(self.data), self, None)
-
-    def log(self):
-        return _node(_LOG, _log(self.data), self, None)
-
-    def tanh(self):
-        return _node(_TANH, _tanh(self.data), self, None)
-
-    def sigmoid(self):
-        return _node(_SIGMOID, _sigmoid(self.data), self, None)
-
-    def relu(self):
-        return _node(_RELU, _relu(self.data), self, None)
 
     # -- back-propagation --
 
@@ -268,8 +244,7 @@ class Value:
         with _backward_lock:
             leaves = []
             ops = _order(self, False, leaves)
-            saved = [(leaf, leaf.grad) for leaf in leaves]
-            saved.append((self, self.grad))
+            saved = [(node, node.grad) for node in (*leaves, self)]
             try:
                 _chain_rule(self, grad, ops, create_graph, leaves)
             except BaseException as error:
@@ -312,38 +287,31 @@ class Value:
 
     def to_dot(self, **options):
         """Graphviz DOT text drawn like the book's figures; options in ``autograd.draw.to_dot``."""
-        from .draw import to_dot
-        return to_dot(self, **options)
+        return draw.to_dot(self, **options)
 
     def to_text(self, **options):
         """The graph as lines of text, for when Graphviz is not installed."""
-        from .draw import to_text
-        return to_text(self, **options)
+        return draw.to_text(self, **options)
 
     def draw(self, **options):
         """The picture: a ``graphviz.Source`` with Graphviz, else chainrule's own SVG (``autograd.draw``)."""
-        from .draw import draw
-        return draw(self, **options)
+        return draw.draw(self, **options)
 
     def save_svg(self, path, **options):
         """Write the picture to ``path`` as SVG, with or without Graphviz (``autograd.draw``)."""
-        from .draw import save_svg
-        return save_svg(self, path, **options)
+        return draw.save_svg(self, path, **options)
 
     def show(self, **options):
         """The picture in Jupyter (with the viz extra), else the text view printed."""
-        from .draw import show
-        return show(self, **options)
+        return draw.show(self, **options)
 
     def explore(self, **options):
         """Step through forward and backward in Jupyter; options in ``autograd.explore``."""
-        from .explore import explore
-        return explore(self, **options)
+        return explore.explore(self, **options)
 
     def to_html(self, path, **options):
         """Write the step-by-step explorer to ``path`` as one offline HTML file."""
-        from .explore import to_html
-        return to_html(self, path, **options)
+        return explore.to_html(self, path, **options)
 
 
 Node = Value
@@ -464,29 +432,26 @@ def _order(root, leaves, leaf_list=None):
     return order
 
 
-def _chain_rule(root, grad, ops, create_graph, results):
+def _chain_rule(root, grad, ops, graph, results):
     """Add d(root)/d(node) * grad to every node's ``grad``; ``ops`` is root's op nodes in
-    topological order.  With ``create_graph`` the rules get Values and build a graph, each
-    result checked; on floats the ``results`` (nodes) are checked once at the end."""
+    topological order.  With ``graph`` (create_graph) the rules get Values and build a graph,
+    each result checked; on floats the ``results`` (nodes) are checked once at the end."""
     if not isinstance(grad, Value) and grad - grad:
         raise ValueError(f"the upstream gradient {grad!r} is not finite")
     for node in ops:
         node.grad = 0.0
     root.grad += grad
-    graph = create_graph
-    if graph:
-        previous, _grad_mode.mode = _grad_mode.mode, {}
-        for node in ops:  # the graph being differentiated: its nodes can be shared
-            _grad_mode.mode[_share_key(node._op, node._x, node._y)] = node
+    previous = _grad_mode.mode
+    if graph:  # the nodes of the graph being differentiated can be shared
+        _grad_mode.mode = {_share_key(n._op, n._x, n._y): n for n in ops}
     try:
         constant = _CONSTANT
         if graph:  # the rules get the Values themselves, record what they compute, and are checked
             for node in reversed(ops):
-                x, y, g = node._x, node._y, node.grad
-                if x._op is not constant:
-                    x.grad += _gradient(node, 0, g)
-                if y is not None and y._op is not constant:
-                    y.grad += _gradient(node, 1, g)
+                g = node.grad
+                for i, parent in enumerate(node.parents):
+                    if parent._op is not constant:
+                        parent.grad += _gradient(node, i, g)
         else:  # floats: the same walk, without building anything (checked at the end)
             for node in reversed(ops):  # outputs first: a node's grad is complete when reached
                 x, y, rules, g = node._x, node._y, node._op.backward, node.grad
@@ -505,8 +470,7 @@ def _chain_rule(root, grad, ops, create_graph, results):
                        f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
         raise
     finally:
-        if graph:
-            _grad_mode.mode = previous
+        _grad_mode.mode = previous
     if not graph:
         _check_gradients(results, ops)
 
