@@ -70,9 +70,8 @@ def _as_float(x, what="Value"):
     if isinstance(x, (numbers.Real, np.bool_)) or (
             isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "biuf"):
         return float(x)  # numpy scalars and 0-d arrays, on either side of an operator
-    raise TypeError(
-        f"{what} needs a real number (int, float or a 0-d numpy number), got "
-        f"{type(x).__name__}: {x!r:.60}")
+    raise TypeError(f"{what} needs a real number (int, float or a 0-d numpy number), got "
+                    f"{type(x).__name__}: {x!r:.60}")
 
 
 _new = object.__new__  # a bare Value for _node to fill in, without __init__'s checks
@@ -218,10 +217,8 @@ class Value:
 
     def topological_order(self, leaves=True):
         """Every node this one depends on, each after all of its parents; self last.
-
-        ``leaves=False`` keeps only the nodes made by an op, the ones with parents
-        (what backward visits), leaving out inputs and constants.
-        """
+        ``leaves=False`` keeps only the nodes made by an op (what backward visits), leaving
+        out inputs and constants."""
         return _order(self, leaves)
 
     def backward(self, grad=1.0, create_graph=False):
@@ -361,11 +358,8 @@ def _not_finite(what, number):
 def _share_key(op, x, y):
     """What makes two nodes the same: the op, and its inputs by identity (constants by
     value); for an op that commutes (x + y, x * y) the order of the inputs does not count."""
-    kx = ("c", x.data) if x._op is _CONSTANT else id(x)
-    if y is None:
-        return (op.name, kx)
-    ky = ("c", y.data) if y._op is _CONSTANT else id(y)
-    return (op.name, frozenset((kx, ky))) if op.commutes else (op.name, kx, ky)
+    keys = tuple(("c", v.data) if v._op is _CONSTANT else id(v) for v in (x, y) if v is not None)
+    return (op.name, frozenset(keys)) if op.commutes else (op.name, *keys)
 
 
 def _derivative_node(op, data, x, y, shared):
@@ -390,13 +384,11 @@ def _derivative_node(op, data, x, y, shared):
         if unit is not None and (b == unit or op.commutes and a == unit):
             return x if b == unit else y
     key = _share_key(op, x, y)
-    found = shared.get(key)
-    if found is not None:
-        return found
-    out = _new(Value)
-    out.data, out.grad, out.label, out._op, out._x, out._y = data, 0.0, None, op, x, y
-    shared[key] = out
-    return out
+    if key not in shared:
+        out = _new(Value)
+        out.data, out.grad, out.label, out._op, out._x, out._y = data, 0.0, None, op, x, y
+        shared[key] = out
+    return shared[key]
 
 
 def _order(root, leaves, leaf_list=None):
@@ -441,17 +433,16 @@ def _chain_rule(root, grad, ops, graph, results):
     for node in ops:
         node.grad = 0.0
     root.grad += grad
-    previous = _grad_mode.mode
-    if graph:  # the nodes of the graph being differentiated can be shared
-        _grad_mode.mode = {_share_key(n._op, n._x, n._y): n for n in ops}
+    constant = _CONSTANT
     try:
-        constant = _CONSTANT
         if graph:  # the rules get the Values themselves, record what they compute, and are checked
-            for node in reversed(ops):
-                g = node.grad
-                for i, parent in enumerate(node.parents):
-                    if parent._op is not constant:
-                        parent.grad += _gradient(node, i, g)
+            # (the nodes of the graph being differentiated can be shared)
+            with _mode({_share_key(n._op, n._x, n._y): n for n in ops}):
+                for node in reversed(ops):
+                    g = node.grad
+                    for i, parent in enumerate(node.parents):
+                        if parent._op is not constant:
+                            parent.grad += _gradient(node, i, g)
         else:  # floats: the same walk, without building anything (checked at the end)
             for node in reversed(ops):  # outputs first: a node's grad is complete when reached
                 x, y, rules, g = node._x, node._y, node._op.backward, node.grad
@@ -469,8 +460,6 @@ def _chain_rule(root, grad, ops, graph, results):
         error.add_note(f"while back-propagating through op {node.op!r} at "
                        f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
         raise
-    finally:
-        _grad_mode.mode = previous
     if not graph:
         _check_gradients(results, ops)
 
@@ -547,7 +536,7 @@ def grad(output, inputs, grad_output=1.0, create_graph=False):
             for node, g in saved:
                 node.grad = g
     if create_graph:
-        result = [_constant(r) if not isinstance(r, Value) else r for r in result]
+        result = [_constant(r) for r in result]  # a Value stays as it is
     return result[0] if single else result
 
 

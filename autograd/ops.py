@@ -31,6 +31,7 @@ Declaring an operation of your own is one call::
 Array-only rows (``affine``, ``softmax_cross_entropy`` and those of the later
 chapters) use numpy directly: they never see a Value.
 """
+import functools
 import inspect
 import math
 import numbers
@@ -181,10 +182,8 @@ def _is_float(x):
 
 
 def elementwise(on_floats, on_arrays):
-    """A forward that sends Python numbers to ``on_floats`` and arrays to ``on_arrays``.
-
-    Works for one input or two (a number and an array together go to ``on_arrays``).
-    """
+    """A forward of one or two inputs that sends Python numbers to ``on_floats`` and arrays
+    (a number with an array too) to ``on_arrays``."""
     def forward(*xs):
         return on_floats(*xs) if all(map(_is_float, xs)) else on_arrays(*xs)
     forward.on_floats = on_floats
@@ -295,9 +294,7 @@ sigmoid = declare_op("sigmoid", symbol="σ", forward=elementwise(_sigmoid_float,
 
 def step(x):
     """1 where x > 0, else 0: the derivative of ReLU, itself with derivative 0 everywhere.
-
-    On a Value it returns a plain number, so nothing is recorded: relu'' = 0.
-    """
+    On a Value it returns a plain number, so nothing is recorded: relu'' = 0."""
     if isinstance(x, np.ndarray):
         return x > 0
     return 1.0 if (x if type(x) is float else getattr(x, "data", x)) > 0.0 else 0.0
@@ -432,10 +429,9 @@ def _col2im(g, out, x, *, filter_h, filter_w, stride=1, pad=0):
 def columns(x, filter_h, filter_w, stride, pad):
     """im2col's rows as one matrix per sample, transposed: (N, C*FH*FW, OH*OW).
 
-    In this layout a convolution is one (FN, C*FH*FW) @ (C*FH*FW, OH*OW) product per
-    sample whose result is already (N, FN, OH*OW), the book's output layout: no transpose
-    of the output, and the copy that makes the columns reads the image in its own order
-    (contiguous runs) instead of gathering across channels.
+    In this layout a convolution is one (FN, C*FH*FW) @ (C*FH*FW, OH*OW) product per sample
+    whose result is already (N, FN, OH*OW), the book's output layout: no transpose of the
+    output, and the copy reads the image in its own order instead of across channels.
     """
     view = image_windows(x, filter_h, filter_w, stride, pad)  # (N, C, OH, OW, FH, FW)
     n, c, oh, ow = view.shape[:4]
@@ -543,16 +539,11 @@ def _bn_shape(x, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
 
 
-_ONES = {}  # (length, dtype, fill) -> a read-only vector of ones (or of 1/length)
-
-
+@functools.lru_cache(maxsize=64)  # a net uses a few batch sizes, again and again
 def _ones(n, dtype, fill=1.0):
-    ones = _ONES.get((n, dtype, fill))
-    if ones is None:
-        ones = np.full(n, fill, dtype)
-        ones.flags.writeable = False
-        if len(_ONES) < 64:
-            _ONES[(n, dtype, fill)] = ones
+    """A read-only vector of ``n`` times ``fill``, shared between calls."""
+    ones = np.full(n, fill, dtype)
+    ones.flags.writeable = False
     return ones
 
 
