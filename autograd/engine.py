@@ -358,8 +358,11 @@ def _not_finite(what, number):
 def _share_key(op, x, y):
     """What makes two nodes the same: the op, and its inputs by identity (constants by
     value); for an op that commutes (x + y, x * y) the order of the inputs does not count."""
-    keys = tuple(("c", v.data) if v._op is _CONSTANT else id(v) for v in (x, y) if v is not None)
-    return (op.name, frozenset(keys)) if op.commutes else (op.name, *keys)
+    kx = ("c", x.data) if x._op is _CONSTANT else id(x)
+    if y is None:
+        return (op.name, kx)
+    ky = ("c", y.data) if y._op is _CONSTANT else id(y)
+    return (op.name, frozenset((kx, ky))) if op.commutes else (op.name, kx, ky)
 
 
 def _derivative_node(op, data, x, y, shared):
@@ -433,16 +436,18 @@ def _chain_rule(root, grad, ops, graph, results):
     for node in ops:
         node.grad = 0.0
     root.grad += grad
-    constant = _CONSTANT
+    previous = _grad_mode.mode
+    if graph:  # the nodes of the graph being differentiated can be shared
+        _grad_mode.mode = {_share_key(n._op, n._x, n._y): n for n in ops}
     try:
+        constant = _CONSTANT
         if graph:  # the rules get the Values themselves, record what they compute, and are checked
-            # (the nodes of the graph being differentiated can be shared)
-            with _mode({_share_key(n._op, n._x, n._y): n for n in ops}):
-                for node in reversed(ops):
-                    g = node.grad
-                    for i, parent in enumerate(node.parents):
-                        if parent._op is not constant:
-                            parent.grad += _gradient(node, i, g)
+            for node in reversed(ops):
+                x, y, g = node._x, node._y, node.grad
+                if x._op is not constant:
+                    x.grad += _gradient(node, 0, g)
+                if y is not None and y._op is not constant:
+                    y.grad += _gradient(node, 1, g)
         else:  # floats: the same walk, without building anything (checked at the end)
             for node in reversed(ops):  # outputs first: a node's grad is complete when reached
                 x, y, rules, g = node._x, node._y, node._op.backward, node.grad
@@ -460,6 +465,8 @@ def _chain_rule(root, grad, ops, graph, results):
         error.add_note(f"while back-propagating through op {node.op!r} at "
                        f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
         raise
+    finally:
+        _grad_mode.mode = previous
     if not graph:
         _check_gradients(results, ops)
 
