@@ -20,7 +20,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import draw, explore
+from . import draw as drawing
+from . import explore as explorer
 from . import ops as _ops
 
 # What a new node records, per thread: True, its parents and op (the default); False,
@@ -41,22 +42,17 @@ def is_grad_enabled():
 
 
 @contextmanager
-def _mode(mode):
-    previous = _grad_mode.mode
-    _grad_mode.mode = mode
-    try:
-        yield
-    finally:
-        _grad_mode.mode = previous
-
-
 def no_grad():
     """Context manager (or decorator): operations inside record no graph.
 
     Results are plain leaf Values: no parents, nothing kept alive.  The switch is
     per thread, so one thread evaluating a model does not disturb another training it.
     """
-    return _mode(False)
+    previous, _grad_mode.mode = _grad_mode.mode, False
+    try:
+        yield
+    finally:
+        _grad_mode.mode = previous
 
 
 # backward() and grad() of all threads take turns: two of them on graphs that share
@@ -208,7 +204,7 @@ class Value:
             raise ValueError(
                 f"pow: base {self.data!r} ** a Value exponent needs a base > 0, since "
                 "d(x**y)/dy = x**y * ln(x); use a plain number as exponent instead")
-        return _binary(_ops.pow_, self, exponent)
+        return _binary(_ops.pow_, self, _constant(exponent))
 
     def __rpow__(self, base):
         return _constant(base) ** self
@@ -224,17 +220,17 @@ class Value:
     def backward(self, grad=1.0, create_graph=False):
         """Back-propagate ``grad`` (= dL/dself, 1.0 by default) to every node below.
 
-        Leaves *accumulate* their gradient across calls, as in PyTorch; clear them
-        with ``zero_grad()``.  Intermediate nodes are recomputed from zero on every
-        call, so a second call adds exactly the same amount to each leaf again.
-        Constants (the plain numbers of an expression) get none.
+        Leaves *accumulate* their gradient across calls, as in PyTorch; clear them with
+        ``zero_grad()``.  Intermediate nodes are recomputed from zero on every call, so a
+        second call adds exactly the same amount to each leaf again.  Constants (the plain
+        numbers of an expression) get none.
 
-        ``create_graph=True`` records the backward pass itself: every ``grad`` is then
-        a Value that can be differentiated again.  For derivatives of derivatives,
+        ``create_graph=True`` records the backward pass itself: every ``grad`` is then a
+        Value that can be differentiated again.  For derivatives of derivatives,
         ``autograd.grad`` is usually handier (it leaves ``.grad`` alone).
 
-        All or nothing: if a rule raises, or a gradient would not be one finite number
-        (inf, nan: a named error, as on the forward pass), no leaf's gradient has changed.
+        All or nothing: if a rule raises, or a gradient would not be one finite number (inf,
+        nan: a named error, as on the forward pass), no leaf's gradient has changed.
         """
         if not (create_graph and isinstance(grad, Value)):
             grad = _as_float(grad, "backward's grad")
@@ -280,35 +276,16 @@ class Value:
                         "numbers you need, e.g. [v.data for v in params], with json or numpy, "
                         "or use copy.deepcopy for a copy in memory")
 
-    # -- seeing the graph (autograd.draw) --
+    # -- seeing the graph: the functions of autograd.draw and autograd.explore, this Value as
+    # their ``root`` (docs/engine.md shows what each gives) --
 
-    def to_dot(self, **options):
-        """Graphviz DOT text drawn like the book's figures; options in ``autograd.draw.to_dot``."""
-        return draw.to_dot(self, **options)
-
-    def to_text(self, **options):
-        """The graph as lines of text, for when Graphviz is not installed."""
-        return draw.to_text(self, **options)
-
-    def draw(self, **options):
-        """The picture: a ``graphviz.Source`` with Graphviz, else chainrule's own SVG (``autograd.draw``)."""
-        return draw.draw(self, **options)
-
-    def save_svg(self, path, **options):
-        """Write the picture to ``path`` as SVG, with or without Graphviz (``autograd.draw``)."""
-        return draw.save_svg(self, path, **options)
-
-    def show(self, **options):
-        """The picture in Jupyter (with the viz extra), else the text view printed."""
-        return draw.show(self, **options)
-
-    def explore(self, **options):
-        """Step through forward and backward in Jupyter; options in ``autograd.explore``."""
-        return explore.explore(self, **options)
-
-    def to_html(self, path, **options):
-        """Write the step-by-step explorer to ``path`` as one offline HTML file."""
-        return explore.to_html(self, path, **options)
+    to_dot = drawing.to_dot
+    to_text = drawing.to_text
+    draw = drawing.draw
+    save_svg = drawing.save_svg
+    show = drawing.show
+    explore = explorer.explore
+    to_html = explorer.to_html
 
 
 Node = Value
@@ -327,8 +304,6 @@ def _constant(x):
 
 
 def _binary(op, x, y):
-    if not isinstance(y, Value):
-        y = _constant(y)
     return _node(op, op.on_floats(x.data, y.data), x, y)
 
 
@@ -368,12 +343,12 @@ def _share_key(op, x, y):
 def _derivative_node(op, data, x, y, shared):
     """A node built while back-propagating with create_graph=True, kept small.
 
-    Derivative graphs grow fast (each order differentiates the last).  Two things keep
-    them in check: what needs no graph is folded (an op on constants is a constant; an
-    op with its row's ``identity`` on the right, or on either side if it ``commutes``, is
-    the other input: x * 1, x + 0, x - 0, x / 1; its ``absorbing`` number on either side
-    is that number: x * 0 is 0), and a node that already exists (the same op on the same
-    inputs, in the graph being differentiated or built earlier in this pass) is used again.
+    Derivative graphs grow fast (each order differentiates the last).  Two things keep them
+    in check: what needs no graph is folded (an op on constants is a constant; an op with its
+    row's ``identity`` on the right, or on either side if it ``commutes``, is the other
+    input: x * 1, x + 0, x - 0, x / 1; its ``absorbing`` number on either side is that
+    number: x * 0 is 0), and a node that already exists (the same op on the same inputs, in
+    the graph being differentiated or built earlier in this pass) is used again.
     """
     x_const = x._op is _CONSTANT
     y_const = y is None or y._op is _CONSTANT
@@ -397,13 +372,13 @@ def _derivative_node(op, data, x, y, shared):
 def _order(root, leaves, leaf_list=None):
     """Every node ``root`` depends on, each after its parents; leaves too if ``leaves``.
 
-    Depth-first with an explicit stack instead of recursion, so a chain of a million
-    nodes needs no deep Python stack.  Each node is expanded once: it goes back on the
-    stack under a ``None`` marker and its parents go on top (second parent first, so
-    the first comes off first, as in a recursive walk); when the marker comes up again,
-    all its parents are in ``order``, so the node follows.  Skipped leaves are appended
-    to ``leaf_list`` when one is given, once each (constants, which get no gradient,
-    are not: a chain of ``x * 2`` would otherwise list one per node).
+    Depth-first with an explicit stack instead of recursion, so a chain of a million nodes
+    needs no deep Python stack.  Each node is expanded once: it goes back on the stack under
+    a ``None`` marker and its parents go on top (second parent first, so the first comes off
+    first, as in a recursive walk); when the marker comes up again, all its parents are in
+    ``order``, so the node follows.  Skipped leaves are appended to ``leaf_list`` when one is
+    given, once each (constants, which get no gradient, are not: a chain of ``x * 2`` would
+    otherwise list one per node).
     """
     order, visited = [], set()
     stack = [root] if leaves or root._x is not None else []

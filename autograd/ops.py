@@ -331,14 +331,12 @@ affine = declare_op(
 
 def _softmax_cross_entropy(x, *, t):
     """``(loss, y)`` for scores ``x`` (N, C) and targets ``t`` (class indices (N,) as intp,
-    or one-hot rows (N, C); see nn.functions.batch_targets, which checks them).
-
-    With z = x minus each row's maximum (no overflow) and s = sum_k exp(z_k) per row,
-    log y = z - log s is the log-softmax: exact even far from the answer, where y itself
-    rounds to 0, so that (y - t) / N is the loss's true derivative.
+    or one-hot rows (N, C); nn.functions.batch_targets checks them).  With z = x minus each
+    row's maximum (no overflow) and s = sum_k exp(z_k), log y = z - log s is exact even far
+    from the answer, where y itself rounds to 0: (y - t) / N is the loss's true derivative.
     """
-    # Row maxima of a transposed copy (C, N): numpy then reduces along contiguous memory in
-    # one pass, where short rows (a few classes each) would cost a reduction call per row.
+    # Row maxima of a transposed copy (C, N): numpy reduces along contiguous memory in one
+    # pass, where short rows (a few classes each) would cost a reduction call per row.
     z = x - np.ascontiguousarray(x.T).max(axis=0)[:, None]
     y = np.exp(z)
     sums = y.sum(axis=1, keepdims=True)
