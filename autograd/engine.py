@@ -501,19 +501,17 @@ def grad(output, inputs, grad_output=1.0, create_graph=False):
                             f"{type(x).__name__}, not a Value: pass a Value or a list of Values")
     if not isinstance(output, Value):
         raise TypeError(f"grad: output is {type(output).__name__}, not a Value")
+    if not (create_graph and isinstance(grad_output, Value)):
+        grad_output = _as_float(grad_output, "grad's grad_output")
     with _backward_lock:
         order = output.topological_order()
-        saved = [(node, node.grad) for node in order]
+        saved = [(node, node.grad) for node in (*order, *inputs)]
         try:
-            for node in order:
+            for node, _ in saved:  # an input the output does not depend on keeps this 0
                 node.grad = 0.0
-            if not (create_graph and isinstance(grad_output, Value)):
-                grad_output = _as_float(grad_output, "grad's grad_output")
             ops = [n for n in order if n._x is not None]
             _chain_rule(output, grad_output, ops, create_graph, order)
-            present = {id(node) for node in order}
-            result = [x.grad if id(x) in present and x._op is not _CONSTANT else 0.0
-                      for x in inputs]
+            result = [0.0 if x._op is _CONSTANT else x.grad for x in inputs]
         finally:
             for node, g in saved:
                 node.grad = g

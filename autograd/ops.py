@@ -140,10 +140,9 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
     backward = (backward,) if callable(backward) else tuple(backward)  # one input: a bare function
     arity = _arity(getattr(forward, "on_floats", forward), name)
     if len(backward) != arity:
-        raise ValueError(
-            f"declare_op({name!r}): forward takes {arity} input(s), so backward needs {arity} "
-            f"function(s), one per input, each vjp(g, out, *inputs) -> dL/d(input); got "
-            f"{len(backward)}")
+        raise ValueError(f"declare_op({name!r}): forward takes {arity} input(s), so backward "
+                         f"needs {arity} function(s), one per input, each vjp(g, out, *inputs) "
+                         f"-> dL/d(input); got {len(backward)}")
     for i, rule in enumerate(backward):
         if rule is not None and not callable(rule):
             raise TypeError(f"declare_op({name!r}): backward[{i}] must be a function "
