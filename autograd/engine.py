@@ -10,11 +10,9 @@ The engine knows no derivative: it only walks the graph and calls the table.  Ru
 with ``create_graph=True``, it hands the rules Values instead of floats, so the
 backward pass is itself recorded and can be differentiated again (see ``grad``).
 
-Memory: a node holds its (at most two) parents and its row, never a closure, so a
-graph has no reference cycles and is freed as soon as nothing refers to it.  The
-parents sit in two slots rather than in a tuple: one object per node instead of
-two for Python's garbage collector to track and walk, which is most of the cost of
-building a big graph.
+Memory: a node holds its row and its (at most two) parents in two slots, never a
+closure or a tuple: a graph has no reference cycles, so it is freed as soon as nothing
+refers to it, and it is one object per node for the garbage collector to track and walk.
 """
 import numbers
 import threading
@@ -22,20 +20,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import draw as drawing
+from . import explore as explorer
 from . import ops as _ops
-from .ops import Op
 
-_ADD, _SUB, _MUL, _DIV, _POW = _ops.add, _ops.sub, _ops.mul, _ops.div, _ops.pow_
-_EXP, _LOG, _TANH, _SIGMOID, _RELU = _ops.exp, _ops.log, _ops.tanh, _ops.sigmoid, _ops.relu
-# Their forwards on floats, read once here: building a node then costs one call, not an
-# attribute read and a call.
-_add, _sub, _mul, _div = _ADD.on_floats, _SUB.on_floats, _MUL.on_floats, _DIV.on_floats
-_exp, _log, _tanh, _sigmoid, _relu = (_EXP.on_floats, _LOG.on_floats, _TANH.on_floats,
-                                      _SIGMOID.on_floats, _RELU.on_floats)
-
-# What a new node records, per thread: True, its parents and op (the default);
-# False, nothing (inside no_grad()); or, while a backward pass builds a graph of its
-# own, a dict: then nodes are simplified and shared through it (_derivative_node).
+# What a new node records, per thread: True, its parents and op (the default); False,
+# nothing (inside no_grad()); or, while a backward pass builds a graph of its own, a dict
+# through which nodes are simplified and shared (_derivative_node).
 
 
 class _GradMode(threading.local):
@@ -51,22 +42,17 @@ def is_grad_enabled():
 
 
 @contextmanager
-def _mode(mode):
-    previous = _grad_mode.mode
-    _grad_mode.mode = mode
-    try:
-        yield
-    finally:
-        _grad_mode.mode = previous
-
-
 def no_grad():
     """Context manager (or decorator): operations inside record no graph.
 
     Results are plain leaf Values: no parents, nothing kept alive.  The switch is
     per thread, so one thread evaluating a model does not disturb another training it.
     """
-    return _mode(False)
+    previous, _grad_mode.mode = _grad_mode.mode, False
+    try:
+        yield
+    finally:
+        _grad_mode.mode = previous
 
 
 # backward() and grad() of all threads take turns: two of them on graphs that share
@@ -80,9 +66,8 @@ def _as_float(x, what="Value"):
     if isinstance(x, (numbers.Real, np.bool_)) or (
             isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "biuf"):
         return float(x)  # numpy scalars and 0-d arrays, on either side of an operator
-    raise TypeError(
-        f"{what} needs a real number (int, float or a 0-d numpy number), got "
-        f"{type(x).__name__}: {x!r:.60}")
+    raise TypeError(f"{what} needs a real number (int, float or a 0-d numpy number), got "
+                    f"{type(x).__name__}: {x!r:.60}")
 
 
 _new = object.__new__  # a bare Value for _node to fill in, without __init__'s checks
@@ -92,6 +77,33 @@ _new = object.__new__  # a bare Value for _node to fill in, without __init__'s c
 _CONSTANT = object()
 
 
+# Value's operators and functions: each computes its result with the row's forward (read once
+# here) and records it with _node, a Python call less per node than going through apply_op.
+def _operators(op):
+    """Value's two methods for the two-input row ``op``: x op other, and other op x."""
+    forward = op.on_floats
+
+    def method(self, other):
+        if not isinstance(other, Value):
+            other = _constant(other)
+        return _node(op, forward(self.data, other.data), self, other)
+
+    def reflected(self, other):
+        return _binary(op, _constant(other), self)
+
+    return method, reflected
+
+
+def _function(op):
+    """Value's method for the one-input row ``op`` (x.exp())."""
+    forward = op.on_floats
+
+    def method(self):
+        return _node(op, forward(self.data), self, None)
+
+    return method
+
+
 class Value:
     """A float in a computational graph, with the gradient back-propagation leaves in it.
 
@@ -99,8 +111,6 @@ class Value:
     ``grad``   d(output)/d(this node) after ``output.backward()``; 0.0 before (a Value
                after ``backward(create_graph=True)``)
     ``label``  an optional name, shown by ``repr`` and in drawings
-    ``parents`` the Values this one was computed from: (), (x,) or (x, y)
-    ``op``     the name of its row in the op table ('' for a leaf)
     """
 
     __slots__ = ("data", "grad", "label", "_op", "_x", "_y")  # _op: an ops.Op, _CONSTANT or None
@@ -160,7 +170,7 @@ class Value:
     def apply_op(op, *inputs, **params):
         """Record ``op`` (a row of autograd.ops) on one or two inputs, numbers as constants:
         what calling a row does when an input is a Value (the op table knows no Value)."""
-        if not isinstance(op, Op) or not op.scalar or params:
+        if not isinstance(op, _ops.Op) or not op.scalar or params:
             raise TypeError(f"{op!r} takes no Values (rows declared with scalar=True do, with "
                             f"no keyword settings: got {sorted(params)})")
         values = [_constant(x) for x in inputs]
@@ -175,101 +185,59 @@ class Value:
         return _node(op, data, values[0], values[1] if len(values) == 2 else None)
 
     # -- building the graph: each operator is a row of autograd.ops, a shortcut of apply_op --
-    # Each computes its result with the row's forward and records it with _node; written
-    # out rather than through a shared helper, which would add a Python call to every op.
 
-    def __add__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_ADD, _add(self.data, other.data), self, other)
-
-    def __radd__(self, other):
-        return _binary(_ADD, _constant(other), self)
-
-    def __sub__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_SUB, _sub(self.data, other.data), self, other)
-
-    def __rsub__(self, other):
-        return _binary(_SUB, _constant(other), self)
-
-    def __mul__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_MUL, _mul(self.data, other.data), self, other)
-
-    def __rmul__(self, other):
-        return _binary(_MUL, _constant(other), self)
+    __add__, __radd__ = _operators(_ops.add)
+    __sub__, __rsub__ = _operators(_ops.sub)
+    __mul__, __rmul__ = _operators(_ops.mul)
+    __truediv__, __rtruediv__ = _operators(_ops.div)
+    exp = _function(_ops.exp)
+    log = _function(_ops.log)
+    tanh = _function(_ops.tanh)
+    sigmoid = _function(_ops.sigmoid)
+    relu = _function(_ops.relu)
 
     def __neg__(self):
-        return _binary(_MUL, self, _constant(-1.0))
-
-    def __truediv__(self, other):
-        if not isinstance(other, Value):
-            other = _constant(other)
-        return _node(_DIV, _div(self.data, other.data), self, other)
-
-    def __rtruediv__(self, other):
-        return _binary(_DIV, _constant(other), self)
+        return _binary(_ops.mul, self, _constant(-1.0))
 
     def __pow__(self, exponent):
         if isinstance(exponent, Value) and exponent._op is not _CONSTANT and self.data <= 0.0:
             raise ValueError(
                 f"pow: base {self.data!r} ** a Value exponent needs a base > 0, since "
                 "d(x**y)/dy = x**y * ln(x); use a plain number as exponent instead")
-        return _binary(_POW, self, exponent)
+        return _binary(_ops.pow_, self, _constant(exponent))
 
     def __rpow__(self, base):
         return _constant(base) ** self
-
-    def exp(self):
-        return _node(_EXP, _exp(self.data), self, None)
-
-    def log(self):
-        return _node(_LOG, _log(self.data), self, None)
-
-    def tanh(self):
-        return _node(_TANH, _tanh(self.data), self, None)
-
-    def sigmoid(self):
-        return _node(_SIGMOID, _sigmoid(self.data), self, None)
-
-    def relu(self):
-        return _node(_RELU, _relu(self.data), self, None)
 
     # -- back-propagation --
 
     def topological_order(self, leaves=True):
         """Every node this one depends on, each after all of its parents; self last.
-
-        ``leaves=False`` keeps only the nodes made by an op, the ones with parents
-        (what backward visits), leaving out inputs and constants.
-        """
+        ``leaves=False`` keeps only the nodes made by an op (what backward visits), leaving
+        out inputs and constants."""
         return _order(self, leaves)
 
     def backward(self, grad=1.0, create_graph=False):
         """Back-propagate ``grad`` (= dL/dself, 1.0 by default) to every node below.
 
-        Leaves *accumulate* their gradient across calls, as in PyTorch; clear them
-        with ``zero_grad()``.  Intermediate nodes are recomputed from zero on every
-        call, so a second call adds exactly the same amount to each leaf again.
-        Constants (the plain numbers of an expression) get none.
+        Leaves *accumulate* their gradient across calls, as in PyTorch; clear them with
+        ``zero_grad()``.  Intermediate nodes are recomputed from zero on every call, so a
+        second call adds exactly the same amount to each leaf again.  Constants (the plain
+        numbers of an expression) get none.
 
-        ``create_graph=True`` records the backward pass itself: every ``grad`` is then
-        a Value that can be differentiated again.  For derivatives of derivatives,
+        ``create_graph=True`` records the backward pass itself: every ``grad`` is then a
+        Value that can be differentiated again.  For derivatives of derivatives,
         ``autograd.grad`` is usually handier (it leaves ``.grad`` alone).
 
-        All or nothing: if a rule raises, or a gradient would not be one finite number
-        (inf, nan: a named error, as on the forward pass), no leaf's gradient has changed.
+        All or nothing: if a rule raises, or a gradient would not be one finite number (inf,
+        nan: a named error, as on the forward pass), no leaf's gradient has changed.
         """
         if not (create_graph and isinstance(grad, Value)):
             grad = _as_float(grad, "backward's grad")
         with _backward_lock:
             leaves = []
             ops = _order(self, False, leaves)
-            saved = [(leaf, leaf.grad) for leaf in leaves]
-            saved.append((self, self.grad))
+            saved = [(node, node.grad) for node in (*leaves, self)]
             try:
                 _chain_rule(self, grad, ops, create_graph, leaves)
             except BaseException as error:
@@ -308,42 +276,16 @@ class Value:
                         "numbers you need, e.g. [v.data for v in params], with json or numpy, "
                         "or use copy.deepcopy for a copy in memory")
 
-    # -- seeing the graph (autograd.draw) --
+    # -- seeing the graph: the functions of autograd.draw and autograd.explore, this Value as
+    # their ``root`` (docs/engine.md shows what each gives) --
 
-    def to_dot(self, **options):
-        """Graphviz DOT text drawn like the book's figures; options in ``autograd.draw.to_dot``."""
-        from .draw import to_dot
-        return to_dot(self, **options)
-
-    def to_text(self, **options):
-        """The graph as lines of text, for when Graphviz is not installed."""
-        from .draw import to_text
-        return to_text(self, **options)
-
-    def draw(self, **options):
-        """The picture: a ``graphviz.Source`` with Graphviz, else chainrule's own SVG (``autograd.draw``)."""
-        from .draw import draw
-        return draw(self, **options)
-
-    def save_svg(self, path, **options):
-        """Write the picture to ``path`` as SVG, with or without Graphviz (``autograd.draw``)."""
-        from .draw import save_svg
-        return save_svg(self, path, **options)
-
-    def show(self, **options):
-        """The picture in Jupyter (with the viz extra), else the text view printed."""
-        from .draw import show
-        return show(self, **options)
-
-    def explore(self, **options):
-        """Step through forward and backward in Jupyter; options in ``autograd.explore``."""
-        from .explore import explore
-        return explore(self, **options)
-
-    def to_html(self, path, **options):
-        """Write the step-by-step explorer to ``path`` as one offline HTML file."""
-        from .explore import to_html
-        return to_html(self, path, **options)
+    to_dot = drawing.to_dot
+    to_text = drawing.to_text
+    draw = drawing.draw
+    save_svg = drawing.save_svg
+    show = drawing.show
+    explore = explorer.explore
+    to_html = explorer.to_html
 
 
 Node = Value
@@ -362,8 +304,6 @@ def _constant(x):
 
 
 def _binary(op, x, y):
-    if not isinstance(y, Value):
-        y = _constant(y)
     return _node(op, op.on_floats(x.data, y.data), x, y)
 
 
@@ -403,12 +343,12 @@ def _share_key(op, x, y):
 def _derivative_node(op, data, x, y, shared):
     """A node built while back-propagating with create_graph=True, kept small.
 
-    Derivative graphs grow fast (each order differentiates the last).  Two things keep
-    them in check: what needs no graph is folded (an op on constants is a constant; an
-    op with its row's ``identity`` on the right, or on either side if it ``commutes``, is
-    the other input: x * 1, x + 0, x - 0, x / 1; its ``absorbing`` number on either side
-    is that number: x * 0 is 0), and a node that already exists (the same op on the same
-    inputs, in the graph being differentiated or built earlier in this pass) is used again.
+    Derivative graphs grow fast (each order differentiates the last).  Two things keep them
+    in check: what needs no graph is folded (an op on constants is a constant; an op with its
+    row's ``identity`` on the right, or on either side if it ``commutes``, is the other
+    input: x * 1, x + 0, x - 0, x / 1; its ``absorbing`` number on either side is that
+    number: x * 0 is 0), and a node that already exists (the same op on the same inputs, in
+    the graph being differentiated or built earlier in this pass) is used again.
     """
     x_const = x._op is _CONSTANT
     y_const = y is None or y._op is _CONSTANT
@@ -422,25 +362,23 @@ def _derivative_node(op, data, x, y, shared):
         if unit is not None and (b == unit or op.commutes and a == unit):
             return x if b == unit else y
     key = _share_key(op, x, y)
-    found = shared.get(key)
-    if found is not None:
-        return found
-    out = _new(Value)
-    out.data, out.grad, out.label, out._op, out._x, out._y = data, 0.0, None, op, x, y
-    shared[key] = out
-    return out
+    if key not in shared:
+        out = _new(Value)
+        out.data, out.grad, out.label, out._op, out._x, out._y = data, 0.0, None, op, x, y
+        shared[key] = out
+    return shared[key]
 
 
 def _order(root, leaves, leaf_list=None):
     """Every node ``root`` depends on, each after its parents; leaves too if ``leaves``.
 
-    Depth-first with an explicit stack instead of recursion, so a chain of a million
-    nodes needs no deep Python stack.  Each node is expanded once: it goes back on the
-    stack under a ``None`` marker and its parents go on top (second parent first, so
-    the first comes off first, as in a recursive walk); when the marker comes up again,
-    all its parents are in ``order``, so the node follows.  Skipped leaves are appended
-    to ``leaf_list`` when one is given, once each (constants, which get no gradient,
-    are not: a chain of ``x * 2`` would otherwise list one per node).
+    Depth-first with an explicit stack instead of recursion, so a chain of a million nodes
+    needs no deep Python stack.  Each node is expanded once: it goes back on the stack under
+    a ``None`` marker and its parents go on top (second parent first, so the first comes off
+    first, as in a recursive walk); when the marker comes up again, all its parents are in
+    ``order``, so the node follows.  Skipped leaves are appended to ``leaf_list`` when one is
+    given, once each (constants, which get no gradient, are not: a chain of ``x * 2`` would
+    otherwise list one per node).
     """
     order, visited = [], set()
     stack = [root] if leaves or root._x is not None else []
@@ -464,20 +402,18 @@ def _order(root, leaves, leaf_list=None):
     return order
 
 
-def _chain_rule(root, grad, ops, create_graph, results):
+def _chain_rule(root, grad, ops, graph, results):
     """Add d(root)/d(node) * grad to every node's ``grad``; ``ops`` is root's op nodes in
-    topological order.  With ``create_graph`` the rules get Values and build a graph, each
-    result checked; on floats the ``results`` (nodes) are checked once at the end."""
+    topological order.  With ``graph`` (create_graph) the rules get Values and build a graph,
+    each result checked; on floats the ``results`` (nodes) are checked once at the end."""
     if not isinstance(grad, Value) and grad - grad:
         raise ValueError(f"the upstream gradient {grad!r} is not finite")
     for node in ops:
         node.grad = 0.0
     root.grad += grad
-    graph = create_graph
-    if graph:
-        previous, _grad_mode.mode = _grad_mode.mode, {}
-        for node in ops:  # the graph being differentiated: its nodes can be shared
-            _grad_mode.mode[_share_key(node._op, node._x, node._y)] = node
+    previous = _grad_mode.mode
+    if graph:  # the nodes of the graph being differentiated can be shared
+        _grad_mode.mode = {_share_key(n._op, n._x, n._y): n for n in ops}
     try:
         constant = _CONSTANT
         if graph:  # the rules get the Values themselves, record what they compute, and are checked
@@ -505,8 +441,7 @@ def _chain_rule(root, grad, ops, create_graph, results):
                        f"{', '.join(repr(p.data) for p in node.parents)} (upstream grad {g!r})")
         raise
     finally:
-        if graph:
-            _grad_mode.mode = previous
+        _grad_mode.mode = previous
     if not graph:
         _check_gradients(results, ops)
 
@@ -566,24 +501,22 @@ def grad(output, inputs, grad_output=1.0, create_graph=False):
                             f"{type(x).__name__}, not a Value: pass a Value or a list of Values")
     if not isinstance(output, Value):
         raise TypeError(f"grad: output is {type(output).__name__}, not a Value")
+    if not (create_graph and isinstance(grad_output, Value)):
+        grad_output = _as_float(grad_output, "grad's grad_output")
     with _backward_lock:
         order = output.topological_order()
-        saved = [(node, node.grad) for node in order]
+        saved = [(node, node.grad) for node in (*order, *inputs)]
         try:
-            for node in order:
+            for node, _ in saved:  # an input the output does not depend on keeps this 0
                 node.grad = 0.0
-            if not (create_graph and isinstance(grad_output, Value)):
-                grad_output = _as_float(grad_output, "grad's grad_output")
             ops = [n for n in order if n._x is not None]
             _chain_rule(output, grad_output, ops, create_graph, order)
-            present = {id(node) for node in order}
-            result = [x.grad if id(x) in present and x._op is not _CONSTANT else 0.0
-                      for x in inputs]
+            result = [0.0 if x._op is _CONSTANT else x.grad for x in inputs]
         finally:
             for node, g in saved:
                 node.grad = g
     if create_graph:
-        result = [_constant(r) if not isinstance(r, Value) else r for r in result]
+        result = [_constant(r) for r in result]  # a Value stays as it is
     return result[0] if single else result
 
 

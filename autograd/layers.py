@@ -63,7 +63,6 @@ class AddLayer:
         return add.forward(_number(x, "AddLayer.forward: x"), _number(y, "AddLayer.forward: y"))
 
     def backward(self, dout):
-        """Returns (dx, dy) = (dout, dout)."""
-        # The rules read only dout; inputs of add have dout's shape, so it stands in for them.
+        """Returns (dx, dy) = (dout, dout); dout stands in for the inputs (the same shape)."""
         dout = _number(dout, "AddLayer.backward: dout")
         return add.vjp(dout, None, dout, dout)

@@ -6,22 +6,20 @@ rule (逆伝播).  The scalar engine (``autograd.Value``), the vectorised layers
 (``nn.layers``), the drawings, the testing API and higher-order derivatives all
 read this table; no derivative formula is written anywhere else.
 
-The backward rule is a tuple with one function per input (as HIPS autograd's
-``defvjp``), all with one signature::
+The backward rule is one function per input (as HIPS autograd's ``defvjp``), all with
+one signature::
 
     vjp(g, out, *inputs, **params) -> dL/d(that input), shaped like that input
 
-``g`` is the upstream gradient dL/d(out) (the book's ``dout``), ``out`` the
-forward result.  One function per input lets a caller skip a gradient nobody
-needs (the first Affine layer never needs dL/dX), and lets the scalar engine
-skip the plain numbers in an expression.  ``None`` in place of a function marks
-an input that is data, not a variable (class labels, a dropout mask).
+``g`` is the upstream gradient dL/d(out) (the book's ``dout``), ``out`` the forward
+result.  One function per input lets a caller skip a gradient nobody needs (the first
+Affine layer never needs dL/dX, the engine the plain numbers of an expression); ``None``
+marks an input that is data (class labels, a dropout mask).
 
-The rules are written with operators and with the rows themselves as the
-elementary functions (``exp``, ``log``, ``step`` ...), which dispatch on their
-argument: a float goes to ``math``, a numpy array to numpy, a ``Value`` records
-a node.  So the very rule that back-propagates floats, run on Values, records
-the backward pass as a graph, and derivatives differentiate again.
+The rules are written with operators and with the rows themselves (``exp``, ``log``,
+``step`` ...), which dispatch on their argument: a float goes to ``math``, a numpy array
+to numpy, a ``Value`` records a node.  So the very rule that back-propagates floats, run
+on Values, records the backward pass as a graph, and derivatives differentiate again.
 
 Declaring an operation of your own is one call::
 
@@ -33,6 +31,7 @@ Declaring an operation of your own is one call::
 Array-only rows (``affine``, ``softmax_cross_entropy`` and those of the later
 chapters) use numpy directly: they never see a Value.
 """
+import functools
 import inspect
 import math
 import numbers
@@ -65,6 +64,7 @@ class Op:
     ``identity``  the number e with x op e == x (0 for + and -, 1 for *, / and **), or None
     ``absorbing`` the number z with x op z == z op x == z (0 for *), or None; with
                   ``identity`` it lets a derivative graph fold x * 1, x + 0, x * 0 away
+    ``doc``       what it computes and its derivative, in words
     ``module``    the name of the module that declared the row (see ``declare_op``)
     """
 
@@ -79,7 +79,7 @@ class Op:
         # itself, or its float half when it was made by ``elementwise``.
         self.on_floats = getattr(forward, "on_floats", forward)
         self.arity, self.kinks, self.domain, self.scalar = arity, kinks, domain, scalar
-        self.doc, self.module = doc, module  # doc: what it computes and its derivative, in words
+        self.doc, self.module = doc, module
 
     def __repr__(self):
         return f"<op {self.name!r} ({self.arity} input{'s' * (self.arity != 1)})>"
@@ -115,21 +115,16 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
                doc=None, register=True, *, commutes=False, identity=None, absorbing=None):
     """Add a row to the table and return it (a callable ``Op``).
 
-    ``forward(*inputs, **params)`` computes the result from floats or numpy arrays.
-    ``backward`` holds one function per input of ``forward``, each
-    ``vjp(g, out, *inputs, **params) -> dL/d(input)``, or None for an input that
-    is data.  Write the rules with operators and the rows of this module (``exp``,
-    ``log``, ``step`` ...) so that they also run on Values: then the op
-    differentiates to any order.  ``symbol`` is drawn in the op's circle (the name
-    by default).  ``kinks`` lists the inputs where the op has no derivative and
-    ``domain`` where it is defined, (low, high) or one entry per input (the forms are
-    in ``Op``'s docstring); ``autograd.testing`` uses both.
-    ``scalar=False`` declares an op on numpy arrays only.  ``register=False`` keeps
-    the op out of ``OPS`` (a private op, e.g. a deliberately wrong rule in a test).
-    Declaring a name again replaces its row (a notebook cell run twice), with a warning
-    when another module declared it; the library's own rows are never replaced.
-    ``commutes``, ``identity`` and ``absorbing`` state the op's algebra (see ``Op``), for
-    drawings and for keeping derivative graphs small.
+    The arguments are the row's attributes, described in ``Op``: ``forward``, ``backward``
+    (one rule per input of ``forward``, None for data; a bare function for one input),
+    ``symbol`` (the name by default), ``kinks``, ``domain``, ``scalar``, ``doc`` (forward's
+    docstring by default) and the algebra ``commutes``, ``identity``, ``absorbing``.  Write
+    the rules with operators and the rows of this module (``exp``, ``log``, ``step`` ...)
+    so that they also run on Values: then the op differentiates to any order.
+    ``register=False`` keeps the op out of ``OPS`` (a private op, e.g. a deliberately wrong
+    rule in a test).  Declaring a name again replaces its row (a notebook cell run twice),
+    with a warning when another module declared it; a library row is never replaced
+    (ValueError).  A forward or rules that do not fit raise TypeError or ValueError.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"declare_op: name must be a non-empty string, got {name!r}")
@@ -142,15 +137,12 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
                       stacklevel=2)
     if not callable(forward):
         raise TypeError(f"declare_op({name!r}): forward must be a function, got {forward!r}")
-    if callable(backward):  # one input: a bare function is as good as a 1-tuple
-        backward = (backward,)
-    backward = tuple(backward)
+    backward = (backward,) if callable(backward) else tuple(backward)  # one input: a bare function
     arity = _arity(getattr(forward, "on_floats", forward), name)
     if len(backward) != arity:
-        raise ValueError(
-            f"declare_op({name!r}): forward takes {arity} input(s), so backward needs {arity} "
-            f"function(s), one per input, each vjp(g, out, *inputs) -> dL/d(input); got "
-            f"{len(backward)}")
+        raise ValueError(f"declare_op({name!r}): forward takes {arity} input(s), so backward "
+                         f"needs {arity} function(s), one per input, each vjp(g, out, *inputs) "
+                         f"-> dL/d(input); got {len(backward)}")
     for i, rule in enumerate(backward):
         if rule is not None and not callable(rule):
             raise TypeError(f"declare_op({name!r}): backward[{i}] must be a function "
@@ -159,8 +151,7 @@ def declare_op(name, forward, backward, symbol=None, kinks=(), domain=None, scal
         raise ValueError(f"declare_op({name!r}): an op on Values takes one or two inputs "
                          f"(got {arity}); declare it with scalar=False for numpy arrays")
     op = Op(name, symbol or name, forward, backward, arity, tuple(kinks), domain, scalar,
-            doc or (forward.__doc__ if forward.__doc__ else None), commutes, identity,
-            absorbing, module)
+            doc or forward.__doc__ or None, commutes, identity, absorbing, module)
     if register:
         OPS[name] = op
     return op
@@ -190,10 +181,8 @@ def _is_float(x):
 
 
 def elementwise(on_floats, on_arrays):
-    """A forward that sends Python numbers to ``on_floats`` and arrays to ``on_arrays``.
-
-    Works for one input or two (a number and an array together go to ``on_arrays``).
-    """
+    """A forward of one or two inputs that sends Python numbers to ``on_floats`` and arrays
+    (a number with an array too) to ``on_arrays``."""
     def forward(*xs):
         return on_floats(*xs) if all(map(_is_float, xs)) else on_arrays(*xs)
     forward.on_floats = on_floats
@@ -304,9 +293,7 @@ sigmoid = declare_op("sigmoid", symbol="σ", forward=elementwise(_sigmoid_float,
 
 def step(x):
     """1 where x > 0, else 0: the derivative of ReLU, itself with derivative 0 everywhere.
-
-    On a Value it returns a plain number, so nothing is recorded: relu'' = 0.
-    """
+    On a Value it returns a plain number, so nothing is recorded: relu'' = 0."""
     if isinstance(x, np.ndarray):
         return x > 0
     return 1.0 if (x if type(x) is float else getattr(x, "data", x)) > 0.0 else 0.0
@@ -343,14 +330,12 @@ affine = declare_op(
 
 def _softmax_cross_entropy(x, *, t):
     """``(loss, y)`` for scores ``x`` (N, C) and targets ``t`` (class indices (N,) as intp,
-    or one-hot rows (N, C); see nn.functions.batch_targets, which checks them).
-
-    With z = x minus each row's maximum (no overflow) and s = sum_k exp(z_k) per row,
-    log y = z - log s is the log-softmax: exact even far from the answer, where y itself
-    rounds to 0, so that (y - t) / N is the loss's true derivative.
+    or one-hot rows (N, C); nn.functions.batch_targets checks them).  With z = x minus each
+    row's maximum (no overflow) and s = sum_k exp(z_k), log y = z - log s is exact even far
+    from the answer, where y itself rounds to 0: (y - t) / N is the loss's true derivative.
     """
-    # Row maxima of a transposed copy (C, N): numpy then reduces along contiguous memory in
-    # one pass, where short rows (a few classes each) would cost a reduction call per row.
+    # Row maxima of a transposed copy (C, N): numpy reduces along contiguous memory in one
+    # pass, where short rows (a few classes each) would cost a reduction call per row.
     z = x - np.ascontiguousarray(x.T).max(axis=0)[:, None]
     y = np.exp(z)
     sums = y.sum(axis=1, keepdims=True)
@@ -411,10 +396,7 @@ def image_windows(x, filter_h, filter_w, stride=1, pad=0, fill=0):
 
 def add_image_windows(col, input_shape, stride, pad):
     """The transpose of ``image_windows``: ``col`` (N, C, OH, OW, FH, FW) -> (N, C, H, W) =
-    ``input_shape``, each window added onto the place it was taken from, padding cut off.
-
-    One strided addition per offset (i, j) of the window, FH*FW in all.
-    """
+    ``input_shape``, each window added onto the place it was taken from, padding cut off."""
     n, c, oh, ow, fh, fw = col.shape
     h, w = input_shape[2:]
     img = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=col.dtype)
@@ -444,10 +426,9 @@ def _col2im(g, out, x, *, filter_h, filter_w, stride=1, pad=0):
 def columns(x, filter_h, filter_w, stride, pad):
     """im2col's rows as one matrix per sample, transposed: (N, C*FH*FW, OH*OW).
 
-    In this layout a convolution is one (FN, C*FH*FW) @ (C*FH*FW, OH*OW) product per
-    sample whose result is already (N, FN, OH*OW), the book's output layout: no transpose
-    of the output, and the copy that makes the columns reads the image in its own order
-    (contiguous runs) instead of gathering across channels.
+    In this layout a convolution is one (FN, C*FH*FW) @ (C*FH*FW, OH*OW) product per sample
+    whose result is already (N, FN, OH*OW), the book's output layout: no transpose of the
+    output, and the copy reads the image in its own order instead of across channels.
     """
     view = image_windows(x, filter_h, filter_w, stride, pad)  # (N, C, OH, OW, FH, FW)
     n, c, oh, ow = view.shape[:4]
@@ -465,14 +446,10 @@ def _conv2d(x, W, b, *, stride=1, pad=0):
 
 
 def _conv2d_dx(g, out, x, W, b, *, stride=1, pad=0):
-    """dx = col2im of W2^T G_n, with G_n = g[n] as (FN, OH*OW).
-
-    With stride 1 and a square filter that sum is itself a convolution: of g, padded by
-    FH - 1 - P, with W turned by 180 degrees and its two channel axes swapped.  When FN <= C
-    it is taken that way, because im2col's one copy of g then moves less memory than
-    col2im's FH*FW additions.
-    """
     fn, c, fh, fw = W.shape
+    # With stride 1 and a square filter, dx is the convolution of g (padded by FH - 1 - P)
+    # with W turned by 180 degrees, channel axes swapped; for FN <= C its one im2col copy of
+    # g moves less memory than col2im's FH*FW additions.
     if stride == 1 and fn <= c and fh == fw and pad < fh:
         turned = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, FN, FH, FW)
         return _conv2d(g, turned, np.zeros(c, g.dtype), pad=fh - 1 - pad)
@@ -483,14 +460,13 @@ def _conv2d_dx(g, out, x, W, b, *, stride=1, pad=0):
 
 
 def _conv2d_dW(g, out, x, W, b, *, stride=1, pad=0):
-    """dW = sum over samples of G_n columns(x)[n]^T, reshaped to (FN, C, FH, FW)."""
     fn, _, fh, fw = W.shape
     col = columns(x, fh, fw, stride, pad)
-    return np.matmul(g.reshape(len(g), fn, col.shape[2]), col.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+    dW = np.matmul(g.reshape(len(g), fn, col.shape[2]), col.transpose(0, 2, 1))  # G_n X_n^T
+    return dW.sum(axis=0).reshape(W.shape)
 
 
 def _conv2d_db(g, out, x, W, b, *, stride=1, pad=0):
-    """db = sum of g over samples and positions."""
     n, fn, oh, ow = g.shape
     return g.reshape(n, fn, oh * ow).sum(axis=2).sum(axis=0)  # the long, contiguous axis first
 
@@ -507,12 +483,9 @@ def _max_pool(x, *, pool_h, pool_w, stride=2, pad=0):
 
 
 def _max_pool_dx(g, out, x, *, pool_h, pool_w, stride=2, pad=0):
-    """Each g[n, c, y, x] goes to the first place in its window (row by row) where x equals
-    the maximum ``out`` (the book's argmax, and PyTorch's); overlapping windows add up.
-
-    One pass per offset (i, j) of the window: the outputs whose maximum sits at (i, j)
-    and was not found at an earlier offset send their gradient to that pixel.
-    """
+    """The first maximum of a window, as the book's argmax and PyTorch's: one pass per offset
+    (i, j), where the outputs whose maximum sits at (i, j) and was not found at an earlier
+    offset send their gradient to that pixel; overlapping windows add up."""
     view = image_windows(x, pool_h, pool_w, stride, pad, fill=-np.inf)
     h, w = x.shape[2:]
     oh, ow = out.shape[2:]
@@ -569,35 +542,22 @@ def _bn_shape(x, axes):
     return tuple(1 if i in axes else n for i, n in enumerate(x.shape))
 
 
-_ONES = {}  # (length, dtype, fill) -> a read-only vector of ones (or of 1/length)
-
-
+@functools.lru_cache(maxsize=64)  # a net uses a few batch sizes, again and again
 def _ones(n, dtype, fill=1.0):
-    ones = _ONES.get((n, dtype, fill))
-    if ones is None:
-        ones = np.full(n, fill, dtype)
-        ones.flags.writeable = False
-        if len(_ONES) < 64:
-            _ONES[(n, dtype, fill)] = ones
+    """A read-only vector of ``n`` times ``fill``, shared between calls."""
+    ones = np.full(n, fill, dtype)
+    ones.flags.writeable = False
     return ones
 
 
-def _feature_sum(a, axes):
-    """Sum over ``axes``, the reduced axes kept with size 1 (broadcasts against ``a``)."""
-    if axes == (0,) and a.ndim == 2:
-        # Column sums as ones(N) @ a: one BLAS call, where numpy's reduction walks the short
-        # rows one by one.
-        return (_ones(len(a), a.dtype) @ a)[None, :]
-    return a.sum(axis=axes, keepdims=True)
-
-
-def _feature_mean(a, axes):
-    """Mean over ``axes``, the reduced axes kept with size 1."""
-    if axes == (0,) and a.ndim == 2 and len(a) and a.dtype.kind == "f":
-        # (1/N, ..., 1/N) @ a: the column sums' BLAS call with the division folded in.
-        return (_ones(len(a), a.dtype, 1.0 / len(a)) @ a)[None, :]
-    m = a.size // math.prod(a.shape[i] for i in range(a.ndim) if i not in axes)
-    return a.sum(axis=axes, keepdims=True) / m
+def _feature_sum(a, axes, mean=False):
+    """Sum (or mean) over ``axes``, the reduced axes kept with size 1 (broadcasts against ``a``)."""
+    if axes == (0,) and a.ndim == 2 and (not mean or len(a) and a.dtype.kind == "f"):
+        # Column sums as ones(N) @ a, or (1/N, ..., 1/N) @ a for the mean: one BLAS call,
+        # where numpy's reduction walks the short rows one by one.
+        return (_ones(len(a), a.dtype, 1.0 / len(a) if mean else 1.0) @ a)[None, :]
+    total = a.sum(axis=axes, keepdims=True)
+    return total / (a.size // total.size) if mean else total
 
 
 def _batchnorm(x, *, axes=(0,), eps=1e-6, running=None):
@@ -608,9 +568,9 @@ def _batchnorm(x, *, axes=(0,), eps=1e-6, running=None):
     (test mode).  xhat = (x - mean) / std, std = sqrt(var + eps).
     """
     if running is None:
-        mean = _feature_mean(x, axes)
+        mean = _feature_sum(x, axes, mean=True)
         xhat = x - mean
-        var = _feature_mean(np.square(xhat), axes)
+        var = _feature_sum(np.square(xhat), axes, mean=True)
     else:
         mean, var = (np.reshape(a, _bn_shape(x, axes)).astype(x.dtype, copy=False)
                      for a in running)
@@ -632,15 +592,14 @@ def _batchnorm_dx(g, out, x, *, axes=(0,), eps=1e-6, running=None):
         return g / std
     gx = g * xhat
     # gx is this rule's own array: dx is written into it once its mean is taken.
-    dx = np.multiply(xhat, _feature_mean(gx, axes), out=gx)
-    dx += _feature_mean(g, axes)
+    dx = np.multiply(xhat, _feature_sum(gx, axes, mean=True), out=gx)
+    dx += _feature_sum(g, axes, mean=True)
     np.subtract(g, dx, out=dx)
     dx /= std
     return dx
 
 
-# Batch Normalization, the standardisation (the part whose derivative needs deriving);
-# its output is the tuple (xhat, mean, var, std) and g is dL/dxhat.
+# Batch Normalization, the standardisation (the part whose derivative needs deriving).
 batchnorm = declare_op(
     "batchnorm", symbol="BatchNorm", forward=_batchnorm, scalar=False,
     backward=(_batchnorm_dx,),
@@ -662,7 +621,7 @@ def _scale_shift(xhat, gamma, beta, *, axes=(0,)):
     return y
 
 
-# Batch Normalization's second half: y = gamma xhat + beta, gamma and beta per feature.
+# Batch Normalization's second half.
 scale_shift = declare_op(
     "scale_shift", symbol="γx+β", forward=_scale_shift, scalar=False,
     backward=(lambda g, out, xhat, gamma, beta, *, axes=(0,):
@@ -682,17 +641,13 @@ def _dropout_forward(x, mask, *, scale=1.0):
     return y
 
 
-def _dropout_dx(g, out, x, mask, *, scale=1.0):
-    return _dropout_forward(g, mask, scale=scale)  # linear in x: the same map applied to g
-
-
-# Dropout: x * mask * scale, the mask (0/1, or any fixed multiplier) is data; mask None
-# means no mask (x * scale: the book's test-time form).  Training keeps each value with
-# probability 1 - p, inverted dropout scales by 1 / (1 - p) then, the book's form by
-# (1 - p) at test time instead.
+# Dropout: the mask (0/1, or any fixed multiplier) is data; mask None is the book's test-time
+# form x * scale.  Training keeps each value with probability 1 - p, inverted dropout scales
+# by 1 / (1 - p) then, the book's form by (1 - p) at test time instead.  Linear in x: dx is
+# the same map applied to g.
 dropout = declare_op(
     "dropout", symbol="Dropout", forward=_dropout_forward, scalar=False,
-    backward=(_dropout_dx, None),
+    backward=(lambda g, out, x, mask, *, scale=1.0: _dropout_forward(g, mask, scale=scale), None),
     doc="y = x * mask * scale (mask None: x * scale); dx = g * mask * scale, no gradient for "
         "the mask.")
 
