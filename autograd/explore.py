@@ -1,15 +1,13 @@
-"""Watch back-propagation happen: a step-by-step explorer of a Value graph.
+"""Watch back-propagation happen: a step-by-step explorer of a Value graph (docs/explorer.md).
 
 ``y.explore()`` (a Jupyter widget) and ``y.to_html(path)`` (one offline HTML file) draw
-the graph as the book does (op circles, constants folded in: "×2"; values above the
-arrows, gradients below in red) and walk it: forward (順伝播) each value as it is
-computed, backward (逆伝播) the chain rule (連鎖律) with the numbers, upstream × local =
-passed, contributions of a node used twice added.  Every number comes from Python, the
-local derivatives from the op table's backward rules (``_contributions``); the page only
-shows them.  Before ``backward()`` the gradients are computed here (from dL/dy = 1) and
-show as "?" until their step; no ``grad`` field is touched.  Every view calls a node by
-one name (``node_names``).  ``picture`` is ``draw()`` without Graphviz.
+the graph as the book does and walk it: forward (順伝播) each value as it is computed,
+backward (逆伝播) the chain rule (連鎖律) with the numbers, upstream × local = passed.
+Every number comes from Python, the local derivatives from the op table's backward rules
+(``backward_trace``); the page only shows them.  Every view calls a node by one name
+(``node_names``).  ``picture`` is ``draw()`` without Graphviz.
 """
+import collections
 import copy
 import functools
 import graphlib
@@ -30,8 +28,8 @@ MAX_TEXT = 24    # characters of a label drawn in the picture (the detail text h
 # -- one name per node, and numbers for people: shared by every view (draw.py too) --------
 
 def label_text(node):
-    """The node's label as text ('' for none); any object is shown via str(), and a lone
-    surrogate (which no file can hold as UTF-8) as its escape, e.g. ``\\udcff``."""
+    """The node's label as text ('' for none): any object via str(), a lone surrogate
+    (which no file can hold as UTF-8) as its escape, e.g. ``\\udcff``."""
     if node.label is None:
         return ""
     return str(node.label).encode("utf-8", "backslashreplace").decode("utf-8")
@@ -49,17 +47,12 @@ def exact(x):
 
 def folded_constants(order):
     """Ids of the leaves drawn inside their op's circle: unlabelled, used exactly once."""
-    uses = {}
-    for node in order:
-        for parent in node.parents:
-            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    uses = collections.Counter(id(p) for node in order for p in node.parents)
     folded = set()
     for node in order:
-        x, y = (node.parents + (None, None))[:2]
-        # At most one operand per op is folded, so the circle keeps an input arrow.
-        for const, other in ((y, x), (x, y)):
-            if (const is not None and other is not None and not const.parents
-                    and not label_text(const) and uses[id(const)] == 1):
+        # At most one operand per op (the second first), so the circle keeps an input arrow.
+        for const in reversed(node.parents) if len(node.parents) == 2 else ():
+            if not const.parents and not label_text(const) and uses[id(const)] == 1:
                 folded.add(id(const))
                 break
     return folded
@@ -72,15 +65,23 @@ def op_symbol(node, folded, precision=6):
     ``folded``: the ids from ``folded_constants``.  Plain text; the DOT and SVG writers escape it.
     """
     symbol = node.row.symbol
-    x, y = (node.parents + (None, None))[:2]
-    if y is None or not {id(x), id(y)} & folded:
+    const = next((p for p in reversed(node.parents) if id(p) in folded), None)
+    if const is None or len(node.parents) != 2:
         return symbol
-    const = y if id(y) in folded else x
     text = number(const.data, precision)
     if text.startswith("-") and symbol in "+−":
         text = f"({text})"
     # 1 + x reads as "+1" like the book; order matters only for 1 / x ("1÷") and 3 - x.
-    return f"{symbol}{text}" if const is y or node.row.commutes else f"{text}{symbol}"
+    return f"{symbol}{text}" if const is node.parents[1] or node.row.commutes else f"{text}{symbol}"
+
+
+def _formula(symbol, args, negative=True):
+    """'a × b' or 'exp(a)'; a binary op's input in brackets when it has a space, or when it
+    starts with a minus and ``negative``: 'exp(x + y)', '(x + y) × (-1)'."""
+    if len(args) == 1:
+        return f"{symbol}({args[0]})"
+    a, b = (f"({x})" if " " in x or (negative and x.startswith("-")) else x for x in args)
+    return f"{a} {symbol} {b}"
 
 
 def node_names(order, folded=frozenset(), precision=6, expressions=True):
@@ -99,14 +100,17 @@ def node_names(order, folded=frozenset(), precision=6, expressions=True):
         if not name and (id(node) in folded or node.is_constant):
             name = number(node.data, precision)
         elif not name and node.parents and expressions:
-            args = [names[id(p)] for p in node.parents]
-            if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
-                args = [f"({a})" if " " in a or a.startswith("-") else a for a in args]
-            sym = node.row.symbol
-            name = f"{args[0]} {sym} {args[1]}" if len(args) == 2 else f"{sym}({args[0]})"
+            name = _formula(node.row.symbol, [names[id(p)] for p in node.parents])
             name = name if len(name) <= MAX_TEXT else ""
         names[id(node)] = name or f"v{i}"
     return names
+
+
+def expression(node, names):
+    """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
+    args = [names[id(p)] for p in node.parents]
+    nums = [exact(p.data) for p in node.parents]
+    return _formula(node.row.symbol, args, negative=False), _formula(node.row.symbol, nums)
 
 
 def _d(name):
@@ -114,15 +118,15 @@ def _d(name):
     return f"({name})" if " " in name else name
 
 
-def _contributions(node, g):
-    """dL/d(parent) for each parent of ``node``, given g = dL/d(node); None for a constant.
+def _short(text, limit=MAX_TEXT):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
-    The op table's row, ``OPS[node.op].backward[i](g, out, *inputs)``, called exactly as
-    ``Value.backward`` calls it, so the numbers shown are back-propagation's to the last bit.
-    """
-    inputs = [p.data for p in node.parents]
-    return tuple(None if p.is_constant else rule(g, node.data, *inputs)
-                 for p, rule in zip(node.parents, node.row.backward))
+
+def _finite(x):
+    """A number for the page's JSON: -0.0 as 0.0; inf and nan, which JSON lacks, as text."""
+    x += 0.0
+    return x if math.isfinite(x) else str(x)
 
 
 def backward_trace(root, seed=None):
@@ -132,26 +136,29 @@ def backward_trace(root, seed=None):
     Returns ``(seed, grads, passes)``: ``grads`` id(node) -> gradient; ``passes`` per op
     node in backward's order ``(node, g, [(parent, local, passed, before), ...])``: the
     local derivative, the gradient sent, and what the parent had before (None at first).
+    Each is the op table's rule, ``OPS[node.op].backward[i](g, out, *inputs)``, called as
+    ``Value.backward`` calls it, so the numbers are back-propagation's to the last bit.
     """
-    if seed is None:
-        seed = float(root.grad) if float(root.grad) != 0.0 else 1.0
+    seed = float(root.grad) or 1.0 if seed is None else seed
     grads = {id(root): float(seed)}
     passes = []
     for node in reversed(root.topological_order(leaves=False)):
         g = grads[id(node)]
-        locals_ = _contributions(node, 1.0)
-        passed = _contributions(node, g)
+        inputs = [p.data for p in node.parents]
         rows = []
-        for parent, local, p in zip(node.parents, locals_, passed):
-            if p is None:
+        for parent, rule in zip(node.parents, node.row.backward):
+            if parent.is_constant:
                 continue  # a constant: back-propagation passes it nothing
+            passed = rule(g, node.data, *inputs)
             before = grads.get(id(parent))
             # Starting from 0.0 as backward does (0.0 + -0.0 is 0.0).
-            grads[id(parent)] = (0.0 if before is None else before) + p
-            rows.append((parent, local, p, before))
+            grads[id(parent)] = (0.0 if before is None else before) + passed
+            rows.append((parent, rule(1.0, node.data, *inputs), passed, before))
         passes.append((node, g, rows))
     return seed, grads, passes
 
+
+# -- collapsing big graphs into groups ---------------------------------------------------
 
 def group_of(order, collapse):
     """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
@@ -167,28 +174,30 @@ def group_of(order, collapse):
                                           or callable(collapse)):
         raise TypeError(f"collapse must be a depth (int), label prefixes (str or list of str) "
                         f"or a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
-    groups = {}
     if isinstance(collapse, int):
         if collapse < 0:
             raise ValueError(f"collapse depth must be >= 0, got {collapse}")
-        kept = set()  # ids kept drawn
+        kept = set()  # ids kept drawn: the near ops and their inputs
         for node, d in _depths(order):
             if node.parents and d < collapse:
-                kept.add(id(node))
-                kept.update(id(p) for p in node.parents if not p.parents)  # its inputs too
+                kept.update([id(node)] + [id(p) for p in node.parents if not p.parents])
         return {id(n): f"farther than {collapse} ops from the output" for n in order
                 if id(n) not in kept}
-    if isinstance(collapse, str):
-        collapse = [collapse]
     if not callable(collapse):
-        prefixes = sorted(map(str, collapse), key=len, reverse=True)
-        collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
+        prefixes = sorted(map(str, [collapse] if isinstance(collapse, str) else collapse),
+                          key=len, reverse=True)
+        collapse = functools.partial(_prefix, prefixes)
+    groups = {}
     for node in order:
         label = label_text(node)
         group = collapse(label) if label else groups.get(id(node.parents[0])) if node.parents else None
         if group is not None:
             groups[id(node)] = str(group)
     return groups
+
+
+def _prefix(prefixes, label):
+    return next((p for p in prefixes if label.startswith(p)), None)
 
 
 def _depths(order):
@@ -230,46 +239,104 @@ def auto_groups(view, order):
 
 
 def _acyclic(view):
-    order = graphlib.TopologicalSorter()
+    inputs = collections.defaultdict(list)
     for e in view["edges"]:
-        order.add(e["dst"], e["src"])
+        inputs[e["dst"]].append(e["src"])
     try:
-        order.prepare()
+        graphlib.TopologicalSorter(inputs).prepare()
     except graphlib.CycleError:
         return False
     return True
 
 
-def _short(text, limit=MAX_TEXT):
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def expression(node, names):
-    """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
-    sym = node.row.symbol
-    args = [names[id(p)] for p in node.parents]
-    nums = [exact(p.data) for p in node.parents]
-    if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
-        args = [f"({a})" if " " in a else a for a in args]
-        nums = [f"({a})" if a.startswith("-") else a for a in nums]
-        return f"{args[0]} {sym} {args[1]}", f"{nums[0]} {sym} {nums[1]}"
-    return f"{sym}({args[0]})", f"{sym}({nums[0]})"
-
-
-def _finite(x):
-    """A number for the page's JSON, which has no inf or nan: those go as text."""
-    return x if math.isfinite(x) else str(x)
-
+# -- the views: what the page shows -------------------------------------------------------
 
 def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=None,
                name="graph"):
     """What the page shows of ``root``'s graph: ``nodes`` [{kind, text}], ``edges`` [{src,
     dst, name, value, grad, fw, bw}] (numbers shown from step fw, gradient from step bw),
     ``steps`` [{phase, text}], ``at`` (the node of each step).  ``collapse``: see ``group_of``.
+
+    The steps: the inputs, one per op forward, the seed, one per op backward (upstream ×
+    local = passed, contributions to a node used twice added), the gradients found.
     """
     order = root.topological_order()
-    view = _whole_view(root, order, precision, fold_constants, seed, name)
+    folded = folded_constants(order) if fold_constants else set()
+    names = node_names(order, folded, precision)
+    seed, grads, passes = backward_trace(root, seed)
+    me = names[id(root)]
+    # Drawn nodes, then the output; ``members``: the node each stands for.
+    drawn = [n for n in order if id(n) not in folded]
+    vid = {id(n): i for i, n in enumerate(drawn)}
+    nodes = [{"kind": "op", "text": op_symbol(n, folded, precision)} if n.parents else
+             {"kind": "input", "text": _short(names[id(n)])} for n in drawn]
+    members = [id(n) for n in drawn]
+    out = None
+    if root.parents:
+        out = len(nodes)
+        members.append(None)
+        nodes.append({"kind": "output", "text": _short(me)})
+
+    leaves = [n for n in drawn if not n.parents]
+    steps = [{"phase": "forward", "node": None, "text": "\n".join(
+        ["forward: the inputs"]
+        + [f"  {names[id(n)]} = {exact(n.data)}" for n in leaves]
+        + ["", f"backward() has run: the gradients below are the ones it computed (dL/d{_d(me)}"
+           f" = {exact(seed)})." if float(root.grad) != 0.0 else
+           "backward() has not run yet: gradients show as ? until the steps below "
+           f"compute them, starting from dL/d{_d(me)} = {exact(seed)}."])}]
+    fw_step = dict.fromkeys(map(id, leaves), 0)
+    ops = [n for n in order if n.parents]
+    for k, node in enumerate(ops, 1):
+        fw_step[id(node)] = len(steps)
+        expr, nums = expression(node, names)
+        head = f"{names[id(node)]} = {expr}" if names[id(node)] != expr else expr
+        steps.append({"phase": "forward", "node": vid[id(node)], "text":
+                      f"forward {k} of {len(ops)}: {head}\n  = {nums}\n  = {exact(node.data)}"})
+    bw_step, sent = {}, {}  # per arrow (parent, node): its step, the gradient it carried
+    if root.parents:
+        bw_step[id(root), None] = len(steps)
+        steps.append({"phase": "backward", "node": out, "text":
+                      f"backward starts at the output: dL/d{_d(me)} = {exact(seed)}"
+                      + ("" if seed != 1.0 else f"  (d{_d(me)}/d{_d(me)} = 1)")})
+    for k, (node, g, rows) in enumerate(passes, 1):
+        it = names[id(node)]
+        lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
+                 f"that made {it}", f"  upstream gradient dL/d{_d(it)} = {exact(g)}"]
+        for parent, local, passed, before in rows:
+            pn = names[id(parent)]
+            lines.append(f"  to {pn}: {exact(g)} × {exact(local)} (local d{_d(it)}/d{_d(pn)}) "
+                         f"= {exact(passed)}")
+            if before is not None:
+                lines.append(f"     {pn} is used more than once: its gradients add up, "
+                             f"{exact(before)} + {exact(passed)} = {exact(before + passed)}")
+            bw_step[id(parent), id(node)] = len(steps)
+            sent[id(parent), id(node)] = sent.get((id(parent), id(node)), 0.0) + passed
+        lines += [f"  ({exact(p.data)} is a plain number of the expression: it gets no gradient)"
+                  for p in node.parents if p.is_constant]
+        steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
+    if root.parents:
+        steps.append({"phase": "backward", "node": None, "text": "\n".join(
+            [f"done: the gradients of {me} with respect to the inputs"]
+            + [f"  dL/d{_d(names[id(n)])} = {exact(grads[id(n)])}" for n in leaves
+               if id(n) in grads] + [f"({me} = {exact(root.data)})"])})
+
+    edges = []  # parent -> node, one for x * x
+    for node in ops:
+        for parent in {id(p): p for p in node.parents}.values():
+            key = (id(parent), id(node))  # a constant's arrow carries no gradient
+            if id(parent) not in folded:  # a result's arrow names it, like the book's t
+                edges.append({"src": vid[id(parent)], "dst": vid[id(node)],
+                              "name": _short(names[id(parent)]) if parent.parents else "",
+                              "value": _finite(parent.data),
+                              "grad": _finite(sent[key]) if key in sent else "",
+                              "fw": fw_step[id(parent)], "bw": bw_step.get(key)})
+    if out is not None:
+        edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data),
+                      "grad": _finite(seed), "fw": fw_step[id(root)], "bw": bw_step[id(root), None]})
+    at = [step.pop("node") for step in steps]
+    view = {"name": name, "nodes": nodes, "edges": edges, "steps": steps, "at": at,
+            "precision": precision, "output": me, "members": members}
     return view if collapse is None else grouped(view, group_of(order, collapse), name)
 
 
@@ -308,106 +375,6 @@ def grouped(view, groups, name):
                 members=[None] * len(nodes), box_of=boxes)
 
 
-def _whole_view(root, order, precision, fold_constants, seed, name):
-    folded = folded_constants(order) if fold_constants else set()
-    names = node_names(order, folded, precision)
-    seed, grads, passes = backward_trace(root, seed)
-    ran = float(root.grad) != 0.0
-    me = names[id(root)]
-
-    # Visual nodes: one per drawn node; ``members``: the node each stands for.
-    vid, nodes, members = {}, [], []
-    for node in order:
-        if id(node) in folded:
-            continue
-        vid[id(node)] = len(nodes)
-        members.append(id(node))
-        if node.parents:
-            nodes.append({"kind": "op", "text": op_symbol(node, folded, precision)})
-        else:
-            nodes.append({"kind": "input", "text": _short(names[id(node)])})
-    out = None
-    if root.parents:
-        out = len(nodes)
-        members.append(None)
-        nodes.append({"kind": "output", "text": _short(me)})
-
-    # Steps: the inputs, one per op forward, the seed, one per op backward, the summary.
-    steps = []
-    fw_step, bw_step = {}, {}
-    leaves = [n for n in order if not n.parents and id(n) not in folded]
-    steps.append({"phase": "forward", "node": None, "text": "\n".join(
-        ["forward: the inputs"]
-        + [f"  {names[id(n)]} = {exact(n.data)}" for n in leaves]
-        + ["", f"backward() has run: the gradients below are the ones it computed (dL/d{_d(me)}"
-           f" = {exact(seed)})." if ran else
-           "backward() has not run yet: gradients show as ? until the steps below "
-           f"compute them, starting from dL/d{_d(me)} = {exact(seed)}."])})
-    for n in leaves:
-        fw_step[id(n)] = 0
-    ops = [n for n in order if n.parents]
-    for k, node in enumerate(ops, 1):
-        fw_step[id(node)] = len(steps)
-        expr, nums = expression(node, names)
-        head = f"{names[id(node)]} = {expr}" if names[id(node)] != expr else expr
-        steps.append({"phase": "forward", "node": vid[id(node)], "text":
-                      f"forward {k} of {len(ops)}: {head}\n  = {nums}\n  = {exact(node.data)}"})
-    if root.parents:
-        bw_step[id(root), None] = len(steps)
-        steps.append({"phase": "backward", "node": out, "text":
-                      f"backward starts at the output: dL/d{_d(me)} = {exact(seed)}"
-                      + ("" if seed != 1.0 else f"  (d{_d(me)}/d{_d(me)} = 1)")})
-    for k, (node, g, rows) in enumerate(passes, 1):
-        it = names[id(node)]
-        lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
-                 f"that made {it}", f"  upstream gradient dL/d{_d(it)} = {exact(g)}"]
-        for parent, local, passed, before in rows:
-            pn = names[id(parent)]
-            lines.append(f"  to {pn}: {exact(g)} × {exact(local)} (local d{_d(it)}/d{_d(pn)}) "
-                         f"= {exact(passed)}")
-            if before is not None:
-                lines.append(f"     {pn} is used more than once: its gradients add up, "
-                             f"{exact(before)} + {exact(passed)} = {exact(before + passed)}")
-            bw_step[id(parent), id(node)] = len(steps)
-        for parent in node.parents:
-            if parent.is_constant:
-                lines.append(f"  ({exact(parent.data)} is a plain number of the expression: "
-                             "it gets no gradient)")
-        steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
-    if root.parents:
-        steps.append({"phase": "backward", "node": None, "text": "\n".join(
-            [f"done: the gradients of {me} with respect to the inputs"]
-            + [f"  dL/d{_d(names[id(n)])} = {exact(grads[id(n)])}" for n in leaves
-               if id(n) in grads] + [f"({me} = {exact(root.data)})"])})
-
-    # Arrows: parent -> node, one per visual pair; their numbers appear at their steps.
-    sent = {}  # (parent, node) -> the gradient node sent to parent (added up for x * x)
-    for node, _, rows in passes:
-        for parent, _, passed, _ in rows:
-            key = (id(parent), id(node))
-            sent[key] = (0.0 if key not in sent else sent[key]) + passed
-    edges, seen = [], set()
-    for node in ops:
-        for parent in node.parents:
-            a, b = vid.get(id(parent)), vid[id(node)]
-            if a is None or (a, b) in seen:
-                continue  # a folded constant, or x * x's second x
-            seen.add((a, b))
-            key = (id(parent), id(node))  # no gradient along it: a constant's arrow
-            edges.append({"src": a, "dst": b,  # a result's arrow names it, like the book's t
-                          "name": _short(names[id(parent)]) if parent.parents else "",
-                          "value": _finite(parent.data + 0.0),
-                          "grad": _finite(sent[key] + 0.0) if key in sent else "",
-                          "fw": fw_step[id(parent)], "bw": bw_step.get(key)})
-    if out is not None:
-        edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data + 0.0),
-                      "grad": _finite(seed + 0.0), "fw": fw_step[id(root)],
-                      "bw": bw_step[id(root), None]})
-    at = [step.pop("node") for step in steps]
-    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps, "at": at,
-            "precision": precision, "output": me, "members": members}
-
-
 # -- drawing: layout and SVG --------------------------------------------------------
 
 def _text_width(text, size):
@@ -416,22 +383,19 @@ def _text_width(text, size):
 
 
 def _node_size(node):
-    kind, text = node["kind"], node["text"]
-    if kind == "op":
-        return max(34.0, _text_width(text, FONT) + 14), 34.0
-    if kind == "group":
-        return _text_width(text, FONT) + 18, 28.0
-    return _text_width(text, FONT) + 4, 18.0
+    width = _text_width(node["text"], FONT)
+    if node["kind"] == "op":
+        return max(34.0, width + 14), 34.0
+    return (width + 18, 28.0) if node["kind"] == "group" else (width + 4, 18.0)
 
 
 def _boundary(centre, size, towards):
     """The point where the line from a node's centre towards ``towards`` leaves its ellipse."""
     (cx, cy), (w, h), (px, py) = centre, size, towards
-    rx, ry = w / 2 + 2, h / 2 + 2
     dx, dy = px - cx, py - cy
     if dx == 0 and dy == 0:
         return cx, cy
-    t = 1 / math.sqrt((dx / rx) ** 2 + (dy / ry) ** 2)
+    t = 1 / math.hypot(dx / (w / 2 + 2), dy / (h / 2 + 2))
     return cx + dx * t, cy + dy * t
 
 
@@ -447,13 +411,12 @@ LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where along an a
 CELL = 64  # px, the grid that finds what a label would overlap
 
 
-def _place_labels(edges, routes, boxes, texts):
+def _place_labels(routes, boxes, texts):
     """For each arrow, the centre of its numbers' box, or None where every spot along it
-    would overlap a node or another arrow's numbers (the page then shows them on hover).
-
-    Greedy, first come first served, on a grid of ``CELL`` px: linear in the arrows.
+    (``_label_boxes``) would overlap a node or another arrow's numbers (the page then shows
+    them on hover).  Greedy, first come first served, on a grid of ``CELL`` px: linear.
     """
-    grid = {}
+    grid = collections.defaultdict(list)
 
     def cells(b):
         return [(i, j) for i in range(int(b[0] // CELL), int(b[2] // CELL) + 1)
@@ -465,7 +428,7 @@ def _place_labels(edges, routes, boxes, texts):
 
     def take(b):
         for c in cells(b):
-            grid.setdefault(c, []).append(b)
+            grid[c].append(b)
 
     for b in boxes:
         take(b)
@@ -502,15 +465,11 @@ def _laid_out(nodes, edges, sizes, texts, col_gap, row_gap):
         raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
                          "so they cannot be drawn left to right; choose groups that follow the "
                          "graph's order (e.g. one prefix per layer)") from None
-    paths = []
-    for e, route in zip(edges, routes):
-        a, b = e["src"], e["dst"]
-        pts = list(route)
-        pts[0] = _boundary(centres[a], sizes[a], pts[1])
-        pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
-        paths.append(pts)
+    paths = [[_boundary(centres[e["src"]], sizes[e["src"]], route[1]), *route[1:-1],
+              _boundary(centres[e["dst"]], sizes[e["dst"]], route[-2])]
+             for e, route in zip(edges, routes)]
     boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for (x, y), (w, h) in zip(centres, sizes)]
-    return centres, paths, _place_labels(edges, paths, boxes, texts), size
+    return centres, paths, _place_labels(paths, boxes, texts), size
 
 
 def _svg(view, show_values=True, show_grads=True):
@@ -519,8 +478,7 @@ def _svg(view, show_values=True, show_grads=True):
     Returns ``(svg, boxes)``: ``boxes`` the [x, y, w, h] (centre, size) of each node.
     """
     nodes, edges = view["nodes"], view["edges"]
-    precision = view.get("precision", 6)
-    texts = [edge_texts(e, precision) for e in edges]
+    texts = [edge_texts(e, view.get("precision", 6)) for e in edges]
     sizes = [_node_size(n) for n in nodes]
     longest = max((_text_width(t, EDGE_FONT) for pair in texts for t in pair), default=0.0)
     # Numbers that find no room: laid out again with more room between rows (small graphs).
@@ -529,7 +487,6 @@ def _svg(view, show_values=True, show_grads=True):
             nodes, edges, sizes, texts, min(max(60.0, longest + 40), 260.0), row_gap)
         if None not in spots:
             break
-    esc = html.escape
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
            'font-family="Helvetica, Arial, sans-serif">',
@@ -537,30 +494,30 @@ def _svg(view, show_values=True, show_grads=True):
            'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
            '</defs>']
     for k, (pts, spot, (value, grad)) in enumerate(zip(paths, spots, texts)):
+        value = html.escape(value) if show_values else ""
+        grad = html.escape(grad) if show_grads else ""
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        edge = (f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
-                'stroke-width="1.2" marker-end="url(#cr-arrow)"/>')
+        out.append(f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
+                   'stroke-width="1.2" marker-end="url(#cr-arrow)"/>')
         if spot is None:  # no room: the numbers show on hover (and in the step's text)
-            edge += f'<title>{esc(value) if show_values else ""}</title>'
-        else:
-            mx, my = spot
-            edge += (f'<text class="cr-val" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" '
-                     f'font-size="{EDGE_FONT}">{esc(value) if show_values else ""}</text>'
-                     f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
-                     f'font-size="{EDGE_FONT}" fill="#d00000">{esc(grad) if show_grads else ""}'
-                     '</text>')
-        out.append(edge + "</g>")
+            out.append(f'<title>{value}</title></g>')
+            continue
+        for y, cls, colour, text in ((spot[1] - 5, "val", "", value),
+                                     (spot[1] + 13, "grad", ' fill="#d00000"', grad)):
+            out.append(f'<text class="cr-{cls}" x="{spot[0]:.1f}" y="{y:.1f}" text-anchor="middle" '
+                       f'font-size="{EDGE_FONT}"{colour}>{text}</text>')
+        out.append("</g>")
     for i, (n, (cx, cy), (w, h)) in enumerate(zip(nodes, centres, sizes)):
         # An op's one-character symbol (× + ÷ σ) a little larger, as in the book's circles.
         size = FONT + 4 if n["kind"] == "op" and len(n["text"]) == 1 else FONT
-        text = (f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
-                f'font-size="{size}">{esc(n["text"])}</text>')
         box = f'x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
         shape = {"op": f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
                        'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>',
                  "group": f'<rect {box} rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>'
                  }.get(n["kind"], f'<rect {box} fill="none" stroke="none"/>')
-        out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}{text}</g>')
+        out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}<text x="{cx:.1f}" '
+                   f'y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
+                   f'font-size="{size}">{html.escape(n["text"])}</text></g>')
     out.append("</svg>")
     return "".join(out), [[round(x), round(y), round(w), round(h)]
                           for (x, y), (w, h) in zip(centres, sizes)]
