@@ -534,7 +534,7 @@ def _page_data(views, title):
             data["steps"].append([{"phase": s["phase"], "text": s["text"]} for s in v["steps"]])
         data["views"].append({
             "name": v["name"], "svg": svg, "boxes": boxes, "steps": shared[id(v["steps"])],
-            "at": v.get("at") or [s["node"] for s in v["steps"]],
+            "at": v["at"],
             "digits": v.get("precision", 6), "groups": v.get("groups", {}),
             "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"], e["bw"]]
                       for e in v["edges"]]})
