@@ -177,16 +177,16 @@ def group_of(order, collapse):
     if isinstance(collapse, int):
         if collapse < 0:
             raise ValueError(f"collapse depth must be >= 0, got {collapse}")
-        kept = set()  # ids kept drawn: the near ops and their inputs
-        for node, d in _depths(order):
-            if node.parents and d < collapse:
+        depth, kept = _depths(order), set()  # kept drawn: the near ops and their inputs
+        for node in order:
+            if node.parents and depth[id(node)] < collapse:
                 kept.update([id(node)] + [id(p) for p in node.parents if not p.parents])
         return {id(n): f"farther than {collapse} ops from the output" for n in order
                 if id(n) not in kept}
     if not callable(collapse):
         prefixes = sorted(map(str, [collapse] if isinstance(collapse, str) else collapse),
                           key=len, reverse=True)
-        collapse = functools.partial(_prefix, prefixes)
+        collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
     groups = {}
     for node in order:
         label = label_text(node)
@@ -196,18 +196,14 @@ def group_of(order, collapse):
     return groups
 
 
-def _prefix(prefixes, label):
-    return next((p for p in prefixes if label.startswith(p)), None)
-
-
 def _depths(order):
-    """(node, d) from the output back, d: the longest path in ops from the node to the output."""
+    """{id(node): the longest path in ops from the node to the output}."""
     depth = {}
     for node in reversed(order):
         d = depth.setdefault(id(node), 0)
-        yield node, d
         for p in node.parents:
             depth[id(p)] = max(depth.get(id(p), 0), d + 1)
+    return depth
 
 
 MAX_GROUPS = 30  # boxes a graph opens collapsed into, at most
@@ -232,7 +228,7 @@ def auto_groups(view, order):
         if (2 <= len({cut(label) for label in labels}) <= MAX_GROUPS
                 and len(groups) >= 0.9 * len(order) and _acyclic(grouped(view, groups, ""))):
             return groups
-    depth = dict((id(n), d) for n, d in _depths(order))
+    depth = _depths(order)
     band = max(1, -(-(max(depth.values()) + 1) // MAX_GROUPS))
     return {i: f"{d // band * band}-{d // band * band + band - 1} ops from the output"
             for i, d in depth.items() if i != id(order[-1])}
@@ -411,7 +407,7 @@ LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where along an a
 CELL = 64  # px, the grid that finds what a label would overlap
 
 
-def _place_labels(routes, boxes, texts):
+def _place_labels(routes, texts, boxes):
     """For each arrow, the centre of its numbers' box, or None where every spot along it
     (``_label_boxes``) would overlap a node or another arrow's numbers (the page then shows
     them on hover).  Greedy, first come first served, on a grid of ``CELL`` px: linear.
@@ -453,38 +449,28 @@ def _label_boxes(route, w):
                 yield (x - w, y - 14, x + w, y + 16)
 
 
-def _laid_out(nodes, edges, sizes, texts, col_gap, row_gap):
-    """Node centres, arrows (from border to border), their numbers' spots, and the size."""
-    try:
-        centres, routes, size = layered_layout(sizes, [(e["src"], e["dst"]) for e in edges],
-                                               col_gap=col_gap, row_gap=row_gap, margin=16.0)
-    except ValueError:
-        boxes = [n["text"] for n in nodes if n["kind"] == "group"]
-        if not boxes:
-            raise
-        raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
-                         "so they cannot be drawn left to right; choose groups that follow the "
-                         "graph's order (e.g. one prefix per layer)") from None
-    paths = [[_boundary(centres[e["src"]], sizes[e["src"]], route[1]), *route[1:-1],
-              _boundary(centres[e["dst"]], sizes[e["dst"]], route[-2])]
-             for e, route in zip(edges, routes)]
-    boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for (x, y), (w, h) in zip(centres, sizes)]
-    return centres, paths, _place_labels(paths, boxes, texts), size
-
-
 def _svg(view, show_values=True, show_grads=True):
     """The view as an SVG string; every arrow's numbers in text elements the page updates.
 
     Returns ``(svg, boxes)``: ``boxes`` the [x, y, w, h] (centre, size) of each node.
     """
     nodes, edges = view["nodes"], view["edges"]
+    if not _acyclic(view):  # only collapsing makes a circle
+        raise ValueError(f"collapse: the boxes {', '.join(n['text'] for n in nodes if n['kind'] == 'group')}"
+                         " feed each other in a circle, so they cannot be drawn left to right; "
+                         "choose groups that follow the graph's order (e.g. one prefix per layer)")
     texts = [edge_texts(e, view.get("precision", 6)) for e in edges]
     sizes = [_node_size(n) for n in nodes]
+    ends = [(e["src"], e["dst"]) for e in edges]
     longest = max((_text_width(t, EDGE_FONT) for pair in texts for t in pair), default=0.0)
     # Numbers that find no room: laid out again with more room between rows (small graphs).
     for row_gap in (42.0, 70.0, 110.0) if len(nodes) <= BIG else (42.0,):
-        centres, paths, spots, (width, height) = _laid_out(
-            nodes, edges, sizes, texts, min(max(60.0, longest + 40), 260.0), row_gap)
+        centres, routes, (width, height) = layered_layout(
+            sizes, ends, col_gap=min(max(60.0, longest + 40), 260.0), row_gap=row_gap, margin=16.0)
+        paths = [[_boundary(centres[a], sizes[a], route[1]), *route[1:-1],  # border to border
+                  _boundary(centres[b], sizes[b], route[-2])] for (a, b), route in zip(ends, routes)]
+        spots = _place_labels(paths, texts, [(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+                                             for (x, y), (w, h) in zip(centres, sizes)])
         if None not in spots:
             break
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
@@ -544,11 +530,8 @@ def _page_data(views, title):
 # -- the three ways to look: a static picture, an HTML file, a Jupyter widget ----------
 
 class Picture:
-    """An SVG drawing of a graph: shows itself in Jupyter; ``save(path)`` writes it.
-
-    What ``draw()`` returns when Graphviz is not installed; ``pipe(format="svg")`` gives
-    the bytes as ``graphviz.Source.pipe`` does.
-    """
+    """An SVG drawing, what ``draw()`` gives without Graphviz: shows itself in Jupyter;
+    ``pipe(format="svg")`` gives the bytes as ``graphviz.Source.pipe`` does; ``save(path)``."""
 
     def __init__(self, svg):
         self.svg = svg
@@ -568,10 +551,8 @@ class Picture:
 
 
 def picture(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
-    """The book-style drawing as SVG, laid out without Graphviz; options as ``to_dot``'s.
-
-    Gradients (per arrow: what flowed back along it) are drawn once ``backward`` has run.
-    """
+    """The book-style drawing as SVG, laid out without Graphviz; options as ``to_dot``'s
+    (gradients, per arrow what flowed back along it, once ``backward`` has run)."""
     if rankdir != "LR":
         raise ValueError(f"rankdir={rankdir!r}: without Graphviz graphs are drawn left to "
                          "right only (rankdir='LR'); install Graphviz for other directions")
@@ -585,21 +566,18 @@ def _asset(name):
     return (_HERE / name).read_text(encoding="utf-8")
 
 
-def _json(data):
-    """JSON safe inside a <script> element: every < escaped (no '</script>', no '<!--'
-    can end or hide the block), and U+2028/9, which old scripts read as line ends."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
 def html_page(views, title="computational graph"):
     """One self-contained HTML page (inline script, style and SVG; nothing fetched)."""
+    # The data is JSON safe inside <script>: every < escaped (no '</script>' or '<!--' can
+    # end or hide the block), and U+2028/9, which old scripts read as line ends.
+    data = json.dumps(_page_data(views, title), ensure_ascii=False, separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title>\n<style>\n{_asset('explore.css')}\n"
         "body{margin:12px;font-family:Helvetica,Arial,sans-serif}</style></head>\n<body>\n"
         "<div id=\"chainrule-explorer\"></div>\n"
-        f"<script type=\"application/json\" id=\"chainrule-data\">{_json(_page_data(views, title))}"
+        f"<script type=\"application/json\" id=\"chainrule-data\">{data}"
         f"</script>\n<script type=\"module\">\n{_asset('explore.js')}\n"
         "const data = JSON.parse(document.getElementById('chainrule-data').textContent);\n"
         "mount(document.getElementById('chainrule-explorer'), data, {globalKeys: true});\n"
@@ -611,12 +589,12 @@ BIG_DEPTH = 10  # ... and also has a view of the ops this near the output
 
 
 def value_views(root, collapse=None, **options):
-    """The views of one graph the page can switch between (its view menu).
+    """The views of one graph the page can switch between (its view menu), same steps.
 
     With ``collapse``: that collapsed view first, then the whole graph.  Without, the
     whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``,
     each box expanding on click into a view of its own, and also has a view of the ops
-    fewer than ``BIG_DEPTH`` ops from the output.  Every view has the same steps.
+    fewer than ``BIG_DEPTH`` ops from the output.
     """
     order = root.topological_order()
     whole = value_view(root, name=f"whole graph ({len(order)} nodes)", **options)
@@ -638,15 +616,17 @@ def value_views(root, collapse=None, **options):
 
 
 def to_html(root, path, *, title=None, **options):
-    """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file.
+    """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file, whole or
+    not at all, with the usual mode (0644 under umask 022); returns the path as a str.
 
-    ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (see
-    ``value_view``; the views as ``value_views``).  Returns the path written, as a str.
-    The file is replaced whole or not at all, with the usual mode (0644 under umask 022).
+    ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (``value_view``).
     """
     views = value_views(root, **options)
-    title = title or f"computational graph of {views[0]['output']}"
-    return files.write_text(path, html_page(views, title))
+    return files.write_text(path, html_page(views, title or _title(views)))
+
+
+def _title(views):
+    return f"computational graph of {views[0]['output']}"
 
 
 @functools.lru_cache(maxsize=None)
@@ -660,11 +640,10 @@ def _widget_class():
             "folder; value.to_html('graph.html') works without it") from None
 
     class Explorer(anywidget.AnyWidget):
-        """The step-by-step explorer as a Jupyter widget (the same script as the HTML file).
+        """The explorer as a Jupyter widget (the same script as the HTML file).
 
-        "What if": ``leaves`` are the inputs the page lets you change ([name, value] each);
-        the page sets ``edit`` to [leaf index, new value, stamp], and ``what_if`` recomputes
-        every value and gradient here, by the op table's rules, on a copy of the graph.
+        "What if": ``leaves`` are the inputs the page can change ([name, value] each); the
+        page sets ``edit`` to [leaf index, new value, stamp], and ``what_if`` recomputes.
         """
         _esm = _asset("explore.js") + "\nexport default { render };\n"
         _css = _asset("explore.css")
@@ -681,8 +660,8 @@ def _widget_class():
             return f"<explorer: {self.data.get('title', '')}, {steps} steps>"
 
         def _repr_mimebundle_(self, **kwargs):
-            # Jupyter shows the widget; a stored notebook seen without a kernel or widget
-            # support (a static viewer, nbconvert) shows the picture instead.
+            # A stored notebook seen without a kernel or widget support (a static viewer,
+            # nbconvert) shows the picture instead of the widget.
             bundle = super()._repr_mimebundle_(**kwargs)
             data = bundle[0] if isinstance(bundle, tuple) else bundle
             if self.picture and isinstance(data, dict):
@@ -695,7 +674,8 @@ def _widget_class():
                 self.what_if(*change["new"][:2])
 
         def what_if(self, index, value):
-            """Set leaf ``index`` to ``value`` and show every number again (or say why not)."""
+            """Set leaf ``index`` to ``value`` and show every number again, recomputed by the
+            op table's rules on the copy (or say why not)."""
             root, leaves, title, options = self.graph
             leaf, old = leaves[index], leaves[index].data
             try:
@@ -728,23 +708,21 @@ def recompute(root):
 
 
 def widget(views, title="computational graph", root=None, options=None):
-    """A Jupyter widget showing ``views`` (as made by ``value_view``); with ``root``, the
-    graph they show, its inputs can be changed on the page (see ``Explorer``).
-
-    A small graph's last step also goes with it as a still picture.
-    """
+    """A Jupyter widget showing ``views`` (``value_view``'s), with a small graph's last step
+    as a still picture; with ``root``, the graph they show, its inputs can be changed on
+    the page (``Explorer.what_if``)."""
     w = _widget_class()(data=_page_data(views, title))
     if len(views[0]["nodes"]) <= BIG:
         w.picture = _svg(views[0])[0]
     if root is not None:
+        options = options or {}
         root = copy.deepcopy(root)  # the user's graph is never changed
         order = root.topological_order()
-        folded = folded_constants(order) if (options or {}).get("fold_constants", True) else set()
+        folded = folded_constants(order) if options.get("fold_constants", True) else set()
         names = node_names(order, folded)
         leaves = [n for n in order if not (n.parents or n.is_constant or id(n) in folded)]
-        leaves = leaves[:MAX_LEAVES]
-        w.graph = (root, leaves, title, options or {})
-        w.leaves = [[names[id(n)], n.data] for n in leaves]
+        w.graph = (root, leaves[:MAX_LEAVES], title, options)
+        w.leaves = [[names[id(n)], n.data] for n in leaves[:MAX_LEAVES]]
     return w
 
 
@@ -756,21 +734,15 @@ class Steps(list):
 
 
 def walkthrough(root, **options):
-    """The explorer's steps as text, one str per step (forward, then backward).
-
-    What the widget's detail pane shows, for a terminal or a stored notebook:
-    ``print(walkthrough(y))``, or ``walkthrough(y)[5:]`` for the backward half.
-    ``options`` as ``value_view``'s.
-    """
+    """The explorer's steps as text, one str per step (forward, then backward), for a
+    terminal or a stored notebook: ``print(walkthrough(y))``, ``walkthrough(y)[5:]`` (the
+    backward half).  ``options`` as ``value_view``'s."""
     return Steps(step["text"] for step in value_view(root, **options)["steps"])
 
 
 def explore(root, *, title=None, **options):
-    """The step-by-step explorer of ``root``'s graph as a Jupyter widget.
-
-    ``options`` as ``value_view``'s: ``precision``, ``fold_constants``, ``collapse``, ``seed``.
-    The page's "what if" row changes an input and shows every number recomputed (on a
-    copy: ``root``'s graph is left as it is).
-    """
+    """The step-by-step explorer of ``root``'s graph as a Jupyter widget; ``options`` as
+    ``value_view``'s.  Its "what if" row changes an input and shows every number recomputed
+    (on a copy: ``root``'s graph is left as it is)."""
     views = value_views(root, **options)
-    return widget(views, title or f"computational graph of {views[0]['output']}", root, options)
+    return widget(views, title or _title(views), root, options)
