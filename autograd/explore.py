@@ -85,14 +85,12 @@ def _formula(symbol, args, negative=True):
 
 
 def node_names(order, folded=frozenset(), precision=6, expressions=True):
-    """One name per node of ``order``, the same in every view, the steps and the drawing.
+    """One name per node of ``order`` ({id: name}), the same in the steps and the drawing.
 
-    A labelled node: its label.  An unlabelled result: the expression that made it from
-    its inputs' names (``apple × apple_num``, ``exp(x)``) when that is at most
-    ``MAX_TEXT`` characters (and ``expressions``), else ``v<i>`` (i: its place in
-    ``order``; ``to_text``'s lines define them).  An unlabelled
-    leaf: ``v<i>``, or its number when it is a plain number of the expression (the 2 of
-    ``x * 2``) or folded into its op's circle.
+    A labelled node: its label.  An unlabelled result: the expression that made it
+    (``apple × apple_num``, ``exp(x)``) when ``expressions`` and at most ``MAX_TEXT``
+    characters, else ``v<i>`` (i: its place in ``order``).  An unlabelled leaf: ``v<i>``,
+    or its number when it is a constant or folded (the 2 of ``x * 2``).
     """
     names = {}
     for i, node in enumerate(order):
@@ -130,16 +128,16 @@ def _finite(x):
 
 
 def backward_trace(root, seed=None):
-    """Back-propagation of ``root`` replayed without touching any ``grad`` field.
+    """Back-propagation of ``root`` replayed by the op table's rules, called as
+    ``Value.backward`` calls them (so the numbers are its own to the last bit), without
+    touching any ``grad`` field.  ``seed``: dL/d(root), by default ``root.grad`` once
+    ``backward`` has run, else 1.0.
 
-    ``seed``: dL/d(root), by default ``root.grad`` once ``backward`` has run, else 1.0.
     Returns ``(seed, grads, passes)``: ``grads`` id(node) -> gradient; ``passes`` per op
     node in backward's order ``(node, g, [(parent, local, passed, before), ...])``: the
     local derivative, the gradient sent, and what the parent had before (None at first).
-    Each is the op table's rule, ``OPS[node.op].backward[i](g, out, *inputs)``, called as
-    ``Value.backward`` calls it, so the numbers are back-propagation's to the last bit.
     """
-    seed = float(root.grad) or 1.0 if seed is None else seed
+    seed = (float(root.grad) or 1.0) if seed is None else seed
     grads = {id(root): float(seed)}
     passes = []
     for node in reversed(root.topological_order(leaves=False)):
@@ -161,14 +159,12 @@ def backward_trace(root, seed=None):
 # -- collapsing big graphs into groups ---------------------------------------------------
 
 def group_of(order, collapse):
-    """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
+    """{id(node): group name} of the nodes drawn as one box per group.
 
-    ``collapse``: an int d keeps the ops fewer than d ops from the output (by the longest
-    path) and their inputs, and draws everything farther away as one box; a str or list
-    of str are label prefixes (a node whose label starts with one belongs to it); a
-    function of the label returns the group name or None.  An unlabelled op node joins
-    the group of its first input, so a whole neuron (w * x + b, then relu) follows its
-    labelled weights.
+    ``collapse``: an int d keeps the ops fewer than d ops from the output (the longest
+    path) and their inputs, the rest in one box; a str or list of str are label prefixes;
+    a function of the label gives the group name or None.  An unlabelled op joins its
+    first input's group, so a neuron (w * x + b, then relu) follows its labelled weights.
     """
     if isinstance(collapse, bool) or not (isinstance(collapse, (int, str, list, tuple))
                                           or callable(collapse)):
@@ -210,13 +206,12 @@ MAX_GROUPS = 30  # boxes a graph opens collapsed into, at most
 
 
 def auto_groups(view, order):
-    """Groups that mean something, for a big graph: by label prefix, else by depth.
+    """{id(node): group name} for a big graph: by label prefix, else by depth.
 
-    Labels are cut at their separators (``.[/_``): ``L0.n3.w1`` gives ``L0``, then
-    ``L0.n3``; the finest cut into 2 to ``MAX_GROUPS`` groups that hold nearly every node
-    and do not feed each other in a circle is kept (the layers, or the neurons).  Else
-    at most ``MAX_GROUPS`` bands by the distance from the output.  The output's op stays
-    out of every group.  Returns ``{id(node): group name}``.
+    Labels are cut at their separators (``.[/_``; ``L0.n3.w1`` gives ``L0``, ``L0.n3``):
+    the finest cut into 2 to ``MAX_GROUPS`` groups that hold nearly every node and feed
+    each other in no circle (the layers, or the neurons).  Else at most ``MAX_GROUPS``
+    bands by the distance from the output.  The output's op is in no group.
     """
     labels = {label_text(n) for n in order} - {""}
     for level in (3, 2, 1):
@@ -252,9 +247,7 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
     """What the page shows of ``root``'s graph: ``nodes`` [{kind, text}], ``edges`` [{src,
     dst, name, value, grad, fw, bw}] (numbers shown from step fw, gradient from step bw),
     ``steps`` [{phase, text}], ``at`` (the node of each step).  ``collapse``: see ``group_of``.
-
-    The steps: the inputs, one per op forward, the seed, one per op backward (upstream ×
-    local = passed, contributions to a node used twice added), the gradients found.
+    The steps: the inputs, each op forward, the seed, each op backward, the gradients.
     """
     order = root.topological_order()
     folded = folded_constants(order) if fold_constants else set()
@@ -337,11 +330,8 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
 
 
 def grouped(view, groups, name):
-    """``view`` with the nodes of each group drawn as one box; ``groups``: {id(node): name}.
-
-    An arrow inside a box is left out; several arrows between two boxes become one
-    without numbers.  The steps stay; a step's node is its box.
-    """
+    """``view`` with each group of ``groups`` ({id(node): name}) drawn as one box: the
+    arrows inside it left out, several between two boxes one without numbers; same steps."""
     nodes, new, boxes = [], [], {}
     for n, member in zip(view["nodes"], view["members"]):
         group = groups.get(member)
@@ -408,10 +398,8 @@ CELL = 64  # px, the grid that finds what a label would overlap
 
 
 def _place_labels(routes, texts, boxes):
-    """For each arrow, the centre of its numbers' box, or None where every spot along it
-    (``_label_boxes``) would overlap a node or another arrow's numbers (the page then shows
-    them on hover).  Greedy, first come first served, on a grid of ``CELL`` px: linear.
-    """
+    """For each arrow, the centre of its numbers' box, or None where each spot would overlap
+    a node or other numbers (shown on hover then): greedy, on a grid of ``CELL`` px."""
     grid = collections.defaultdict(list)
 
     def cells(b):
@@ -622,11 +610,7 @@ def to_html(root, path, *, title=None, **options):
     ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (``value_view``).
     """
     views = value_views(root, **options)
-    return files.write_text(path, html_page(views, title or _title(views)))
-
-
-def _title(views):
-    return f"computational graph of {views[0]['output']}"
+    return files.write_text(path, html_page(views, title or f"computational graph of {views[0]['output']}"))
 
 
 @functools.lru_cache(maxsize=None)
@@ -745,4 +729,4 @@ def explore(root, *, title=None, **options):
     ``value_view``'s.  Its "what if" row changes an input and shows every number recomputed
     (on a copy: ``root``'s graph is left as it is)."""
     views = value_views(root, **options)
-    return widget(views, title or _title(views), root, options)
+    return widget(views, title or f"computational graph of {views[0]['output']}", root, options)
