@@ -1,19 +1,15 @@
-"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz, in four steps:
+"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz:
 
-1. columns: each node goes as far right as it can, one column before its first consumer
-   (the longest path to the output), so an input sits just before the op that uses it;
-2. an edge that skips up to ``SPAN`` columns gets a bend point (a "dummy" node) in each
-   column it crosses; a longer one runs along a lane above the drawing instead: one bend
-   point per column would make an input used at every depth cost quadratic space;
-3. crossing reduction: sweeps that sort each column by the mean position of its
-   neighbours in the column beside it (barycenter), keeping the order with the fewest
-   crossings seen;
-4. rows: each node moves towards the mean height of its neighbours, keeping its order and
-   a minimum gap, so edges run mostly straight.
+1. columns: each node one column before its first consumer (the longest path to the output);
+2. an edge that skips up to ``SPAN`` columns gets a bend point in each column it crosses; a
+   longer one runs along a lane above the drawing (a bend point per column would make an
+   input used at every depth cost quadratic space);
+3. crossing reduction: sweeps sorting each column by its neighbours' mean position (the
+   barycenter heuristic), keeping the order with the fewest crossings;
+4. rows: each node moves towards its neighbours' mean height, keeping order and gaps.
 
-Written here: grandalf (the Python Sugiyama layout) is too slow for graphs of thousands
-of nodes; networkx offers step 1 only.  Each step is linear in nodes + bend points, plus
-a sort per column.
+Written here: grandalf is too slow for thousands of nodes; networkx offers step 1 only.
+Each step is linear in nodes + bend points, plus a sort per column.
 """
 import bisect
 import collections
@@ -27,14 +23,11 @@ LANE = 30.0  # px above the nodes where the longer edges run
 def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     """Positions for a DAG drawn left to right.
 
-    ``sizes``: (width, height) of each node 0..n-1.  ``edges``: (src, dst) pairs, every
-    one pointing from an earlier column to a later one once laid out (a DAG; duplicate
-    pairs are allowed).  ``col_gap``: horizontal room between columns (for edge labels);
-    ``row_gap``: vertical room between two nodes of a column.
-
-    Returns ``(centres, routes, (width, height))``: the (x, y) centre of each node,
-    and for each edge the list of points it passes, from the source's centre through
-    its bend points to the target's centre.
+    ``sizes``: (width, height) of each node 0..n-1.  ``edges``: (src, dst) pairs of a DAG
+    (duplicates allowed).  ``col_gap``, ``row_gap``: room between columns (for edge labels)
+    and between two nodes of a column.  Returns ``(centres, routes, (width, height))``: the
+    (x, y) centre of each node, and per edge its points from the source's centre through
+    its bend points to the target's centre.  A cycle raises ValueError.
     """
     n = len(sizes)
     succ, pred = [[] for _ in range(n)], [[] for _ in range(n)]
@@ -72,12 +65,8 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
 
     # 3. crossing reduction, from the topological order; a bend point starts beside the
     # node its edge comes from.
-    rank = [0] * len(col_of)
-    for i, v in enumerate(order):
-        rank[v] = i
-    for chain in chains:
-        for v in chain[1:-1]:
-            rank[v] = rank[chain[0]]
+    rank = {v: i for i, v in enumerate(order)}
+    rank.update((v, rank[chain[0]]) for chain in chains for v in chain[1:-1])
     columns = [[] for _ in range(last + 1)]
     for v in sorted(range(len(col_of)), key=lambda v: (rank[v], v)):
         columns[col_of[v]].append(v)
