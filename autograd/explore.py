@@ -168,8 +168,8 @@ def group_of(order, collapse):
     """
     if isinstance(collapse, bool) or not (isinstance(collapse, (int, str, list, tuple))
                                           or callable(collapse)):
-        raise TypeError(f"collapse must be a depth (int), label prefixes (str or list of str) "
-                        f"or a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
+        raise TypeError("collapse must be a depth (int), label prefixes (str or list of str) or "
+                        f"a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
     if isinstance(collapse, int):
         if collapse < 0:
             raise ValueError(f"collapse depth must be >= 0, got {collapse}")
@@ -182,11 +182,12 @@ def group_of(order, collapse):
     if not callable(collapse):
         prefixes = sorted(map(str, [collapse] if isinstance(collapse, str) else collapse),
                           key=len, reverse=True)
-        collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
+        collapse = lambda t: next((p for p in prefixes if t.startswith(p)), None)  # noqa: E731
     groups = {}
     for node in order:
         label = label_text(node)
-        group = collapse(label) if label else groups.get(id(node.parents[0])) if node.parents else None
+        first = node.parents[0] if node.parents else None  # an unlabelled op follows it
+        group = collapse(label) if label else groups.get(id(first))
         if group is not None:
             groups[id(node)] = str(group)
     return groups
@@ -274,17 +275,15 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
            f" = {exact(seed)})." if float(root.grad) != 0.0 else
            "backward() has not run yet: gradients show as ? until the steps below "
            f"compute them, starting from dL/d{_d(me)} = {exact(seed)}."])}]
-    fw_step = dict.fromkeys(map(id, leaves), 0)
     ops = [n for n in order if n.parents]
+    fw_step = {id(n): k for k, n in enumerate(ops, 1)}  # the inputs': 0
     for k, node in enumerate(ops, 1):
-        fw_step[id(node)] = len(steps)
         expr, nums = expression(node, names)
         head = f"{names[id(node)]} = {expr}" if names[id(node)] != expr else expr
         steps.append({"phase": "forward", "node": vid[id(node)], "text":
                       f"forward {k} of {len(ops)}: {head}\n  = {nums}\n  = {exact(node.data)}"})
     bw_step, sent = {}, {}  # per arrow (parent, node): its step, the gradient it carried
     if root.parents:
-        bw_step[id(root), None] = len(steps)
         steps.append({"phase": "backward", "node": out, "text":
                       f"backward starts at the output: dL/d{_d(me)} = {exact(seed)}"
                       + ("" if seed != 1.0 else f"  (d{_d(me)}/d{_d(me)} = 1)")})
@@ -319,10 +318,10 @@ def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=No
                               "name": _short(names[id(parent)]) if parent.parents else "",
                               "value": _finite(parent.data),
                               "grad": _finite(sent[key]) if key in sent else "",
-                              "fw": fw_step[id(parent)], "bw": bw_step.get(key)})
-    if out is not None:
+                              "fw": fw_step.get(id(parent), 0), "bw": bw_step.get(key)})
+    if out is not None:  # the output's arrow carries the seed back from the seed's step
         edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data),
-                      "grad": _finite(seed), "fw": fw_step[id(root)], "bw": bw_step[id(root), None]})
+                      "grad": _finite(seed), "fw": fw_step[id(root)], "bw": len(ops) + 1})
     at = [step.pop("node") for step in steps]
     view = {"name": name, "nodes": nodes, "edges": edges, "steps": steps, "at": at,
             "precision": precision, "output": me, "members": members}
@@ -387,13 +386,12 @@ def _boundary(centre, size, towards):
 
 def edge_texts(edge, precision):
     """The arrow's two texts, its value (with the result's name: 't = 5') and its gradient."""
-    def show(x):
-        return number(x, precision) if isinstance(x, (int, float)) else str(x)
-    value = show(edge["value"])
-    return (f"{edge['name']} = {value}" if edge.get("name") else value), show(edge["grad"])
+    value, grad = (number(x, precision) if isinstance(x, (int, float)) else str(x)
+                   for x in (edge["value"], edge["grad"]))
+    return (f"{edge['name']} = {value}" if edge.get("name") else value), grad
 
 
-LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where along an arrow its numbers may go
+LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where on an arrow its numbers go
 CELL = 64  # px, the grid that finds what a label would overlap
 
 
@@ -444,9 +442,10 @@ def _svg(view, show_values=True, show_grads=True):
     """
     nodes, edges = view["nodes"], view["edges"]
     if not _acyclic(view):  # only collapsing makes a circle
-        raise ValueError(f"collapse: the boxes {', '.join(n['text'] for n in nodes if n['kind'] == 'group')}"
-                         " feed each other in a circle, so they cannot be drawn left to right; "
-                         "choose groups that follow the graph's order (e.g. one prefix per layer)")
+        boxes = ", ".join(n["text"] for n in nodes if n["kind"] == "group")
+        raise ValueError(f"collapse: the boxes {boxes} feed each other in a circle, so they cannot "
+                         "be drawn left to right; choose groups that follow the graph's order "
+                         "(e.g. one prefix per layer)")
     texts = [edge_texts(e, view.get("precision", 6)) for e in edges]
     sizes = [_node_size(n) for n in nodes]
     ends = [(e["src"], e["dst"]) for e in edges]
@@ -455,8 +454,8 @@ def _svg(view, show_values=True, show_grads=True):
     for row_gap in (42.0, 70.0, 110.0) if len(nodes) <= BIG else (42.0,):
         centres, routes, (width, height) = layered_layout(
             sizes, ends, col_gap=min(max(60.0, longest + 40), 260.0), row_gap=row_gap, margin=16.0)
-        paths = [[_boundary(centres[a], sizes[a], route[1]), *route[1:-1],  # border to border
-                  _boundary(centres[b], sizes[b], route[-2])] for (a, b), route in zip(ends, routes)]
+        paths = [[_boundary(centres[a], sizes[a], r[1]), *r[1:-1],  # from border to border
+                  _boundary(centres[b], sizes[b], r[-2])] for (a, b), r in zip(ends, routes)]
         spots = _place_labels(paths, texts, [(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
                                              for (x, y), (w, h) in zip(centres, sizes)])
         if None not in spots:
@@ -487,7 +486,8 @@ def _svg(view, show_values=True, show_grads=True):
         box = f'x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
         shape = {"op": f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
                        'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>',
-                 "group": f'<rect {box} rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>'
+                 "group": f'<rect {box} rx="6" fill="#f2f2f2" stroke="#777777" '
+                          'stroke-dasharray="4 3"/>',
                  }.get(n["kind"], f'<rect {box} fill="none" stroke="none"/>')
         out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}<text x="{cx:.1f}" '
                    f'y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
@@ -510,8 +510,8 @@ def _page_data(views, title):
             "name": v["name"], "svg": svg, "boxes": boxes, "steps": shared[id(v["steps"])],
             "at": v["at"],
             "digits": v.get("precision", 6), "groups": v.get("groups", {}),
-            "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"], e["bw"]]
-                      for e in v["edges"]]})
+            "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"],
+                       e["bw"]] for e in v["edges"]]})
     return data
 
 
@@ -610,7 +610,8 @@ def to_html(root, path, *, title=None, **options):
     ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (``value_view``).
     """
     views = value_views(root, **options)
-    return files.write_text(path, html_page(views, title or f"computational graph of {views[0]['output']}"))
+    title = title or f"computational graph of {views[0]['output']}"
+    return files.write_text(path, html_page(views, title))
 
 
 @functools.lru_cache(maxsize=None)

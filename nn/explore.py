@@ -139,10 +139,7 @@ def layer_view(net, x, t):
 def views(net, x, t):
     """The layer diagram, and on a tiny net each layer expanded into Values."""
     result = [layer_view(net, x, t)]
-    x = np.asarray(x)
-    n = 1 if x.ndim == 1 else x.shape[0]
-    (d, h), c = net.params["W1"].shape, net.params["W2"].shape[1]
-    if n * (d * h + h * c) > MAX_SCALARS:
+    if len(np.atleast_2d(x)) * (net.params["W1"].size + net.params["W2"].size) > MAX_SCALARS:
         return result
     loss, _ = scalar_graph(net, x, t)
     whole = value_explorer.value_view(loss, name="everything as scalars (Value)")
