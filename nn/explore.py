@@ -69,6 +69,10 @@ def _array(a):
                            max_line_width=100)
 
 
+def _shown(a):
+    return f"{_shape(a)}\n{_array(a)}"
+
+
 def layer_view(net, x, t):
     """The layer diagram's view (nodes, arrows, steps), computed by the net's layers.
 
@@ -98,25 +102,21 @@ def layer_view(net, x, t):
          f"  t = {_array(t)}\n  W1 {_shape(p['W1'])}, b1 {_shape(p['b1'])}, "
          f"W2 {_shape(p['W2'])}, b2 {_shape(p['b2'])}"),
         ("forward", A1, f"Affine1.forward: out = x · W1 + b1, {_shape(x)} · {_shape(p['W1'])} + "
-         f"{_shape(p['b1'])} -> {_shape(a1)}\n{_array(a1)}"),
-        ("forward", R1, f"Relu1.forward: out = max(0, x) elementwise, {_shape(h1)}\n{_array(h1)}\n"
+         f"{_shape(p['b1'])} -> {_shown(a1)}"),
+        ("forward", R1, f"Relu1.forward: out = max(0, x) elementwise, {_shown(h1)}\n"
          f"  mask (x <= 0, where backward will stop the gradient):\n{_array(relu1.mask)}"),
         ("forward", A2, f"Affine2.forward: out = x · W2 + b2, {_shape(h1)} · {_shape(p['W2'])} + "
-         f"{_shape(p['b2'])} -> {_shape(a2)}\n{_array(a2)}"),
-        ("forward", S, f"SoftmaxWithLoss.forward: y = softmax(x) {_shape(last.y)}\n"
-         f"{_array(last.y)}\n  L = mean cross-entropy error = {float(loss)!r}"),
+         f"{_shape(p['b2'])} -> {_shown(a2)}"),
+        ("forward", S, f"SoftmaxWithLoss.forward: y = softmax(x) {_shown(last.y)}\n"
+         f"  L = mean cross-entropy error = {float(loss)!r}"),
         ("backward", OUT, "backward starts at the output: dL/dL = 1"),
-        ("backward", S, f"SoftmaxWithLoss.backward: dx = (y - t) / N {_shape(d_a2)}\n"
-         f"{_array(d_a2)}"),
+        ("backward", S, f"SoftmaxWithLoss.backward: dx = (y - t) / N {_shown(d_a2)}"),
         ("backward", A2, f"Affine2.backward (dout {_shape(d_a2)}):\n  dx = dout · W2ᵀ "
-         f"{_shape(d_h1)}\n{_array(d_h1)}\n  dW2 = xᵀ · dout {_shape(affine2.dW)}\n"
-         f"{_array(affine2.dW)}\n  db2 = dout summed over the batch {_shape(affine2.db)}\n"
-         f"{_array(affine2.db)}"),
-        ("backward", R1, f"Relu1.backward: dx = dout where x > 0, else 0 {_shape(d_a1)}\n"
-         f"{_array(d_a1)}"),
+         f"{_shown(d_h1)}\n  dW2 = xᵀ · dout {_shown(affine2.dW)}\n"
+         f"  db2 = dout summed over the batch {_shown(affine2.db)}"),
+        ("backward", R1, f"Relu1.backward: dx = dout where x > 0, else 0 {_shown(d_a1)}"),
         ("backward", A1, f"Affine1.backward (dout {_shape(d_a1)}):\n  dW1 = xᵀ · dout "
-         f"{_shape(affine1.dW)}\n{_array(affine1.dW)}\n  db1 = dout summed over the batch "
-         f"{_shape(affine1.db)}\n{_array(affine1.db)}\n"
+         f"{_shown(affine1.dW)}\n  db1 = dout summed over the batch {_shown(affine1.db)}\n"
          "  (no dx: the first layer's input is the data)"),
         ("backward", None, f"done: L = {float(loss)!r}; the gradients dW1, db1, dW2, db2 are what "
          "TwoLayerNet.gradient returns")]
