@@ -1,10 +1,8 @@
 """The import name ``autograd`` is shared: HIPS autograd (``pip install autograd``) uses it too.
 
-chainrule keeps the book's layout, a top-level package ``autograd``.  With HIPS autograd in
-the same environment, one hides the other, depending on the order of ``sys.path``.
-Importing chainrule's ``autograd`` warns when another package of that name is on the path
-(``warn_if_shadowed``); ``nn`` refuses, with the same advice, to run on an ``autograd``
-that is not chainrule's (it checks the ``__chainrule__`` marker).
+chainrule keeps the book's layout, a top-level package ``autograd``; with HIPS autograd in
+the same environment one hides the other.  Importing chainrule's warns when another is on
+``sys.path``; ``nn`` refuses an ``autograd`` without the ``__chainrule__`` marker.
 """
 import importlib.machinery
 import os

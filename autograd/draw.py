@@ -1,12 +1,7 @@
-"""Drawing a computational graph the way the book's figures do.
-
-Operations are circles labelled with the op (×, +, exp ...); each arrow carries the value
-flowing forward and, once ``backward()`` has run, the gradient flowing back (in red, below
-it).  Inputs are plain text with their label.  ``to_dot`` needs nothing; ``draw`` renders
-through the optional ``graphviz`` package (``pip install -e '.[viz]'``) and the ``dot``
-program, and without them lays the graph out itself (``autograd.explore.picture``, SVG);
-``to_text`` is the graph as lines of text.  Every view calls a node by the same name
-(``autograd.explore.node_names``).
+"""Drawing a computational graph the way the book's figures do: ops in circles (×, +, exp),
+inputs as text, each arrow with the value flowing forward and, after ``backward()``, the
+gradient flowing back (in red, below it).  ``draw`` renders through Graphviz (the ``viz``
+extra and the ``dot`` program), else as chainrule's own SVG (``autograd.explore.picture``).
 """
 import html
 import shutil
@@ -16,15 +11,13 @@ from .explore import edge_texts, node_names, number, picture, value_view
 
 
 def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
-    """Graphviz DOT source for the graph that computed ``root``: the explorer's picture
-    (``autograd.explore.value_view``), each arrow with the gradient that flowed back along it.
+    """Graphviz DOT source of the explorer's picture of ``root``'s graph (``value_view``).
 
-    ``show_grad``: draw gradients under the values; by default only once some node
-    has a non-zero gradient (that is, after ``backward``).  Numbers are printed with
-    ``precision`` significant digits (220.00000000000003 shows as 220).
-    ``fold_constants``: an unlabelled leaf used once (a plain number in the
-    expression, like the 2 of ``x * 2``) is written inside its op's circle, as
-    the book draws "×2" or "+1"; give a leaf a label to draw it as an input.
+    ``show_grad``: each arrow's gradient (what flowed back along it) under its value; by
+    default once some node has a non-zero gradient (after ``backward``).  ``precision``:
+    significant digits (220.00000000000003 shows as 220).  ``fold_constants``: an unlabelled
+    leaf used once (the 2 of ``x * 2``) is drawn inside its op's circle ("×2"), as the book
+    does; a labelled one is an input.
     """
     if show_grad is None:
         show_grad = any(node.grad != 0.0 for node in root.topological_order())
@@ -61,12 +54,9 @@ def to_text(root, precision=6, max_lines=200):
 
 
 def draw(root, format="svg", **options):
-    """The picture: a ``graphviz.Source`` with Graphviz, else an ``explore.Picture`` (SVG).
-
-    Both display themselves in Jupyter and give the bytes with ``.pipe(format="svg")``.
-    Without the graphviz package or the ``dot`` program the graph is laid out here
-    (``autograd.layout``) and drawn as SVG; other formats need Graphviz.
-    ``options`` are those of ``to_dot``.
+    """The picture: a ``graphviz.Source`` with Graphviz, else an ``explore.Picture`` (SVG
+    only, laid out by ``autograd.layout``).  Both show themselves in Jupyter and give the
+    bytes with ``.pipe(format="svg")``.  ``options`` are those of ``to_dot``.
     """
     try:
         import graphviz

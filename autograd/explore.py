@@ -1,11 +1,9 @@
 """Watch back-propagation happen: a step-by-step explorer of a Value graph (docs/explorer.md).
 
-``y.explore()`` (a Jupyter widget) and ``y.to_html(path)`` (one offline HTML file) draw
-the graph as the book does and walk it: forward (順伝播) each value as it is computed,
-backward (逆伝播) the chain rule (連鎖律) with the numbers, upstream × local = passed.
-Every number comes from Python, the local derivatives from the op table's backward rules
-(``backward_trace``); the page only shows them.  Every view calls a node by one name
-(``node_names``).  ``picture`` is ``draw()`` without Graphviz.
+``y.explore()`` (a Jupyter widget) and ``y.to_html(path)`` (one offline HTML file) walk the
+book's drawing forward (順伝播), then backward (逆伝播) by the chain rule (連鎖律), upstream ×
+local = passed.  Every number comes from Python (``backward_trace``: the op table's rules);
+the page only shows them.  ``picture`` is ``draw()`` without Graphviz.
 """
 import collections
 import copy
@@ -59,11 +57,8 @@ def folded_constants(order):
 
 
 def op_symbol(node, folded, precision=6):
-    """What the op's circle shows: its symbol, with a folded constant ("×2", "+1", "1÷");
-    a negative one after + or − in brackets ("−(-1)", not "−-1").
-
-    ``folded``: the ids from ``folded_constants``.  Plain text; the DOT and SVG writers escape it.
-    """
+    """What the op's circle shows (plain text): its symbol with a folded constant (ids in
+    ``folded``): "×2", "+1", "1÷", and "−(-1)" for a negative one after + or −."""
     symbol = node.row.symbol
     const = next((p for p in reversed(node.parents) if id(p) in folded), None)
     if const is None or len(node.parents) != 2:
@@ -85,13 +80,10 @@ def _formula(symbol, args, negative=True):
 
 
 def node_names(order, folded=frozenset(), precision=6, expressions=True):
-    """One name per node of ``order`` ({id: name}), the same in the steps and the drawing.
-
-    A labelled node: its label.  An unlabelled result: the expression that made it
-    (``apple × apple_num``, ``exp(x)``) when ``expressions`` and at most ``MAX_TEXT``
-    characters, else ``v<i>`` (i: its place in ``order``).  An unlabelled leaf: ``v<i>``,
-    or its number when it is a constant or folded (the 2 of ``x * 2``).
-    """
+    """{id(node): name} for ``order``, the same in the steps and the drawing: the label, else
+    for a result the expression that made it (``apple × apple_num``) when ``expressions`` and
+    at most ``MAX_TEXT`` characters, for a constant or folded leaf its number, else ``v<i>``
+    (i: its place in ``order``)."""
     names = {}
     for i, node in enumerate(order):
         name = label_text(node)
@@ -207,13 +199,9 @@ MAX_GROUPS = 30  # boxes a graph opens collapsed into, at most
 
 
 def auto_groups(view, order):
-    """{id(node): group name} for a big graph: by label prefix, else by depth.
-
-    Labels are cut at their separators (``.[/_``; ``L0.n3.w1`` gives ``L0``, ``L0.n3``):
-    the finest cut into 2 to ``MAX_GROUPS`` groups that hold nearly every node and feed
-    each other in no circle (the layers, or the neurons).  Else at most ``MAX_GROUPS``
-    bands by the distance from the output.  The output's op is in no group.
-    """
+    """{id(node): group name} for a big graph (the output's op in none): labels cut at
+    ``.[/_`` (``L0.n3.w1``: ``L0``, ``L0.n3``) into 2 to ``MAX_GROUPS`` groups holding nearly
+    every node and feeding each other in no circle, the finest cut kept; else bands of depth."""
     labels = {label_text(n) for n in order} - {""}
     for level in (3, 2, 1):
         def cut(label, level=level):
@@ -577,13 +565,9 @@ BIG_DEPTH = 10  # ... and also has a view of the ops this near the output
 
 
 def value_views(root, collapse=None, **options):
-    """The views of one graph the page can switch between (its view menu), same steps.
-
-    With ``collapse``: that collapsed view first, then the whole graph.  Without, the
-    whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``,
-    each box expanding on click into a view of its own, and also has a view of the ops
-    fewer than ``BIG_DEPTH`` ops from the output.
-    """
+    """The views of one graph in the page's view menu: with ``collapse`` that one, then the
+    whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``
+    (a box expands on click), then the whole graph and the ops nearest the output."""
     order = root.topological_order()
     whole = value_view(root, name=f"whole graph ({len(order)} nodes)", **options)
     if collapse is not None:
@@ -625,11 +609,8 @@ def _widget_class():
             "folder; value.to_html('graph.html') works without it") from None
 
     class Explorer(anywidget.AnyWidget):
-        """The explorer as a Jupyter widget (the same script as the HTML file).
-
-        "What if": ``leaves`` are the inputs the page can change ([name, value] each); the
-        page sets ``edit`` to [leaf index, new value, stamp], and ``what_if`` recomputes.
-        """
+        """The explorer as a Jupyter widget.  "What if": ``leaves`` are the inputs the page
+        can change ([name, value] each); it sets ``edit`` to [index, new value, stamp]."""
         _esm = _asset("explore.js") + "\nexport default { render };\n"
         _css = _asset("explore.css")
         data = traitlets.Dict().tag(sync=True)

@@ -1,10 +1,8 @@
 """TwoLayerNet's forward and backward, step by step, as the book's layer diagram.
 
 ``explore(net, x, t)`` (a Jupyter widget) and ``to_html(net, x, t, path)`` (one offline
-HTML file) show Affine1 -> Relu1 -> Affine2 -> SoftmaxWithLoss with the array shapes on
-the arrows and each layer's dout (逆伝播) with its numbers, all from the network's own
-layer objects.  On a tiny net the page also has each layer expanded into its scalar graph
-of ``autograd.Value`` (``scalar_graph``), whose numbers agree with the layers' to rounding.
+HTML file) show Affine1 -> Relu1 -> Affine2 -> SoftmaxWithLoss, each layer's numbers and
+dout (逆伝播) from its own layer object; on a tiny net also each layer as ``Value`` scalars.
 """
 import numpy as np
 
