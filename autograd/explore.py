@@ -392,22 +392,21 @@ def _place_labels(routes, texts, boxes):
         return [(i, j) for i in range(int(b[0] // CELL), int(b[2] // CELL) + 1)
                 for j in range(int(b[1] // CELL), int(b[3] // CELL) + 1)]
 
-    def free(b):
-        return all(b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1]
-                   for c in cells(b) for o in grid.get(c, ()))
-
-    def take(b):
+    def claim(b, force=False):
+        """Take box ``b`` unless it overlaps one taken (or ``force``); say whether taken."""
+        if not force and not all(b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1]
+                                 for c in cells(b) for o in grid[c]):
+            return False
         for c in cells(b):
             grid[c].append(b)
+        return True
 
     for b in boxes:
-        take(b)
+        claim(b, force=True)
     spots = []
     for (value, grad), route in zip(texts, routes):
         w = max(_text_width(value, EDGE_FONT), _text_width(grad, EDGE_FONT)) / 2 + 2
-        found = next((b for b in _label_boxes(route, w) if free(b)), None)
-        if found:
-            take(found)
+        found = next((b for b in _label_boxes(route, w) if claim(b)), None)
         spots.append(found and ((found[0] + found[2]) / 2, found[1] + 14))
     return spots
 
