@@ -30,13 +30,12 @@ def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     its bend points to the target's centre.  A cycle raises ValueError.
     """
     n = len(sizes)
-    succ, pred = [[] for _ in range(n)], [[] for _ in range(n)]
+    succ = [[] for _ in range(n)]
     for s, d in edges:
         succ[s].append(d)
-        pred[d].append(s)
 
     # 1. columns, counted from the right (the sinks) by the longest path to a sink.
-    order = _topological(n, succ, pred)
+    order = _topological(succ, collections.Counter(d for _, d in edges))
     depth = [0] * n
     for v in reversed(order):
         depth[v] = 1 + max((depth[w] for w in succ[v]), default=-1)
@@ -136,11 +135,10 @@ def _inversions(a):
     return count
 
 
-def _topological(n, succ, pred):
-    """Kahn's algorithm, taking the most recently readied node first (depth first), so a
-    chain of nodes stays together in the order."""
-    missing = [len(p) for p in pred]
-    ready = [v for v in reversed(range(n)) if missing[v] == 0]
+def _topological(succ, missing):
+    """Kahn's algorithm (``missing``: each node's count of inputs), taking the most recently
+    readied node first (depth first), so a chain of nodes stays together in the order."""
+    ready = [v for v in reversed(range(len(succ))) if missing[v] == 0]
     order = []
     while ready:
         v = ready.pop()
@@ -149,7 +147,7 @@ def _topological(n, succ, pred):
             missing[w] -= 1
             if missing[w] == 0:
                 ready.append(w)
-    if len(order) != n:
+    if len(order) != len(succ):
         raise ValueError("layered_layout: the edges form a cycle; a computational graph never does")
     return order
 
