@@ -49,7 +49,7 @@ def folded_constants(order):
     folded = set()
     for node in order:
         # At most one operand per op (the second first), so the circle keeps an input arrow.
-        for const in reversed(node.parents) if len(node.parents) == 2 else ():
+        for const in node.parents[1::-1] if len(node.parents) >= 2 else ():
             if not const.parents and not label_text(const) and uses[id(const)] == 1:
                 folded.add(id(const))
                 break
@@ -60,8 +60,8 @@ def op_symbol(node, folded, precision=6):
     """What the op's circle shows (plain text): its symbol with a folded constant (ids in
     ``folded``): "×2", "+1", "1÷", and "−(-1)" for a negative one after + or −."""
     symbol = node.row.symbol
-    const = next((p for p in reversed(node.parents) if id(p) in folded), None)
-    if const is None or len(node.parents) != 2:
+    const = next((p for p in node.parents[1::-1] if id(p) in folded), None)
+    if const is None or len(node.parents) < 2:
         return symbol
     text = number(const.data, precision)
     if text.startswith("-") and symbol in "+−":
@@ -73,7 +73,7 @@ def op_symbol(node, folded, precision=6):
 def _formula(symbol, args, negative=True):
     """'a × b' or 'exp(a)'; a binary op's input in brackets when it has a space, or when it
     starts with a minus and ``negative``: 'exp(x + y)', '(x + y) × (-1)'."""
-    if len(args) == 1:
+    if len(args) != 2:
         return f"{symbol}({args[0]})"
     a, b = (f"({x})" if " " in x or (negative and x.startswith("-")) else x for x in args)
     return f"{a} {symbol} {b}"
