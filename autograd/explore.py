@@ -219,11 +219,11 @@ def auto_groups(view, order):
 
 
 def _acyclic(view):
-    inputs = collections.defaultdict(list)
+    order = graphlib.TopologicalSorter()
     for e in view["edges"]:
-        inputs[e["dst"]].append(e["src"])
+        order.add(e["dst"], e["src"])
     try:
-        graphlib.TopologicalSorter(inputs).prepare()
+        order.prepare()
     except graphlib.CycleError:
         return False
     return True
