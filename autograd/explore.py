@@ -120,14 +120,12 @@ def _finite(x):
 
 
 def backward_trace(root, seed=None):
-    """Back-propagation of ``root`` replayed by the op table's rules, called as
-    ``Value.backward`` calls them (so the numbers are its own to the last bit), without
-    touching any ``grad`` field.  ``seed``: dL/d(root), by default ``root.grad`` once
-    ``backward`` has run, else 1.0.
-
-    Returns ``(seed, grads, passes)``: ``grads`` id(node) -> gradient; ``passes`` per op
-    node in backward's order ``(node, g, [(parent, local, passed, before), ...])``: the
-    local derivative, the gradient sent, and what the parent had before (None at first).
+    """Back-propagation of ``root`` replayed by the op table's rules, called as ``Value.backward``
+    calls them (its numbers to the last bit), touching no ``grad``.  ``seed``: dL/d(root), by
+    default ``root.grad`` once ``backward`` has run, else 1.0.  Returns ``(seed, grads,
+    passes)``: ``grads`` {id(node): gradient}; ``passes`` per op node in backward's order
+    ``(node, g, [(parent, local, passed, before), ...])``: the local derivative, the gradient
+    sent, what the parent had before (None at first).
     """
     seed = (float(root.grad) or 1.0) if seed is None else seed
     grads = {id(root): float(seed)}
@@ -423,10 +421,8 @@ def _label_boxes(route, w):
 
 
 def _svg(view, show_values=True, show_grads=True):
-    """The view as an SVG string; every arrow's numbers in text elements the page updates.
-
-    Returns ``(svg, boxes)``: ``boxes`` the [x, y, w, h] (centre, size) of each node.
-    """
+    """``(svg, boxes)``: the view as SVG, every arrow's numbers in text elements the page
+    updates, and the [x, y, w, h] (centre, size) of each node."""
     nodes, edges = view["nodes"], view["edges"]
     if not _acyclic(view):  # only collapsing makes a circle
         boxes = ", ".join(n["text"] for n in nodes if n["kind"] == "group")
@@ -589,7 +585,6 @@ def value_views(root, collapse=None, **options):
 def to_html(root, path, *, title=None, **options):
     """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file, whole or
     not at all, with the usual mode (0644 under umask 022); returns the path as a str.
-
     ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (``value_view``).
     """
     views = value_views(root, **options)

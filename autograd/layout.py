@@ -1,15 +1,10 @@
-"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz:
-
-1. columns: each node one column before its first consumer (the longest path to the output);
-2. an edge that skips up to ``SPAN`` columns gets a bend point in each column it crosses; a
-   longer one runs along a lane above the drawing (a bend point per column would make an
-   input used at every depth cost quadratic space);
-3. crossing reduction: sweeps sorting each column by its neighbours' mean position (the
-   barycenter heuristic), keeping the order with the fewest crossings;
-4. rows: each node moves towards its neighbours' mean height, keeping order and gaps.
-
-Written here: grandalf is too slow for thousands of nodes; networkx offers step 1 only.
-Each step is linear in nodes + bend points, plus a sort per column.
+"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz: 1. columns
+by the longest path to the output; 2. a bend point in each column an edge crosses, or for an
+edge longer than ``SPAN`` columns a lane above the drawing (bend points in every column would
+make an input used at every depth cost quadratic space); 3. crossing reduction by barycenter
+sweeps, keeping the order with the fewest crossings; 4. rows: each node pulled towards its
+neighbours' mean height, keeping order and gaps.  Each step is linear in nodes + bend points
+(plus a sort per column): grandalf is too slow for thousands of nodes, networkx has step 1.
 """
 import bisect
 import collections
