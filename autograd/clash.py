@@ -1,20 +1,18 @@
 """The import name ``autograd`` is shared: HIPS autograd (``pip install autograd``) uses it too.
 
-chainrule keeps the book's layout, a top-level package ``autograd``.  If HIPS autograd is
-installed in the same environment, one of the two hides the other, depending on the
-order of ``sys.path``: ``from autograd import Value`` may then fail, or ``nn`` may find
-the wrong package.  Importing chainrule's ``autograd`` warns when another package of that
-name is on the path (``warn_if_shadowed``); ``nn`` refuses, with the same advice, to run
-on an ``autograd`` that is not chainrule's (it checks the ``__chainrule__`` marker).
+chainrule keeps the book's layout, a top-level package ``autograd``; with HIPS autograd in
+the same environment one hides the other.  Importing chainrule's warns when another is on
+``sys.path``; ``nn`` refuses an ``autograd`` without the ``__chainrule__`` marker.
 """
 import importlib.machinery
 import os
 import sys
 import warnings
 
-ADVICE = ("chainrule and HIPS autograd (the 'autograd' package on PyPI) both install a top-level "
-          "package named autograd, so one hides the other. Uninstall HIPS autograd from this "
-          "environment (pip uninstall autograd), or give chainrule a virtual environment of its own.")
+ADVICE = ("chainrule and HIPS autograd (the 'autograd' package on PyPI) both install a "
+          "top-level package named autograd, so one hides the other. Uninstall HIPS autograd "
+          "from this environment (pip uninstall autograd), or give chainrule a virtual "
+          "environment of its own.")
 
 
 def other_autograds(ours):
@@ -27,7 +25,7 @@ def other_autograds(ours):
         except Exception:  # an odd sys.path entry must not stop the import: skip it
             continue
         origin = getattr(spec, "origin", None)
-        if origin is None or os.path.realpath(origin) == os.path.realpath(ours):
+        if origin is None or os.path.realpath(origin) == os.path.realpath(ours) or origin in found:
             continue
         try:
             with open(origin, encoding="utf-8", errors="replace") as f:
@@ -35,8 +33,7 @@ def other_autograds(ours):
                     continue
         except OSError:
             pass
-        if origin not in found:
-            found.append(origin)
+        found.append(origin)
     return found
 
 

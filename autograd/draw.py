@@ -1,15 +1,7 @@
-"""Drawing a computational graph the way the book's figures do.
-
-Operations are circles labelled with the op (x, +, exp ...); each arrow carries
-the value flowing forward, and once ``backward()`` has run, the gradient flowing
-back (in red, below it).  Inputs are plain text with their label.
-
-``to_dot`` needs nothing; ``draw`` renders through the optional ``graphviz``
-package (``pip install -e '.[viz]'`` in the source folder) and the Graphviz ``dot``
-program, and without them lays the graph out itself (``autograd.explore``) and
-returns the picture as SVG; ``save_svg`` writes that picture to a file; ``to_text``
-is the same graph as lines of text; ``show`` picks what fits.  Every view calls a
-node by the same name (``autograd.explore.node_names``).
+"""Drawing a computational graph the way the book's figures do: ops in circles (×, +, exp),
+inputs as text, each arrow with the value flowing forward and, after ``backward()``, the
+gradient flowing back (in red, below it).  ``draw`` renders through Graphviz (the ``viz``
+extra and the ``dot`` program), else as chainrule's own SVG (``autograd.explore.picture``).
 """
 import html
 import shutil
@@ -18,22 +10,14 @@ from . import files
 from .explore import edge_texts, node_names, number, picture, value_view
 
 
-def _dot_string(text):
-    """``text`` for a double-quoted DOT string: HTML-escaped, and a backslash doubled, since
-    a lone one would escape the closing quote (a label ending in a backslash broke the file)."""
-    return html.escape(text).replace("\\", "\\\\")
-
-
 def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
-    """Graphviz DOT source for the graph that computed ``root``: the explorer's picture
-    (``autograd.explore.value_view``), each arrow with the gradient that flowed back along it.
+    """Graphviz DOT source of the explorer's picture of ``root``'s graph (``value_view``).
 
-    ``show_grad``: draw gradients under the values; by default only once some node
-    has a non-zero gradient (that is, after ``backward``).  Numbers are printed with
-    ``precision`` significant digits (220.00000000000003 shows as 220).
-    ``fold_constants``: an unlabelled leaf used once (a plain number in the
-    expression, like the 2 of ``x * 2``) is written inside its op's circle, as
-    the book draws "×2" or "+1"; give a leaf a label to draw it as an input.
+    ``show_grad``: each arrow's gradient (what flowed back along it) under its value; by
+    default once some node has a non-zero gradient (after ``backward``).  ``precision``:
+    significant digits (220.00000000000003 shows as 220).  ``fold_constants``: an unlabelled
+    leaf used once (the 2 of ``x * 2``) is drawn inside its op's circle ("×2"), as the book
+    does; a labelled one is an input.
     """
     if show_grad is None:
         show_grad = any(node.grad != 0.0 for node in root.topological_order())
@@ -42,14 +26,16 @@ def to_dot(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True)
     lines = ["digraph computational_graph {", f"  rankdir={rankdir};",
              '  node [fontname="Helvetica"]; edge [fontname="Helvetica", fontsize=11];']
     for nid, n in zip(ids, view["nodes"]):
+        # A backslash doubled: a lone one would escape the closing quote.
+        label = html.escape(n["text"]).replace("\\", "\\\\")
         shape = "circle" if n["kind"] == "op" else "plaintext"
-        lines.append(f'  {nid} [shape={shape}, label="{_dot_string(n["text"])}"];')
+        lines.append(f'  {nid} [shape={shape}, label="{label}"];')
     for e in view["edges"]:
         value, grad = (html.escape(text) for text in edge_texts(e, precision))
-        grad = f'<br/><font color="red">{grad}</font>' if show_grad and grad else ""  # none: a constant's
+        # No gradient on a constant's arrow.
+        grad = f'<br/><font color="red">{grad}</font>' if show_grad and grad else ""
         lines.append(f"  {ids[e['src']]} -> {ids[e['dst']]} [label=<{value}{grad}>];")
-    lines.append("}")
-    return "\n".join(lines)
+    return "\n".join(lines + ["}"])
 
 
 def to_text(root, precision=6, max_lines=200):
@@ -58,23 +44,19 @@ def to_text(root, precision=6, max_lines=200):
     names = node_names(order, precision=precision, expressions=False)
     lines = []
     for node in order[:max_lines]:
-        value = number(node.data, precision)
-        grad = number(node.grad, precision)
         args = ", ".join(names[id(p)] for p in node.parents)
         op = f" = {node.op}({args})" if node.parents else ""
-        lines.append(f"{names[id(node)]}{op} = {value}   grad {grad}")
+        lines.append(f"{names[id(node)]}{op} = {number(node.data, precision)}   "
+                     f"grad {number(node.grad, precision)}")
     if len(order) > max_lines:
         lines.append(f"... ({len(order) - max_lines} more nodes)")
     return "\n".join(lines)
 
 
 def draw(root, format="svg", **options):
-    """The picture: a ``graphviz.Source`` with Graphviz, else an ``explore.Picture`` (SVG).
-
-    Both display themselves in Jupyter and give the bytes with ``.pipe(format="svg")``.
-    Without the graphviz package or the ``dot`` program the graph is laid out here
-    (``autograd.layout``) and drawn as SVG; other formats need Graphviz.
-    ``options`` are those of ``to_dot``.
+    """The picture: a ``graphviz.Source`` with Graphviz, else an ``explore.Picture`` (SVG
+    only, laid out by ``autograd.layout``).  Both show themselves in Jupyter and give the
+    bytes with ``.pipe(format="svg")``.  ``options`` are those of ``to_dot``.
     """
     try:
         import graphviz
@@ -98,13 +80,9 @@ def save_svg(root, path, **options):
 
 
 def show(root, **options):
-    """Look at the graph: the picture in Jupyter, else the text view.
-
-    In a Jupyter kernel, displays the graph as SVG (through Graphviz when it is
-    installed, else laid out by ``autograd.layout``); in a plain terminal prints
-    ``to_text``.  Returns None, so a notebook stores the picture and nothing that
-    changes from run to run.
-    """
+    """Look at the graph: in a Jupyter kernel the picture (as ``draw``), in a plain terminal
+    ``to_text`` printed.  Returns None, so a notebook stores the picture and nothing that
+    changes from run to run."""
     try:
         from IPython import get_ipython
         from IPython.display import SVG, display
@@ -113,6 +91,5 @@ def show(root, **options):
         in_kernel = False
     if in_kernel:
         display(SVG(draw(root, **options).pipe(format="svg")))
-        return None
-    print(to_text(root))
-    return None
+    else:
+        print(to_text(root))

@@ -1,15 +1,11 @@
-"""Watch back-propagation happen: a step-by-step explorer of a Value graph.
+"""Watch back-propagation happen: a step-by-step explorer of a Value graph (docs/explorer.md).
 
-``y.explore()`` (a Jupyter widget) and ``y.to_html(path)`` (one offline HTML file) draw
-the graph as the book does (op circles, constants folded in: "×2"; values above the
-arrows, gradients below in red) and walk it: forward (順伝播) each value as it is
-computed, backward (逆伝播) the chain rule (連鎖律) with the numbers, upstream × local =
-passed, contributions of a node used twice added.  Every number comes from Python, the
-local derivatives from the op table's backward rules (``_contributions``); the page only
-shows them.  Before ``backward()`` the gradients are computed here (from dL/dy = 1) and
-show as "?" until their step; no ``grad`` field is touched.  Every view calls a node by
-one name (``node_names``).  ``picture`` is ``draw()`` without Graphviz.
+``y.explore()`` (a Jupyter widget) and ``y.to_html(path)`` (one offline HTML file) walk the
+book's drawing forward (順伝播), then backward (逆伝播) by the chain rule (連鎖律), upstream ×
+local = passed.  Every number comes from Python (``backward_trace``: the op table's rules);
+the page only shows them.  ``picture`` is ``draw()`` without Graphviz.
 """
+import collections
 import copy
 import functools
 import graphlib
@@ -30,8 +26,8 @@ MAX_TEXT = 24    # characters of a label drawn in the picture (the detail text h
 # -- one name per node, and numbers for people: shared by every view (draw.py too) --------
 
 def label_text(node):
-    """The node's label as text ('' for none); any object is shown via str(), and a lone
-    surrogate (which no file can hold as UTF-8) as its escape, e.g. ``\\udcff``."""
+    """The node's label as text ('' for none): any object via str(), a lone surrogate
+    (which no file can hold as UTF-8) as its escape, e.g. ``\\udcff``."""
     if node.label is None:
         return ""
     return str(node.label).encode("utf-8", "backslashreplace").decode("utf-8")
@@ -49,64 +45,62 @@ def exact(x):
 
 def folded_constants(order):
     """Ids of the leaves drawn inside their op's circle: unlabelled, used exactly once."""
-    uses = {}
-    for node in order:
-        for parent in node.parents:
-            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    uses = collections.Counter(id(p) for node in order for p in node.parents)
     folded = set()
     for node in order:
-        x, y = (node.parents + (None, None))[:2]
-        # At most one operand per op is folded, so the circle keeps an input arrow.
-        for const, other in ((y, x), (x, y)):
-            if (const is not None and other is not None and not const.parents
-                    and not label_text(const) and uses[id(const)] == 1):
+        # At most one operand per op (the second first), so the circle keeps an input arrow.
+        for const in node.parents[1::-1] if len(node.parents) >= 2 else ():
+            if not const.parents and not label_text(const) and uses[id(const)] == 1:
                 folded.add(id(const))
                 break
     return folded
 
 
 def op_symbol(node, folded, precision=6):
-    """What the op's circle shows: its symbol, with a folded constant ("×2", "+1", "1÷");
-    a negative one after + or − in brackets ("−(-1)", not "−-1").
-
-    ``folded``: the ids from ``folded_constants``.  Plain text; the DOT and SVG writers escape it.
-    """
+    """What the op's circle shows (plain text): its symbol with a folded constant (ids in
+    ``folded``): "×2", "+1", "1÷", and "−(-1)" for a negative one after + or −."""
     symbol = node.row.symbol
-    x, y = (node.parents + (None, None))[:2]
-    if y is None or not {id(x), id(y)} & folded:
+    const = next((p for p in node.parents[1::-1] if id(p) in folded), None)
+    if const is None or len(node.parents) < 2:
         return symbol
-    const = y if id(y) in folded else x
     text = number(const.data, precision)
     if text.startswith("-") and symbol in "+−":
         text = f"({text})"
     # 1 + x reads as "+1" like the book; order matters only for 1 / x ("1÷") and 3 - x.
-    return f"{symbol}{text}" if const is y or node.row.commutes else f"{text}{symbol}"
+    return f"{symbol}{text}" if const is node.parents[1] or node.row.commutes else f"{text}{symbol}"
+
+
+def _formula(symbol, args, negative=True):
+    """'a × b' or 'exp(a)'; a binary op's input in brackets when it has a space, or when it
+    starts with a minus and ``negative``: 'exp(x + y)', '(x + y) × (-1)'."""
+    if len(args) != 2:
+        return f"{symbol}({args[0]})"
+    a, b = (f"({x})" if " " in x or (negative and x.startswith("-")) else x for x in args)
+    return f"{a} {symbol} {b}"
 
 
 def node_names(order, folded=frozenset(), precision=6, expressions=True):
-    """One name per node of ``order``, the same in every view, the steps and the drawing.
-
-    A labelled node: its label.  An unlabelled result: the expression that made it from
-    its inputs' names (``apple × apple_num``, ``exp(x)``) when that is at most
-    ``MAX_TEXT`` characters (and ``expressions``), else ``v<i>`` (i: its place in
-    ``order``; ``to_text``'s lines define them).  An unlabelled
-    leaf: ``v<i>``, or its number when it is a plain number of the expression (the 2 of
-    ``x * 2``) or folded into its op's circle.
-    """
+    """{id(node): name} for ``order``, the same in the steps and the drawing: the label, else
+    for a result the expression that made it (``apple × apple_num``) when ``expressions`` and
+    at most ``MAX_TEXT`` characters, for a constant or folded leaf its number, else ``v<i>``
+    (i: its place in ``order``)."""
     names = {}
     for i, node in enumerate(order):
         name = label_text(node)
         if not name and (id(node) in folded or node.is_constant):
             name = number(node.data, precision)
         elif not name and node.parents and expressions:
-            args = [names[id(p)] for p in node.parents]
-            if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
-                args = [f"({a})" if " " in a or a.startswith("-") else a for a in args]
-            sym = node.row.symbol
-            name = f"{args[0]} {sym} {args[1]}" if len(args) == 2 else f"{sym}({args[0]})"
+            name = _formula(node.row.symbol, [names[id(p)] for p in node.parents])
             name = name if len(name) <= MAX_TEXT else ""
         names[id(node)] = name or f"v{i}"
     return names
+
+
+def expression(node, names):
+    """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
+    args = [names[id(p)] for p in node.parents]
+    nums = [exact(p.data) for p in node.parents]
+    return _formula(node.row.symbol, args, negative=False), _formula(node.row.symbol, nums)
 
 
 def _d(name):
@@ -114,105 +108,98 @@ def _d(name):
     return f"({name})" if " " in name else name
 
 
-def _contributions(node, g):
-    """dL/d(parent) for each parent of ``node``, given g = dL/d(node); None for a constant.
+def _short(text, limit=MAX_TEXT):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
-    The op table's row, ``OPS[node.op].backward[i](g, out, *inputs)``, called exactly as
-    ``Value.backward`` calls it, so the numbers shown are back-propagation's to the last bit.
-    """
-    inputs = [p.data for p in node.parents]
-    return tuple(None if p.is_constant else rule(g, node.data, *inputs)
-                 for p, rule in zip(node.parents, node.row.backward))
+
+def _finite(x):
+    """A number for the page's JSON: -0.0 as 0.0; inf and nan, which JSON lacks, as text."""
+    x += 0.0
+    return x if math.isfinite(x) else str(x)
 
 
 def backward_trace(root, seed=None):
-    """Back-propagation of ``root`` replayed without touching any ``grad`` field.
-
-    ``seed``: dL/d(root), by default ``root.grad`` once ``backward`` has run, else 1.0.
-    Returns ``(seed, grads, passes)``: ``grads`` id(node) -> gradient; ``passes`` per op
-    node in backward's order ``(node, g, [(parent, local, passed, before), ...])``: the
-    local derivative, the gradient sent, and what the parent had before (None at first).
+    """Back-propagation of ``root`` replayed by the op table's rules, called as ``Value.backward``
+    calls them (its numbers to the last bit), touching no ``grad``.  ``seed``: dL/d(root), by
+    default ``root.grad`` once ``backward`` has run, else 1.0.  Returns ``(seed, grads,
+    passes)``: ``grads`` {id(node): gradient}; ``passes`` per op node in backward's order
+    ``(node, g, [(parent, local, passed, before), ...])``: the local derivative, the gradient
+    sent, what the parent had before (None at first).
     """
-    if seed is None:
-        seed = float(root.grad) if float(root.grad) != 0.0 else 1.0
+    seed = (float(root.grad) or 1.0) if seed is None else seed
     grads = {id(root): float(seed)}
     passes = []
     for node in reversed(root.topological_order(leaves=False)):
         g = grads[id(node)]
-        locals_ = _contributions(node, 1.0)
-        passed = _contributions(node, g)
+        inputs = [p.data for p in node.parents]
         rows = []
-        for parent, local, p in zip(node.parents, locals_, passed):
-            if p is None:
+        for parent, rule in zip(node.parents, node.row.backward):
+            if parent.is_constant:
                 continue  # a constant: back-propagation passes it nothing
+            passed = rule(g, node.data, *inputs)
             before = grads.get(id(parent))
             # Starting from 0.0 as backward does (0.0 + -0.0 is 0.0).
-            grads[id(parent)] = (0.0 if before is None else before) + p
-            rows.append((parent, local, p, before))
+            grads[id(parent)] = (0.0 if before is None else before) + passed
+            rows.append((parent, rule(1.0, node.data, *inputs), passed, before))
         passes.append((node, g, rows))
     return seed, grads, passes
 
 
-def group_of(order, collapse):
-    """Group name (str) or None for each node: collapsed nodes are drawn as one box per group.
+# -- collapsing big graphs into groups ---------------------------------------------------
 
-    ``collapse``: an int d keeps the ops fewer than d ops from the output (by the longest
-    path) and their inputs, and draws everything farther away as one box; a str or list
-    of str are label prefixes (a node whose label starts with one belongs to it); a
-    function of the label returns the group name or None.  An unlabelled op node joins
-    the group of its first input, so a whole neuron (w * x + b, then relu) follows its
-    labelled weights.
+def group_of(order, collapse):
+    """{id(node): group name} of the nodes drawn as one box per group.
+
+    ``collapse``: an int d keeps the ops fewer than d ops from the output (the longest
+    path) and their inputs, the rest in one box; a str or list of str are label prefixes;
+    a function of the label gives the group name or None.  An unlabelled op joins its
+    first input's group, so a neuron (w * x + b, then relu) follows its labelled weights.
     """
     if isinstance(collapse, bool) or not (isinstance(collapse, (int, str, list, tuple))
                                           or callable(collapse)):
-        raise TypeError(f"collapse must be a depth (int), label prefixes (str or list of str) "
-                        f"or a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
-    groups = {}
+        raise TypeError("collapse must be a depth (int), label prefixes (str or list of str) or "
+                        f"a function of the label, got {type(collapse).__name__}: {collapse!r:.60}")
     if isinstance(collapse, int):
         if collapse < 0:
             raise ValueError(f"collapse depth must be >= 0, got {collapse}")
-        kept = set()  # ids kept drawn
-        for node, d in _depths(order):
-            if node.parents and d < collapse:
-                kept.add(id(node))
-                kept.update(id(p) for p in node.parents if not p.parents)  # its inputs too
+        depth, kept = _depths(order), set()  # kept drawn: the near ops and their inputs
+        for node in order:
+            if node.parents and depth[id(node)] < collapse:
+                kept.update([id(node)] + [id(p) for p in node.parents if not p.parents])
         return {id(n): f"farther than {collapse} ops from the output" for n in order
                 if id(n) not in kept}
-    if isinstance(collapse, str):
-        collapse = [collapse]
     if not callable(collapse):
-        prefixes = sorted(map(str, collapse), key=len, reverse=True)
-        collapse = lambda label: next((p for p in prefixes if label.startswith(p)), None)  # noqa: E731
+        prefixes = sorted(map(str, [collapse] if isinstance(collapse, str) else collapse),
+                          key=len, reverse=True)
+        collapse = lambda t: next((p for p in prefixes if t.startswith(p)), None)  # noqa: E731
+    groups = {}
     for node in order:
         label = label_text(node)
-        group = collapse(label) if label else groups.get(id(node.parents[0])) if node.parents else None
+        first = node.parents[0] if node.parents else None  # an unlabelled op follows it
+        group = collapse(label) if label else groups.get(id(first))
         if group is not None:
             groups[id(node)] = str(group)
     return groups
 
 
 def _depths(order):
-    """(node, d) from the output back, d: the longest path in ops from the node to the output."""
+    """{id(node): the longest path in ops from the node to the output}."""
     depth = {}
     for node in reversed(order):
         d = depth.setdefault(id(node), 0)
-        yield node, d
         for p in node.parents:
             depth[id(p)] = max(depth.get(id(p), 0), d + 1)
+    return depth
 
 
 MAX_GROUPS = 30  # boxes a graph opens collapsed into, at most
 
 
 def auto_groups(view, order):
-    """Groups that mean something, for a big graph: by label prefix, else by depth.
-
-    Labels are cut at their separators (``.[/_``): ``L0.n3.w1`` gives ``L0``, then
-    ``L0.n3``; the finest cut into 2 to ``MAX_GROUPS`` groups that hold nearly every node
-    and do not feed each other in a circle is kept (the layers, or the neurons).  Else
-    at most ``MAX_GROUPS`` bands by the distance from the output.  The output's op stays
-    out of every group.  Returns ``{id(node): group name}``.
-    """
+    """{id(node): group name} for a big graph (the output's op in none): labels cut at
+    ``.[/_`` (``L0.n3.w1``: ``L0``, ``L0.n3``) into 2 to ``MAX_GROUPS`` groups holding nearly
+    every node and feeding each other in no circle, the finest cut kept; else bands of depth."""
     labels = {label_text(n) for n in order} - {""}
     for level in (3, 2, 1):
         def cut(label, level=level):
@@ -223,7 +210,7 @@ def auto_groups(view, order):
         if (2 <= len({cut(label) for label in labels}) <= MAX_GROUPS
                 and len(groups) >= 0.9 * len(order) and _acyclic(grouped(view, groups, ""))):
             return groups
-    depth = dict((id(n), d) for n, d in _depths(order))
+    depth = _depths(order)
     band = max(1, -(-(max(depth.values()) + 1) // MAX_GROUPS))
     return {i: f"{d // band * band}-{d // band * band + band - 1} ops from the output"
             for i, d in depth.items() if i != id(order[-1])}
@@ -240,45 +227,96 @@ def _acyclic(view):
     return True
 
 
-def _short(text, limit=MAX_TEXT):
-    text = str(text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def expression(node, names):
-    """'apple × apple_num' and '100.0 × 2.0' for the forward detail text."""
-    sym = node.row.symbol
-    args = [names[id(p)] for p in node.parents]
-    nums = [exact(p.data) for p in node.parents]
-    if len(args) == 2:  # brackets for a binary op's inputs only: exp(x + y)
-        args = [f"({a})" if " " in a else a for a in args]
-        nums = [f"({a})" if a.startswith("-") else a for a in nums]
-        return f"{args[0]} {sym} {args[1]}", f"{nums[0]} {sym} {nums[1]}"
-    return f"{sym}({args[0]})", f"{sym}({nums[0]})"
-
-
-def _finite(x):
-    """A number for the page's JSON, which has no inf or nan: those go as text."""
-    return x if math.isfinite(x) else str(x)
-
+# -- the views: what the page shows -------------------------------------------------------
 
 def value_view(root, *, precision=6, fold_constants=True, collapse=None, seed=None,
                name="graph"):
     """What the page shows of ``root``'s graph: ``nodes`` [{kind, text}], ``edges`` [{src,
     dst, name, value, grad, fw, bw}] (numbers shown from step fw, gradient from step bw),
     ``steps`` [{phase, text}], ``at`` (the node of each step).  ``collapse``: see ``group_of``.
+    The steps: the inputs, each op forward, the seed, each op backward, the gradients.
     """
     order = root.topological_order()
-    view = _whole_view(root, order, precision, fold_constants, seed, name)
+    folded = folded_constants(order) if fold_constants else set()
+    names = node_names(order, folded, precision)
+    seed, grads, passes = backward_trace(root, seed)
+    me = names[id(root)]
+    # Drawn nodes, then the output; ``members``: the node each stands for.
+    drawn = [n for n in order if id(n) not in folded]
+    vid = {id(n): i for i, n in enumerate(drawn)}
+    nodes = [{"kind": "op", "text": op_symbol(n, folded, precision)} if n.parents else
+             {"kind": "input", "text": _short(names[id(n)])} for n in drawn]
+    members = [id(n) for n in drawn]
+    out = None
+    if root.parents:
+        out = len(nodes)
+        members.append(None)
+        nodes.append({"kind": "output", "text": _short(me)})
+
+    leaves = [n for n in drawn if not n.parents]
+    steps = [{"phase": "forward", "node": None, "text": "\n".join(
+        ["forward: the inputs"]
+        + [f"  {names[id(n)]} = {exact(n.data)}" for n in leaves]
+        + ["", f"backward() has run: the gradients below are the ones it computed (dL/d{_d(me)}"
+           f" = {exact(seed)})." if float(root.grad) != 0.0 else
+           "backward() has not run yet: gradients show as ? until the steps below "
+           f"compute them, starting from dL/d{_d(me)} = {exact(seed)}."])}]
+    ops = [n for n in order if n.parents]
+    fw_step = {id(n): k for k, n in enumerate(ops, 1)}  # the inputs': 0
+    for k, node in enumerate(ops, 1):
+        expr, nums = expression(node, names)
+        head = f"{names[id(node)]} = {expr}" if names[id(node)] != expr else expr
+        steps.append({"phase": "forward", "node": vid[id(node)], "text":
+                      f"forward {k} of {len(ops)}: {head}\n  = {nums}\n  = {exact(node.data)}"})
+    bw_step, sent = {}, {}  # per arrow (parent, node): its step, the gradient it carried
+    if root.parents:
+        steps.append({"phase": "backward", "node": out, "text":
+                      f"backward starts at the output: dL/d{_d(me)} = {exact(seed)}"
+                      + ("" if seed != 1.0 else f"  (d{_d(me)}/d{_d(me)} = 1)")})
+    for k, (node, g, rows) in enumerate(passes, 1):
+        it = names[id(node)]
+        lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
+                 f"that made {it}", f"  upstream gradient dL/d{_d(it)} = {exact(g)}"]
+        for parent, local, passed, before in rows:
+            pn = names[id(parent)]
+            lines.append(f"  to {pn}: {exact(g)} × {exact(local)} (local d{_d(it)}/d{_d(pn)}) "
+                         f"= {exact(passed)}")
+            if before is not None:
+                lines.append(f"     {pn} is used more than once: its gradients add up, "
+                             f"{exact(before)} + {exact(passed)} = {exact(before + passed)}")
+            bw_step[id(parent), id(node)] = len(steps)
+            sent[id(parent), id(node)] = sent.get((id(parent), id(node)), 0.0) + passed
+        lines += [f"  ({exact(p.data)} is a plain number of the expression: it gets no gradient)"
+                  for p in node.parents if p.is_constant]
+        steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
+    if root.parents:
+        steps.append({"phase": "backward", "node": None, "text": "\n".join(
+            [f"done: the gradients of {me} with respect to the inputs"]
+            + [f"  dL/d{_d(names[id(n)])} = {exact(grads[id(n)])}" for n in leaves
+               if id(n) in grads] + [f"({me} = {exact(root.data)})"])})
+
+    edges = []  # parent -> node, one for x * x
+    for node in ops:
+        for parent in {id(p): p for p in node.parents}.values():
+            key = (id(parent), id(node))  # a constant's arrow carries no gradient
+            if id(parent) not in folded:  # a result's arrow names it, like the book's t
+                edges.append({"src": vid[id(parent)], "dst": vid[id(node)],
+                              "name": _short(names[id(parent)]) if parent.parents else "",
+                              "value": _finite(parent.data),
+                              "grad": _finite(sent[key]) if key in sent else "",
+                              "fw": fw_step.get(id(parent), 0), "bw": bw_step.get(key)})
+    if out is not None:  # the output's arrow carries the seed back from the seed's step
+        edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data),
+                      "grad": _finite(seed), "fw": fw_step[id(root)], "bw": len(ops) + 1})
+    at = [step.pop("node") for step in steps]
+    view = {"name": name, "nodes": nodes, "edges": edges, "steps": steps, "at": at,
+            "precision": precision, "output": me, "members": members}
     return view if collapse is None else grouped(view, group_of(order, collapse), name)
 
 
 def grouped(view, groups, name):
-    """``view`` with the nodes of each group drawn as one box; ``groups``: {id(node): name}.
-
-    An arrow inside a box is left out; several arrows between two boxes become one
-    without numbers.  The steps stay; a step's node is its box.
-    """
+    """``view`` with each group of ``groups`` ({id(node): name}) drawn as one box: the
+    arrows inside it left out, several between two boxes one without numbers; same steps."""
     nodes, new, boxes = [], [], {}
     for n, member in zip(view["nodes"], view["members"]):
         group = groups.get(member)
@@ -308,106 +346,6 @@ def grouped(view, groups, name):
                 members=[None] * len(nodes), box_of=boxes)
 
 
-def _whole_view(root, order, precision, fold_constants, seed, name):
-    folded = folded_constants(order) if fold_constants else set()
-    names = node_names(order, folded, precision)
-    seed, grads, passes = backward_trace(root, seed)
-    ran = float(root.grad) != 0.0
-    me = names[id(root)]
-
-    # Visual nodes: one per drawn node; ``members``: the node each stands for.
-    vid, nodes, members = {}, [], []
-    for node in order:
-        if id(node) in folded:
-            continue
-        vid[id(node)] = len(nodes)
-        members.append(id(node))
-        if node.parents:
-            nodes.append({"kind": "op", "text": op_symbol(node, folded, precision)})
-        else:
-            nodes.append({"kind": "input", "text": _short(names[id(node)])})
-    out = None
-    if root.parents:
-        out = len(nodes)
-        members.append(None)
-        nodes.append({"kind": "output", "text": _short(me)})
-
-    # Steps: the inputs, one per op forward, the seed, one per op backward, the summary.
-    steps = []
-    fw_step, bw_step = {}, {}
-    leaves = [n for n in order if not n.parents and id(n) not in folded]
-    steps.append({"phase": "forward", "node": None, "text": "\n".join(
-        ["forward: the inputs"]
-        + [f"  {names[id(n)]} = {exact(n.data)}" for n in leaves]
-        + ["", f"backward() has run: the gradients below are the ones it computed (dL/d{_d(me)}"
-           f" = {exact(seed)})." if ran else
-           "backward() has not run yet: gradients show as ? until the steps below "
-           f"compute them, starting from dL/d{_d(me)} = {exact(seed)}."])})
-    for n in leaves:
-        fw_step[id(n)] = 0
-    ops = [n for n in order if n.parents]
-    for k, node in enumerate(ops, 1):
-        fw_step[id(node)] = len(steps)
-        expr, nums = expression(node, names)
-        head = f"{names[id(node)]} = {expr}" if names[id(node)] != expr else expr
-        steps.append({"phase": "forward", "node": vid[id(node)], "text":
-                      f"forward {k} of {len(ops)}: {head}\n  = {nums}\n  = {exact(node.data)}"})
-    if root.parents:
-        bw_step[id(root), None] = len(steps)
-        steps.append({"phase": "backward", "node": out, "text":
-                      f"backward starts at the output: dL/d{_d(me)} = {exact(seed)}"
-                      + ("" if seed != 1.0 else f"  (d{_d(me)}/d{_d(me)} = 1)")})
-    for k, (node, g, rows) in enumerate(passes, 1):
-        it = names[id(node)]
-        lines = [f"backward {k} of {len(passes)}: the {node.row.symbol} node "
-                 f"that made {it}", f"  upstream gradient dL/d{_d(it)} = {exact(g)}"]
-        for parent, local, passed, before in rows:
-            pn = names[id(parent)]
-            lines.append(f"  to {pn}: {exact(g)} × {exact(local)} (local d{_d(it)}/d{_d(pn)}) "
-                         f"= {exact(passed)}")
-            if before is not None:
-                lines.append(f"     {pn} is used more than once: its gradients add up, "
-                             f"{exact(before)} + {exact(passed)} = {exact(before + passed)}")
-            bw_step[id(parent), id(node)] = len(steps)
-        for parent in node.parents:
-            if parent.is_constant:
-                lines.append(f"  ({exact(parent.data)} is a plain number of the expression: "
-                             "it gets no gradient)")
-        steps.append({"phase": "backward", "node": vid[id(node)], "text": "\n".join(lines)})
-    if root.parents:
-        steps.append({"phase": "backward", "node": None, "text": "\n".join(
-            [f"done: the gradients of {me} with respect to the inputs"]
-            + [f"  dL/d{_d(names[id(n)])} = {exact(grads[id(n)])}" for n in leaves
-               if id(n) in grads] + [f"({me} = {exact(root.data)})"])})
-
-    # Arrows: parent -> node, one per visual pair; their numbers appear at their steps.
-    sent = {}  # (parent, node) -> the gradient node sent to parent (added up for x * x)
-    for node, _, rows in passes:
-        for parent, _, passed, _ in rows:
-            key = (id(parent), id(node))
-            sent[key] = (0.0 if key not in sent else sent[key]) + passed
-    edges, seen = [], set()
-    for node in ops:
-        for parent in node.parents:
-            a, b = vid.get(id(parent)), vid[id(node)]
-            if a is None or (a, b) in seen:
-                continue  # a folded constant, or x * x's second x
-            seen.add((a, b))
-            key = (id(parent), id(node))  # no gradient along it: a constant's arrow
-            edges.append({"src": a, "dst": b,  # a result's arrow names it, like the book's t
-                          "name": _short(names[id(parent)]) if parent.parents else "",
-                          "value": _finite(parent.data + 0.0),
-                          "grad": _finite(sent[key] + 0.0) if key in sent else "",
-                          "fw": fw_step[id(parent)], "bw": bw_step.get(key)})
-    if out is not None:
-        edges.append({"src": vid[id(root)], "dst": out, "name": "", "value": _finite(root.data + 0.0),
-                      "grad": _finite(seed + 0.0), "fw": fw_step[id(root)],
-                      "bw": bw_step[id(root), None]})
-    at = [step.pop("node") for step in steps]
-    return {"name": name, "nodes": nodes, "edges": edges, "steps": steps, "at": at,
-            "precision": precision, "output": me, "members": members}
-
-
 # -- drawing: layout and SVG --------------------------------------------------------
 
 def _text_width(text, size):
@@ -416,65 +354,57 @@ def _text_width(text, size):
 
 
 def _node_size(node):
-    kind, text = node["kind"], node["text"]
-    if kind == "op":
-        return max(34.0, _text_width(text, FONT) + 14), 34.0
-    if kind == "group":
-        return _text_width(text, FONT) + 18, 28.0
-    return _text_width(text, FONT) + 4, 18.0
+    width = _text_width(node["text"], FONT)
+    if node["kind"] == "op":
+        return max(34.0, width + 14), 34.0
+    return (width + 18, 28.0) if node["kind"] == "group" else (width + 4, 18.0)
 
 
 def _boundary(centre, size, towards):
     """The point where the line from a node's centre towards ``towards`` leaves its ellipse."""
     (cx, cy), (w, h), (px, py) = centre, size, towards
-    rx, ry = w / 2 + 2, h / 2 + 2
     dx, dy = px - cx, py - cy
     if dx == 0 and dy == 0:
         return cx, cy
-    t = 1 / math.sqrt((dx / rx) ** 2 + (dy / ry) ** 2)
+    t = 1 / math.hypot(dx / (w / 2 + 2), dy / (h / 2 + 2))
     return cx + dx * t, cy + dy * t
 
 
 def edge_texts(edge, precision):
     """The arrow's two texts, its value (with the result's name: 't = 5') and its gradient."""
-    def show(x):
-        return number(x, precision) if isinstance(x, (int, float)) else str(x)
-    value = show(edge["value"])
-    return (f"{edge['name']} = {value}" if edge.get("name") else value), show(edge["grad"])
+    value, grad = (number(x, precision) if isinstance(x, (int, float)) else str(x)
+                   for x in (edge["value"], edge["grad"]))
+    return (f"{edge['name']} = {value}" if edge.get("name") else value), grad
 
 
-LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where along an arrow its numbers may go
+LABEL_SPOTS = (0.38, 0.5, 0.28, 0.62, 0.2, 0.72, 0.12, 0.82)  # where on an arrow its numbers go
 CELL = 64  # px, the grid that finds what a label would overlap
 
 
-def _place_labels(edges, routes, boxes, texts):
-    """For each arrow, the centre of its numbers' box, or None where every spot along it
-    would overlap a node or another arrow's numbers (the page then shows them on hover).
-
-    Greedy, first come first served, on a grid of ``CELL`` px: linear in the arrows.
-    """
-    grid = {}
+def _place_labels(routes, texts, boxes):
+    """For each arrow, the centre of its numbers' box, or None where each spot would overlap
+    a node or other numbers (shown on hover then): greedy, on a grid of ``CELL`` px."""
+    grid = collections.defaultdict(list)
 
     def cells(b):
         return [(i, j) for i in range(int(b[0] // CELL), int(b[2] // CELL) + 1)
                 for j in range(int(b[1] // CELL), int(b[3] // CELL) + 1)]
 
-    def free(b):
-        return all(b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1]
-                   for c in cells(b) for o in grid.get(c, ()))
-
-    def take(b):
+    def claim(b, force=False):
+        """Take box ``b`` unless it overlaps one taken (or ``force``); say whether taken."""
+        if not force and not all(b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1]
+                                 for c in cells(b) for o in grid[c]):
+            return False
         for c in cells(b):
-            grid.setdefault(c, []).append(b)
+            grid[c].append(b)
+        return True
 
     for b in boxes:
-        take(b)
+        claim(b, force=True)
     spots = []
     for (value, grad), route in zip(texts, routes):
         w = max(_text_width(value, EDGE_FONT), _text_width(grad, EDGE_FONT)) / 2 + 2
-        found = next((b for b in _label_boxes(route, w) if free(b)), None)
-        if found:
-            take(found)
+        found = next((b for b in _label_boxes(route, w) if claim(b)), None)
         spots.append(found and ((found[0] + found[2]) / 2, found[1] + 14))
     return spots
 
@@ -490,46 +420,29 @@ def _label_boxes(route, w):
                 yield (x - w, y - 14, x + w, y + 16)
 
 
-def _laid_out(nodes, edges, sizes, texts, col_gap, row_gap):
-    """Node centres, arrows (from border to border), their numbers' spots, and the size."""
-    try:
-        centres, routes, size = layered_layout(sizes, [(e["src"], e["dst"]) for e in edges],
-                                               col_gap=col_gap, row_gap=row_gap, margin=16.0)
-    except ValueError:
-        boxes = [n["text"] for n in nodes if n["kind"] == "group"]
-        if not boxes:
-            raise
-        raise ValueError(f"collapse: the boxes {', '.join(boxes)} feed each other in a circle, "
-                         "so they cannot be drawn left to right; choose groups that follow the "
-                         "graph's order (e.g. one prefix per layer)") from None
-    paths = []
-    for e, route in zip(edges, routes):
-        a, b = e["src"], e["dst"]
-        pts = list(route)
-        pts[0] = _boundary(centres[a], sizes[a], pts[1])
-        pts[-1] = _boundary(centres[b], sizes[b], pts[-2])
-        paths.append(pts)
-    boxes = [(x - w / 2, y - h / 2, x + w / 2, y + h / 2) for (x, y), (w, h) in zip(centres, sizes)]
-    return centres, paths, _place_labels(edges, paths, boxes, texts), size
-
-
 def _svg(view, show_values=True, show_grads=True):
-    """The view as an SVG string; every arrow's numbers in text elements the page updates.
-
-    Returns ``(svg, boxes)``: ``boxes`` the [x, y, w, h] (centre, size) of each node.
-    """
+    """``(svg, boxes)``: the view as SVG, every arrow's numbers in text elements the page
+    updates, and the [x, y, w, h] (centre, size) of each node."""
     nodes, edges = view["nodes"], view["edges"]
-    precision = view.get("precision", 6)
-    texts = [edge_texts(e, precision) for e in edges]
+    if not _acyclic(view):  # only collapsing makes a circle
+        boxes = ", ".join(n["text"] for n in nodes if n["kind"] == "group")
+        raise ValueError(f"collapse: the boxes {boxes} feed each other in a circle, so they cannot "
+                         "be drawn left to right; choose groups that follow the graph's order "
+                         "(e.g. one prefix per layer)")
+    texts = [edge_texts(e, view.get("precision", 6)) for e in edges]
     sizes = [_node_size(n) for n in nodes]
+    ends = [(e["src"], e["dst"]) for e in edges]
     longest = max((_text_width(t, EDGE_FONT) for pair in texts for t in pair), default=0.0)
     # Numbers that find no room: laid out again with more room between rows (small graphs).
     for row_gap in (42.0, 70.0, 110.0) if len(nodes) <= BIG else (42.0,):
-        centres, paths, spots, (width, height) = _laid_out(
-            nodes, edges, sizes, texts, min(max(60.0, longest + 40), 260.0), row_gap)
+        centres, routes, (width, height) = layered_layout(
+            sizes, ends, col_gap=min(max(60.0, longest + 40), 260.0), row_gap=row_gap, margin=16.0)
+        paths = [[_boundary(centres[a], sizes[a], r[1]), *r[1:-1],  # from border to border
+                  _boundary(centres[b], sizes[b], r[-2])] for (a, b), r in zip(ends, routes)]
+        spots = _place_labels(paths, texts, [(x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+                                             for (x, y), (w, h) in zip(centres, sizes)])
         if None not in spots:
             break
-    esc = html.escape
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cr-svg" width="{width:.0f}" '
            f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
            'font-family="Helvetica, Arial, sans-serif">',
@@ -537,30 +450,31 @@ def _svg(view, show_values=True, show_grads=True):
            'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker>'
            '</defs>']
     for k, (pts, spot, (value, grad)) in enumerate(zip(paths, spots, texts)):
+        value = html.escape(value) if show_values else ""
+        grad = html.escape(grad) if show_grads else ""
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        edge = (f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
-                'stroke-width="1.2" marker-end="url(#cr-arrow)"/>')
+        out.append(f'<g class="cr-edge" data-e="{k}"><path d="{d}" fill="none" stroke="#444" '
+                   'stroke-width="1.2" marker-end="url(#cr-arrow)"/>')
         if spot is None:  # no room: the numbers show on hover (and in the step's text)
-            edge += f'<title>{esc(value) if show_values else ""}</title>'
-        else:
-            mx, my = spot
-            edge += (f'<text class="cr-val" x="{mx:.1f}" y="{my - 5:.1f}" text-anchor="middle" '
-                     f'font-size="{EDGE_FONT}">{esc(value) if show_values else ""}</text>'
-                     f'<text class="cr-grad" x="{mx:.1f}" y="{my + 13:.1f}" text-anchor="middle" '
-                     f'font-size="{EDGE_FONT}" fill="#d00000">{esc(grad) if show_grads else ""}'
-                     '</text>')
-        out.append(edge + "</g>")
+            out.append(f'<title>{value}</title></g>')
+            continue
+        for y, cls, colour, text in ((spot[1] - 5, "val", "", value),
+                                     (spot[1] + 13, "grad", ' fill="#d00000"', grad)):
+            out.append(f'<text class="cr-{cls}" x="{spot[0]:.1f}" y="{y:.1f}" text-anchor="middle" '
+                       f'font-size="{EDGE_FONT}"{colour}>{text}</text>')
+        out.append("</g>")
     for i, (n, (cx, cy), (w, h)) in enumerate(zip(nodes, centres, sizes)):
         # An op's one-character symbol (× + ÷ σ) a little larger, as in the book's circles.
         size = FONT + 4 if n["kind"] == "op" and len(n["text"]) == 1 else FONT
-        text = (f'<text x="{cx:.1f}" y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
-                f'font-size="{size}">{esc(n["text"])}</text>')
         box = f'x="{cx - w / 2:.1f}" y="{cy - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}"'
         shape = {"op": f'<ellipse cx="{cx:.1f}" cy="{cy:.1f}" rx="{w / 2:.1f}" ry="{h / 2:.1f}" '
                        'fill="#ffffff" stroke="#333333" stroke-width="1.3"/>',
-                 "group": f'<rect {box} rx="6" fill="#f2f2f2" stroke="#777777" stroke-dasharray="4 3"/>'
+                 "group": f'<rect {box} rx="6" fill="#f2f2f2" stroke="#777777" '
+                          'stroke-dasharray="4 3"/>',
                  }.get(n["kind"], f'<rect {box} fill="none" stroke="none"/>')
-        out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}{text}</g>')
+        out.append(f'<g class="cr-node cr-{n["kind"]}" data-n="{i}">{shape}<text x="{cx:.1f}" '
+                   f'y="{cy:.1f}" text-anchor="middle" dominant-baseline="central" '
+                   f'font-size="{size}">{html.escape(n["text"])}</text></g>')
     out.append("</svg>")
     return "".join(out), [[round(x), round(y), round(w), round(h)]
                           for (x, y), (w, h) in zip(centres, sizes)]
@@ -577,21 +491,18 @@ def _page_data(views, title):
             data["steps"].append([{"phase": s["phase"], "text": s["text"]} for s in v["steps"]])
         data["views"].append({
             "name": v["name"], "svg": svg, "boxes": boxes, "steps": shared[id(v["steps"])],
-            "at": v.get("at") or [s["node"] for s in v["steps"]],
+            "at": v["at"],
             "digits": v.get("precision", 6), "groups": v.get("groups", {}),
-            "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"], e["bw"]]
-                      for e in v["edges"]]})
+            "edges": [[e["src"], e["dst"], e.get("name", ""), e["value"], e["grad"], e["fw"],
+                       e["bw"]] for e in v["edges"]]})
     return data
 
 
 # -- the three ways to look: a static picture, an HTML file, a Jupyter widget ----------
 
 class Picture:
-    """An SVG drawing of a graph: shows itself in Jupyter; ``save(path)`` writes it.
-
-    What ``draw()`` returns when Graphviz is not installed; ``pipe(format="svg")`` gives
-    the bytes as ``graphviz.Source.pipe`` does.
-    """
+    """An SVG drawing, what ``draw()`` gives without Graphviz: shows itself in Jupyter;
+    ``pipe(format="svg")`` gives the bytes as ``graphviz.Source.pipe`` does; ``save(path)``."""
 
     def __init__(self, svg):
         self.svg = svg
@@ -611,10 +522,8 @@ class Picture:
 
 
 def picture(root, rankdir="LR", show_grad=None, precision=6, fold_constants=True):
-    """The book-style drawing as SVG, laid out without Graphviz; options as ``to_dot``'s.
-
-    Gradients (per arrow: what flowed back along it) are drawn once ``backward`` has run.
-    """
+    """The book-style drawing as SVG, laid out without Graphviz; options as ``to_dot``'s
+    (gradients, per arrow what flowed back along it, once ``backward`` has run)."""
     if rankdir != "LR":
         raise ValueError(f"rankdir={rankdir!r}: without Graphviz graphs are drawn left to "
                          "right only (rankdir='LR'); install Graphviz for other directions")
@@ -628,21 +537,18 @@ def _asset(name):
     return (_HERE / name).read_text(encoding="utf-8")
 
 
-def _json(data):
-    """JSON safe inside a <script> element: every < escaped (no '</script>', no '<!--'
-    can end or hide the block), and U+2028/9, which old scripts read as line ends."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-
-
 def html_page(views, title="computational graph"):
     """One self-contained HTML page (inline script, style and SVG; nothing fetched)."""
+    # The data is JSON safe inside <script>: every < escaped (no '</script>' or '<!--' can
+    # end or hide the block), and U+2028/9, which old scripts read as line ends.
+    data = json.dumps(_page_data(views, title), ensure_ascii=False, separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>{html.escape(title)}</title>\n<style>\n{_asset('explore.css')}\n"
         "body{margin:12px;font-family:Helvetica,Arial,sans-serif}</style></head>\n<body>\n"
         "<div id=\"chainrule-explorer\"></div>\n"
-        f"<script type=\"application/json\" id=\"chainrule-data\">{_json(_page_data(views, title))}"
+        f"<script type=\"application/json\" id=\"chainrule-data\">{data}"
         f"</script>\n<script type=\"module\">\n{_asset('explore.js')}\n"
         "const data = JSON.parse(document.getElementById('chainrule-data').textContent);\n"
         "mount(document.getElementById('chainrule-explorer'), data, {globalKeys: true});\n"
@@ -654,13 +560,9 @@ BIG_DEPTH = 10  # ... and also has a view of the ops this near the output
 
 
 def value_views(root, collapse=None, **options):
-    """The views of one graph the page can switch between (its view menu).
-
-    With ``collapse``: that collapsed view first, then the whole graph.  Without, the
-    whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``,
-    each box expanding on click into a view of its own, and also has a view of the ops
-    fewer than ``BIG_DEPTH`` ops from the output.  Every view has the same steps.
-    """
+    """The views of one graph in the page's view menu: with ``collapse`` that one, then the
+    whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``
+    (a box expands on click), then the whole graph and the ops nearest the output."""
     order = root.topological_order()
     whole = value_view(root, name=f"whole graph ({len(order)} nodes)", **options)
     if collapse is not None:
@@ -681,11 +583,9 @@ def value_views(root, collapse=None, **options):
 
 
 def to_html(root, path, *, title=None, **options):
-    """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file.
-
-    ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (see
-    ``value_view``; the views as ``value_views``).  Returns the path written, as a str.
-    The file is replaced whole or not at all, with the usual mode (0644 under umask 022).
+    """Write the explorer of ``root``'s graph to ``path`` as one offline HTML file, whole or
+    not at all, with the usual mode (0644 under umask 022); returns the path as a str.
+    ``options``: ``precision``, ``fold_constants``, ``collapse``, ``seed`` (``value_view``).
     """
     views = value_views(root, **options)
     title = title or f"computational graph of {views[0]['output']}"
@@ -703,12 +603,8 @@ def _widget_class():
             "folder; value.to_html('graph.html') works without it") from None
 
     class Explorer(anywidget.AnyWidget):
-        """The step-by-step explorer as a Jupyter widget (the same script as the HTML file).
-
-        "What if": ``leaves`` are the inputs the page lets you change ([name, value] each);
-        the page sets ``edit`` to [leaf index, new value, stamp], and ``what_if`` recomputes
-        every value and gradient here, by the op table's rules, on a copy of the graph.
-        """
+        """The explorer as a Jupyter widget.  "What if": ``leaves`` are the inputs the page
+        can change ([name, value] each); it sets ``edit`` to [index, new value, stamp]."""
         _esm = _asset("explore.js") + "\nexport default { render };\n"
         _css = _asset("explore.css")
         data = traitlets.Dict().tag(sync=True)
@@ -724,8 +620,8 @@ def _widget_class():
             return f"<explorer: {self.data.get('title', '')}, {steps} steps>"
 
         def _repr_mimebundle_(self, **kwargs):
-            # Jupyter shows the widget; a stored notebook seen without a kernel or widget
-            # support (a static viewer, nbconvert) shows the picture instead.
+            # A stored notebook seen without a kernel or widget support (a static viewer,
+            # nbconvert) shows the picture instead of the widget.
             bundle = super()._repr_mimebundle_(**kwargs)
             data = bundle[0] if isinstance(bundle, tuple) else bundle
             if self.picture and isinstance(data, dict):
@@ -738,7 +634,8 @@ def _widget_class():
                 self.what_if(*change["new"][:2])
 
         def what_if(self, index, value):
-            """Set leaf ``index`` to ``value`` and show every number again (or say why not)."""
+            """Set leaf ``index`` to ``value`` and show every number again, recomputed by the
+            op table's rules on the copy (or say why not)."""
             root, leaves, title, options = self.graph
             leaf, old = leaves[index], leaves[index].data
             try:
@@ -771,23 +668,21 @@ def recompute(root):
 
 
 def widget(views, title="computational graph", root=None, options=None):
-    """A Jupyter widget showing ``views`` (as made by ``value_view``); with ``root``, the
-    graph they show, its inputs can be changed on the page (see ``Explorer``).
-
-    A small graph's last step also goes with it as a still picture.
-    """
+    """A Jupyter widget showing ``views`` (``value_view``'s), with a small graph's last step
+    as a still picture; with ``root``, the graph they show, its inputs can be changed on
+    the page (``Explorer.what_if``)."""
     w = _widget_class()(data=_page_data(views, title))
     if len(views[0]["nodes"]) <= BIG:
         w.picture = _svg(views[0])[0]
     if root is not None:
+        options = options or {}
         root = copy.deepcopy(root)  # the user's graph is never changed
         order = root.topological_order()
-        folded = folded_constants(order) if (options or {}).get("fold_constants", True) else set()
+        folded = folded_constants(order) if options.get("fold_constants", True) else set()
         names = node_names(order, folded)
         leaves = [n for n in order if not (n.parents or n.is_constant or id(n) in folded)]
-        leaves = leaves[:MAX_LEAVES]
-        w.graph = (root, leaves, title, options or {})
-        w.leaves = [[names[id(n)], n.data] for n in leaves]
+        w.graph = (root, leaves[:MAX_LEAVES], title, options)
+        w.leaves = [[names[id(n)], n.data] for n in leaves[:MAX_LEAVES]]
     return w
 
 
@@ -799,21 +694,15 @@ class Steps(list):
 
 
 def walkthrough(root, **options):
-    """The explorer's steps as text, one str per step (forward, then backward).
-
-    What the widget's detail pane shows, for a terminal or a stored notebook:
-    ``print(walkthrough(y))``, or ``walkthrough(y)[5:]`` for the backward half.
-    ``options`` as ``value_view``'s.
-    """
+    """The explorer's steps as text, one str per step (forward, then backward), for a
+    terminal or a stored notebook: ``print(walkthrough(y))``, ``walkthrough(y)[5:]`` (the
+    backward half).  ``options`` as ``value_view``'s."""
     return Steps(step["text"] for step in value_view(root, **options)["steps"])
 
 
 def explore(root, *, title=None, **options):
-    """The step-by-step explorer of ``root``'s graph as a Jupyter widget.
-
-    ``options`` as ``value_view``'s: ``precision``, ``fold_constants``, ``collapse``, ``seed``.
-    The page's "what if" row changes an input and shows every number recomputed (on a
-    copy: ``root``'s graph is left as it is).
-    """
+    """The step-by-step explorer of ``root``'s graph as a Jupyter widget; ``options`` as
+    ``value_view``'s.  Its "what if" row changes an input and shows every number recomputed
+    (on a copy: ``root``'s graph is left as it is)."""
     views = value_views(root, **options)
     return widget(views, title or f"computational graph of {views[0]['output']}", root, options)

@@ -1,10 +1,6 @@
-"""Writing a file whole or not at all: the project's one atomic writer.
-
-``DIR/NAME`` is written to a temporary file beside it, ``DIR/.NAME.PID.RANDOM.SUFFIX``
-(PID: the writing process, so ``nn.data.files.remove_stale`` can tell a dead writer's
-leftovers), which then replaces ``DIR/NAME`` in one step (``os.replace``): readers see
-the old file or the new one, never half of one.  The new file gets ``open()``'s mode
-(0666 less the umask, so 0644 usually), like every other file a program writes.
+"""Writing a file whole or not at all: the project's one atomic writer.  ``DIR/NAME`` is
+written to ``DIR/.NAME.PID.RANDOM.SUFFIX`` (PID: for ``nn.data.files.remove_stale``), which
+then replaces it in one step (``os.replace``), with ``open()``'s mode (0644 usually).
 """
 import contextlib
 import os
@@ -36,16 +32,13 @@ def check_target(path):
 @contextlib.contextmanager
 def atomic_write(path, suffix=".tmp"):
     """``with atomic_write(path) as f: f.write(b"...")``: ``path`` is replaced only if the
-    block succeeds; on any error (KeyboardInterrupt too) the temporary file is removed.
-
-    ``f`` is a binary file on the temporary file (``f.name`` is its path, readable once
-    ``f.flush()`` is called); it is flushed to disk (fsync) before the replacement.
+    block succeeds, else (KeyboardInterrupt too) the temporary file is removed.  ``f`` is a
+    binary file on it (``f.name``: its path, readable after ``f.flush()``), fsynced before.
     """
     path = Path(os.fspath(path))
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(folder)!r} does "
-                                "not exist; create it first or pick another path")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} "
+                                "does not exist; create it first or pick another path")
     check_target(path)
     tmp = temporary_name(path, suffix)
     try:

@@ -1,22 +1,14 @@
-"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz, in four steps:
-
-1. columns: each node goes as far right as it can, one column before its first consumer
-   (the longest path to the output), so an input sits just before the op that uses it;
-2. an edge that skips up to ``SPAN`` columns gets a bend point (a "dummy" node) in each
-   column it crosses; a longer one runs along a lane above the drawing instead, with two
-   bends: one bend point per column would make an input used at every depth of a deep
-   graph cost quadratic space;
-3. crossing reduction: sweeps that sort each column by the mean position of the nodes it
-   connects to in the column beside it (the barycenter heuristic), keeping the order with
-   the fewest crossings seen;
-4. rows: each node moves towards the mean height of its neighbours, keeping its order and
-   a minimum gap, so edges run mostly straight.
-
-Written here: grandalf (the Python Sugiyama layout) is too slow for graphs of thousands
-of nodes; networkx offers step 1 only.  Each step is linear in nodes + bend points
-(bend points at most ``SPAN`` per edge), plus a sort per column.
+"""A layered (Sugiyama-style) layout of a DAG, left to right, without Graphviz: 1. columns
+by the longest path to the output; 2. a bend point in each column an edge crosses, or for an
+edge longer than ``SPAN`` columns a lane above the drawing (bend points in every column would
+make an input used at every depth cost quadratic space); 3. crossing reduction by barycenter
+sweeps, keeping the order with the fewest crossings; 4. rows: each node pulled towards its
+neighbours' mean height, keeping order and gaps.  Each step is linear in nodes + bend points
+(plus a sort per column): grandalf is too slow for thousands of nodes, networkx has step 1.
 """
 import bisect
+import collections
+import itertools
 
 SWEEPS = 12  # crossing-reduction sweeps (alternating directions); the best order is kept
 SPAN = 3     # columns up to which an edge bends through every column it crosses
@@ -26,144 +18,107 @@ LANE = 30.0  # px above the nodes where the longer edges run
 def layered_layout(sizes, edges, col_gap=90.0, row_gap=26.0, margin=12.0):
     """Positions for a DAG drawn left to right.
 
-    ``sizes``: (width, height) of each node 0..n-1.  ``edges``: (src, dst) pairs, every
-    one pointing from an earlier column to a later one once laid out (a DAG; duplicate
-    pairs are allowed).  ``col_gap``: horizontal room between columns (for edge labels);
-    ``row_gap``: vertical room between two nodes of a column.
-
-    Returns ``(centres, routes, (width, height))``: the (x, y) centre of each node,
-    and for each edge the list of points it passes, from the source's centre through
-    its bend points to the target's centre.
+    ``sizes``: (width, height) of each node 0..n-1.  ``edges``: (src, dst) pairs of a DAG
+    (duplicates allowed).  ``col_gap``, ``row_gap``: room between columns (for edge labels)
+    and between two nodes of a column.  Returns ``(centres, routes, (width, height))``: the
+    (x, y) centre of each node, and per edge its points from the source's centre through
+    its bend points to the target's centre.  A cycle raises ValueError.
     """
     n = len(sizes)
     succ = [[] for _ in range(n)]
-    pred = [[] for _ in range(n)]
     for s, d in edges:
         succ[s].append(d)
-        pred[d].append(s)
 
     # 1. columns, counted from the right (the sinks) by the longest path to a sink.
-    order = _topological(n, succ, pred)
+    order = _topological(succ, collections.Counter(d for _, d in edges))
     depth = [0] * n
     for v in reversed(order):
-        if succ[v]:
-            depth[v] = 1 + max(depth[w] for w in succ[v])
+        depth[v] = 1 + max((depth[w] for w in succ[v]), default=-1)
     last = max(depth, default=0)
     column = [last - d for d in depth]
 
-    # 2. bend points: node ids n, n+1, ... each with its own column; chains per edge.
-    col_of = list(column)
-    height = [h for _, h in sizes]
+    # 2. bend points: node ids n, n+1, ... each in its own column; a chain of ids per edge.
+    col_of, height = list(column), [h for _, h in sizes]
+    # Per node: its neighbours in the column before and after, the other ends of its long edges.
+    before, after, far = (collections.defaultdict(list) for _ in range(3))
     chains = []
-    nbrs_left = [list() for _ in range(n)]
-    nbrs_right = [list() for _ in range(n)]
-    far = [list() for _ in range(n)]  # the other ends of a node's long edges
     for s, d in edges:
-        chain = [s]
         if column[d] - column[s] > SPAN:  # a long edge: no bend points, it runs in the lane
             far[s].append(d)
             far[d].append(s)
             chains.append([s, d])
             continue
-        for c in range(column[s] + 1, column[d]):
-            col_of.append(c)
-            height.append(0.0)
-            for lists in (nbrs_left, nbrs_right, far):
-                lists.append([])
-            chain.append(len(col_of) - 1)
-        chain.append(d)
+        chain = [s, *range(len(col_of), len(col_of) + column[d] - column[s] - 1), d]
+        col_of += range(column[s] + 1, column[d])
+        height += [0.0] * (len(chain) - 2)
         for a, b in zip(chain, chain[1:]):
-            nbrs_right[a].append(b)
-            nbrs_left[b].append(a)
+            after[a].append(b)
+            before[b].append(a)
         chains.append(chain)
+    long = bool(far)
 
-    # 3. crossing reduction, starting from the topological order.
-    # A bend point starts beside the node its edge comes from.
-    rank = [0] * len(col_of)
-    for i, v in enumerate(order):
-        rank[v] = i
-    for chain in chains:
-        for v in chain[1:-1]:
-            rank[v] = rank[chain[0]]
+    # 3. crossing reduction, from the topological order; a bend point starts beside the
+    # node its edge comes from.
+    rank = {v: i for i, v in enumerate(order)}
+    rank.update((v, rank[chain[0]]) for chain in chains for v in chain[1:-1])
     columns = [[] for _ in range(last + 1)]
     for v in sorted(range(len(col_of)), key=lambda v: (rank[v], v)):
         columns[col_of[v]].append(v)
-    pos = [0.0] * len(col_of)
-    _number(columns, pos)
-    best, fewest = [list(col) for col in columns], _crossings(columns, pos, nbrs_right)
+    pos = {v: i for col in columns for i, v in enumerate(col)}
+    best, fewest = [list(col) for col in columns], _crossings(columns, pos, after)
     for sweep in range(SWEEPS):
         if fewest == 0:
             break
         left_to_right = sweep % 2 == 1
-        cols = range(1, last + 1) if left_to_right else range(last - 1, -1, -1)
-        key = nbrs_left if left_to_right else nbrs_right
-        for c in cols:
+        key = before if left_to_right else after
+        for c in range(1, last + 1) if left_to_right else range(last - 1, -1, -1):
             col = columns[c]
-            bary = {v: (sum(pos[u] for u in key[v]) / len(key[v]) if key[v] else pos[v])
-                    for v in col}
-            col.sort(key=lambda v: bary[v])  # stable: ties keep their order
-            for i, v in enumerate(col):
-                pos[v] = i
-        crossings = _crossings(columns, pos, nbrs_right)
+            bary = {v: _mean([pos[u] for u in key[v]], pos[v]) for v in col}
+            col.sort(key=bary.__getitem__)  # stable: ties keep their order
+            pos.update((v, i) for i, v in enumerate(col))
+        crossings = _crossings(columns, pos, after)
         if crossings < fewest:
             best, fewest = [list(col) for col in columns], crossings
-    columns = best
-    _number(columns, pos)
 
     # 4. rows: start packed, then pull each node towards its neighbours' mean height.
     y = [0.0] * len(col_of)
-    for col in columns:
+    for col in best:
         _pack(col, y, height, row_gap, [y[v] for v in col])
     for it in range(6):
-        cols = range(len(columns)) if it % 2 == 0 else range(len(columns) - 1, -1, -1)
-        for c in cols:
-            col = columns[c]
-            want = []
-            for v in col:
-                nb = nbrs_left[v] + nbrs_right[v] + far[v]
-                want.append(sum(y[u] for u in nb) / len(nb) if nb else y[v])
-            _pack(col, y, height, row_gap, want)
+        for col in best if it % 2 == 0 else reversed(best):
+            _pack(col, y, height, row_gap,
+                  [_mean([y[u] for u in before[v] + after[v] + far[v]], y[v]) for v in col])
     top = min((y[v] - height[v] / 2 for v in range(len(col_of))), default=0.0)
 
     # x: each column as wide as its widest node.
     widths = [0.0] * (last + 1)
     for v in range(n):
         widths[column[v]] = max(widths[column[v]], sizes[v][0])
-    left, x = margin, []
-    for w in widths:
-        x.append(left + w / 2)
-        left += w + col_gap
+    starts = list(itertools.accumulate((w + col_gap for w in widths), initial=margin))
+    x = [start + w / 2 for start, w in zip(starts, widths)]
     # A long edge runs in the lane above the drawing: up from its source, along the top,
     # and down into its target, crossing no node on the way.
-    long = any(column[c[-1]] - column[c[0]] > SPAN for c in chains)
-    lane = margin + 4
-    px = [x[col_of[v]] for v in range(len(col_of))]
-    py = [y[v] - top + margin + (LANE if long else 0.0) for v in range(len(col_of))]
-    centres = [(px[v], py[v]) for v in range(n)]
+    xy = [(x[col_of[v]], y[v] - top + margin + (LANE if long else 0.0)) for v in range(len(col_of))]
     routes = []
     for chain in chains:
         s, d = chain[0], chain[-1]
-        points = [(px[v], py[v]) for v in chain]
+        points = [xy[v] for v in chain]
         if column[d] - column[s] > SPAN:
-            points[1:1] = [((px[s] + x[column[s] + 1]) / 2, lane), ((x[column[d] - 1] + px[d]) / 2, lane)]
+            points[1:1] = [((xy[s][0] + x[column[s] + 1]) / 2, margin + 4),
+                           ((x[column[d] - 1] + xy[d][0]) / 2, margin + 4)]
         routes.append(points)
-    total_h = max((py[v] + height[v] / 2 for v in range(len(col_of))), default=0.0) + margin
-    return centres, routes, (left - col_gap + margin, total_h)
+    total_h = max((xy[v][1] + height[v] / 2 for v in range(len(col_of))), default=0.0) + margin
+    return xy[:n], routes, (starts[-1] - col_gap + margin, total_h)
 
 
-def _number(columns, pos):
-    for col in columns:
-        for i, v in enumerate(col):
-            pos[v] = i
+def _mean(values, default):
+    return sum(values) / len(values) if values else default
 
 
-def _crossings(columns, pos, nbrs_right):
+def _crossings(columns, pos, after):
     """How many pairs of edges cross between neighbouring columns (counted by merging)."""
-    total = 0
-    for col in columns:
-        ends = [pos[w] for v in col for w in sorted(nbrs_right[v], key=pos.__getitem__)]
-        total += _inversions(ends)
-    return total
+    return sum(_inversions([pos[w] for v in col for w in sorted(after[v], key=pos.__getitem__)])
+               for col in columns)
 
 
 def _inversions(a):
@@ -175,12 +130,10 @@ def _inversions(a):
     return count
 
 
-def _topological(n, succ, pred):
-    """Kahn's algorithm, taking the most recently readied node first (depth first), so a
-    chain of nodes stays together in the order."""
-    missing = [len(p) for p in pred]
-    ready = [v for v in range(n) if missing[v] == 0]
-    ready.reverse()
+def _topological(succ, missing):
+    """Kahn's algorithm (``missing``: each node's count of inputs), taking the most recently
+    readied node first (depth first), so a chain of nodes stays together in the order."""
+    ready = [v for v in reversed(range(len(succ))) if missing[v] == 0]
     order = []
     while ready:
         v = ready.pop()
@@ -189,7 +142,7 @@ def _topological(n, succ, pred):
             missing[w] -= 1
             if missing[w] == 0:
                 ready.append(w)
-    if len(order) != n:
+    if len(order) != len(succ):
         raise ValueError("layered_layout: the edges form a cycle; a computational graph never does")
     return order
 

@@ -1,15 +1,8 @@
 """TwoLayerNet's forward and backward, step by step, as the book's layer diagram.
 
 ``explore(net, x, t)`` (a Jupyter widget) and ``to_html(net, x, t, path)`` (one offline
-HTML file) show Affine1 -> Relu1 -> Affine2 -> SoftmaxWithLoss with the array shapes on
-the arrows; stepping runs the layers forward, then back-propagates, showing each
-layer's dout (the gradient flowing back, 逆伝播) with its numbers.  Every number comes
-from the network's own layer objects (``layer.forward`` / ``layer.backward``).
-
-On a tiny net (say 2-3-2 on two samples) the page has more views: each layer expanded
-into its scalar graph built with ``autograd.Value`` (``scalar_graph``), the other layers
-drawn as boxes, and everything as scalars.  Their numbers agree with the vectorised
-layers' to rounding (tests/test_explore.py checks it).
+HTML file) show Affine1 -> Relu1 -> Affine2 -> SoftmaxWithLoss, each layer's numbers and
+dout (逆伝播) from its own layer object; on a tiny net also each layer as ``Value`` scalars.
 """
 import numpy as np
 
@@ -20,14 +13,10 @@ LAYERS = ("Affine1", "Relu1", "Affine2", "SoftmaxWithLoss")
 # Which layer each named array of the scalar graph belongs to.
 LAYER_OF = {"x": "Affine1", "W1": "Affine1", "b1": "Affine1", "a1": "Affine1",
             "h1": "Relu1", "W2": "Affine2", "b2": "Affine2", "a2": "Affine2",
-            "z": "SoftmaxWithLoss", "e": "SoftmaxWithLoss", "y": "SoftmaxWithLoss", "L": "SoftmaxWithLoss"}
+            "z": "SoftmaxWithLoss", "e": "SoftmaxWithLoss", "y": "SoftmaxWithLoss",
+            "L": "SoftmaxWithLoss"}
 MAX_SCALARS = 400  # products in both Affine layers (N*D*H + N*H*C) up to which views expand
-
-
-def _labels(t):
-    """Class indices (N,) from one-hot rows (N, C) or indices."""
-    t = np.asarray(t)
-    return t.argmax(axis=1) if t.ndim == 2 else t
+TITLE = "TwoLayerNet: forward and backward"
 
 
 def scalar_graph(net, x, t):
@@ -39,7 +28,8 @@ def scalar_graph(net, x, t):
     exp(z)) and y (= softmax(a2), off the loss's path: the loss is the net's, by log-softmax).
     """
     x = np.asarray(x, dtype=np.float64)
-    labels = _labels(t).reshape(-1)
+    t = np.asarray(t)
+    labels = (t.argmax(axis=1) if t.ndim == 2 else t).reshape(-1)  # one-hot rows or indices
 
     def named(name, array):
         array = np.asarray(array, dtype=object)
@@ -77,6 +67,10 @@ def _array(a):
                            max_line_width=100)
 
 
+def _shown(a):
+    return f"{_shape(a)}\n{_array(a)}"
+
+
 def layer_view(net, x, t):
     """The layer diagram's view (nodes, arrows, steps), computed by the net's layers.
 
@@ -84,13 +78,12 @@ def layer_view(net, x, t):
     so afterwards they hold this batch's state (``dW``, ``db``, ``lastLayer.loss``).
     """
     affine1, relu1, affine2 = (net.layers[k] for k in ("Affine1", "Relu1", "Affine2"))
-    last = net.lastLayer
-    nodes = [{"kind": "input", "text": s} for s in ("x", "W1", "b1")]
-    nodes += [{"kind": "op", "text": "Affine1"}, {"kind": "op", "text": "Relu1"}]
-    nodes += [{"kind": "input", "text": s} for s in ("W2", "b2")]
-    nodes += [{"kind": "op", "text": "Affine2"}, {"kind": "input", "text": "t"},
-              {"kind": "op", "text": "SoftmaxWithLoss"}, {"kind": "output", "text": "L"}]
-    X, W1, B1, A1, R1, W2, B2, A2, T, S, OUT = range(11)
+    last, p = net.lastLayer, net.params
+    names = ("x", "W1", "b1", "Affine1", "Relu1", "W2", "b2", "Affine2", "t", "SoftmaxWithLoss",
+             "L")
+    nodes = [{"kind": "op" if k in LAYERS else "output" if k == "L" else "input", "text": k}
+             for k in names]
+    X, W1, B1, A1, R1, W2, B2, A2, T, S, OUT = range(len(names))
 
     # Forward through the net's own layers, then backward, keeping each dout.
     a1 = affine1.forward(x)
@@ -101,43 +94,30 @@ def layer_view(net, x, t):
     d_h1 = affine2.backward(d_a2)
     d_a1 = relu1.backward(d_h1)
     affine1.backward(d_a1)  # dx: None, the first layer's input is the data
-    p = net.params
 
-    steps = [
-        {"phase": "forward", "node": None, "text":
-         f"forward: the inputs\n  x {_shape(x)} =\n{_array(x)}\n  t = {_array(t)}\n"
-         f"  W1 {_shape(p['W1'])}, b1 {_shape(p['b1'])}, W2 {_shape(p['W2'])}, "
-         f"b2 {_shape(p['b2'])}"},
-        {"phase": "forward", "node": A1, "text":
-         f"Affine1.forward: out = x · W1 + b1, {_shape(x)} · {_shape(p['W1'])} + "
-         f"{_shape(p['b1'])} -> {_shape(a1)}\n{_array(a1)}"},
-        {"phase": "forward", "node": R1, "text":
-         f"Relu1.forward: out = max(0, x) elementwise, {_shape(h1)}\n{_array(h1)}\n"
-         f"  mask (x <= 0, where backward will stop the gradient):\n{_array(relu1.mask)}"},
-        {"phase": "forward", "node": A2, "text":
-         f"Affine2.forward: out = x · W2 + b2, {_shape(h1)} · {_shape(p['W2'])} + "
-         f"{_shape(p['b2'])} -> {_shape(a2)}\n{_array(a2)}"},
-        {"phase": "forward", "node": S, "text":
-         f"SoftmaxWithLoss.forward: y = softmax(x) {_shape(last.y)}\n{_array(last.y)}\n"
-         f"  L = mean cross-entropy error = {float(loss)!r}"},
-        {"phase": "backward", "node": OUT, "text": "backward starts at the output: dL/dL = 1"},
-        {"phase": "backward", "node": S, "text":
-         f"SoftmaxWithLoss.backward: dx = (y - t) / N {_shape(d_a2)}\n{_array(d_a2)}"},
-        {"phase": "backward", "node": A2, "text":
-         f"Affine2.backward (dout {_shape(d_a2)}):\n  dx = dout · W2ᵀ {_shape(d_h1)}\n"
-         f"{_array(d_h1)}\n  dW2 = xᵀ · dout {_shape(affine2.dW)}\n{_array(affine2.dW)}\n"
-         f"  db2 = dout summed over the batch {_shape(affine2.db)}\n{_array(affine2.db)}"},
-        {"phase": "backward", "node": R1, "text":
-         f"Relu1.backward: dx = dout where x > 0, else 0 {_shape(d_a1)}\n{_array(d_a1)}"},
-        {"phase": "backward", "node": A1, "text":
-         f"Affine1.backward (dout {_shape(d_a1)}):\n  dW1 = xᵀ · dout {_shape(affine1.dW)}\n"
-         f"{_array(affine1.dW)}\n  db1 = dout summed over the batch {_shape(affine1.db)}\n"
-         f"{_array(affine1.db)}\n  (no dx: the first layer's input is the data)"},
-        {"phase": "backward", "node": None, "text":
-         f"done: L = {float(loss)!r}; the gradients dW1, db1, dW2, db2 are what "
-         "TwoLayerNet.gradient returns"},
-    ]
-
+    steps = [  # (phase, the node it shows, text)
+        ("forward", None, f"forward: the inputs\n  x {_shape(x)} =\n{_array(x)}\n"
+         f"  t = {_array(t)}\n  W1 {_shape(p['W1'])}, b1 {_shape(p['b1'])}, "
+         f"W2 {_shape(p['W2'])}, b2 {_shape(p['b2'])}"),
+        ("forward", A1, f"Affine1.forward: out = x · W1 + b1, {_shape(x)} · {_shape(p['W1'])} + "
+         f"{_shape(p['b1'])} -> {_shown(a1)}"),
+        ("forward", R1, f"Relu1.forward: out = max(0, x) elementwise, {_shown(h1)}\n"
+         f"  mask (x <= 0, where backward will stop the gradient):\n{_array(relu1.mask)}"),
+        ("forward", A2, f"Affine2.forward: out = x · W2 + b2, {_shape(h1)} · {_shape(p['W2'])} + "
+         f"{_shape(p['b2'])} -> {_shown(a2)}"),
+        ("forward", S, f"SoftmaxWithLoss.forward: y = softmax(x) {_shown(last.y)}\n"
+         f"  L = mean cross-entropy error = {float(loss)!r}"),
+        ("backward", OUT, "backward starts at the output: dL/dL = 1"),
+        ("backward", S, f"SoftmaxWithLoss.backward: dx = (y - t) / N {_shown(d_a2)}"),
+        ("backward", A2, f"Affine2.backward (dout {_shape(d_a2)}):\n  dx = dout · W2ᵀ "
+         f"{_shown(d_h1)}\n  dW2 = xᵀ · dout {_shown(affine2.dW)}\n"
+         f"  db2 = dout summed over the batch {_shown(affine2.db)}"),
+        ("backward", R1, f"Relu1.backward: dx = dout where x > 0, else 0 {_shown(d_a1)}"),
+        ("backward", A1, f"Affine1.backward (dout {_shape(d_a1)}):\n  dW1 = xᵀ · dout "
+         f"{_shown(affine1.dW)}\n  db1 = dout summed over the batch {_shown(affine1.db)}\n"
+         "  (no dx: the first layer's input is the data)"),
+        ("backward", None, f"done: L = {float(loss)!r}; the gradients dW1, db1, dW2, db2 are what "
+         "TwoLayerNet.gradient returns")]
     edges = [dict(zip(("src", "dst", "value", "grad", "fw", "bw"), edge)) for edge in [
         (X, A1, _shape(x), "", 0, None),
         (W1, A1, _shape(p["W1"]), f"dW1 {_shape(affine1.dW)}", 0, 9),
@@ -150,17 +130,14 @@ def layer_view(net, x, t):
         (T, S, _shape(t), "", 0, None),
         (S, OUT, f"L = {float(loss):.6g}", "1", 4, 5)]]
     return {"name": "layers (the book's diagram)", "nodes": nodes, "edges": edges,
-            "steps": steps}
+            "steps": [{"phase": phase, "text": text} for phase, _, text in steps],
+            "at": [node for _, node, _ in steps]}
 
 
 def views(net, x, t):
     """The layer diagram, and on a tiny net each layer expanded into Values."""
     result = [layer_view(net, x, t)]
-    x = np.asarray(x)
-    n = 1 if x.ndim == 1 else x.shape[0]
-    d, h = net.params["W1"].shape
-    c = net.params["W2"].shape[1]
-    if n * (d * h + h * c) > MAX_SCALARS:
+    if len(np.atleast_2d(x)) * (net.params["W1"].size + net.params["W2"].size) > MAX_SCALARS:
         return result
     loss, _ = scalar_graph(net, x, t)
     whole = value_explorer.value_view(loss, name="everything as scalars (Value)")
@@ -173,10 +150,9 @@ def views(net, x, t):
 
 def explore(net, x, t):
     """The step-by-step layer diagram of ``net`` on the batch ``x``, ``t`` (a Jupyter widget)."""
-    return value_explorer.widget(views(net, x, t), "TwoLayerNet: forward and backward")
+    return value_explorer.widget(views(net, x, t), TITLE)
 
 
 def to_html(net, x, t, path):
     """Write the step-by-step layer diagram to ``path`` as one offline HTML file."""
-    return files.write_text(path, value_explorer.html_page(views(net, x, t),
-                                                           "TwoLayerNet: forward and backward"))
+    return files.write_text(path, value_explorer.html_page(views(net, x, t), TITLE))
