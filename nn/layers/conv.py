@@ -58,7 +58,8 @@ def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
     """
     input_data = np.asarray(input_data)
     output_size(input_data.shape, filter_h, filter_w, stride, pad, "im2col")
-    return ops.im2col.forward(input_data, filter_h=filter_h, filter_w=filter_w, stride=stride, pad=pad)
+    return ops.im2col.forward(input_data, filter_h=filter_h, filter_w=filter_w, stride=stride,
+                              pad=pad)
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
@@ -87,12 +88,10 @@ class Convolution:
     ``W`` (FN, C, FH, FW) and ``b`` (FN,) are kept by reference (in-place updates reach
     the layer); a number ``b`` (the book's apply_filter.py passes 0) is that bias for every
     filter, made an array of W's dtype.  forward(x): (N, C, H, W) -> (N, FN, OH, OW), in W's
-    dtype.  Gradients are in W's dtype too, whatever dout's.
-    backward(dout) stores ``dW`` (FN, C, FH, FW) and ``db`` (FN,) and returns dL/dx
-    (N, C, H, W), or None with ``input_grad=False`` (a first layer never needs it).
-    The arithmetic is one matrix product per sample over im2col's columns
-    (``autograd.ops.conv2d``, the op table's row "conv2d", which also holds the
-    derivatives).
+    dtype.  backward(dout) stores ``dW`` (FN, C, FH, FW) and ``db`` (FN,) and returns dL/dx
+    (N, C, H, W), or None with ``input_grad=False`` (a first layer never needs it); all in
+    W's dtype, whatever dout's.  The arithmetic is one matrix product per sample over
+    im2col's columns (the op table's row "conv2d", which also holds the derivatives).
     """
 
     def __init__(self, W, b, stride=1, pad=0, input_grad=True):
@@ -113,10 +112,8 @@ class Convolution:
         self.stride = stride
         self.pad = pad
         self.input_grad = input_grad
-        self.x = None
-        self.out = None
-        self.dW = None
-        self.db = None
+        self.x = self.out = None
+        self.dW = self.db = None
 
     def forward(self, x):
         x = np.asarray(x)
@@ -149,8 +146,7 @@ class Pooling:
     maximum is always one of the input's values (as in PyTorch; ``pad`` at most half the
     window).  backward(dout) passes each output's gradient to the input where the maximum
     was, the first one in the window if several are equal, as the book's ``argmax`` and
-    PyTorch do (op table row "max_pool").  ``stride`` defaults to 2, the book's corrected
-    default.
+    PyTorch do (op table row "max_pool").  ``stride`` defaults to 2, the book's corrected one.
     """
 
     def __init__(self, pool_h, pool_w, stride=2, pad=0):
@@ -163,8 +159,7 @@ class Pooling:
         self.pool_w = pool_w
         self.stride = stride
         self.pad = pad
-        self.x = None
-        self.out = None
+        self.x = self.out = None
 
     def forward(self, x):
         x = np.asarray(x)

@@ -1,16 +1,15 @@
 """The book's layers (レイヤ) for back-propagation (誤差逆伝播法), vectorised with numpy.
 
-Each layer has ``forward(...)``, which keeps what its backward needs, and
-``backward(dout=1)``, which takes dL/d(output) and returns dL/d(input).  The
-forward and the derivatives themselves are rows of the op table
-(``autograd.ops``), the one place they are written, shared with the scalar
-engine; a layer only keeps the right arrays and reshapes.
+Each layer has ``forward(...)``, which keeps what its backward needs, and ``backward(dout=1)``,
+which takes dL/d(output) and returns dL/d(input).  The forward and the derivatives themselves
+are rows of the op table (``autograd.ops``), the one place they are written, shared with the
+scalar engine; a layer only keeps the right arrays and reshapes.
 
-``dout=1`` (the default) means L = sum of the layer's outputs, so dL/d(output)
-is all ones; for SoftmaxWithLoss, whose output is the loss itself, it is dL/dL = 1.
+``dout=1`` (the default) means L = sum of the layer's outputs, so dL/d(output) is all ones;
+for SoftmaxWithLoss, whose output is the loss itself, it is dL/dL = 1.
 
-No layer changes an array its caller passed in: forward and backward return
-new arrays and keep references to inputs only to read them.
+No layer changes an array its caller passed in: forward and backward return new arrays and
+keep references to inputs only to read them.
 """
 import math
 import numbers
@@ -120,17 +119,16 @@ class Sigmoid:
 class Affine:
     """Affine layer (アフィン変換): Y = X W + b.
 
-    ``W`` (D, M) and ``b`` (M,) are kept by reference, not copied: updating
-    them in place (``W -= lr * dW``) updates the layer.  The input is a batch
-    of any shape (N, ...) whose samples flatten to D values, e.g. images
-    (N, 1, 28, 28) with D = 784, or a single sample (D,).  Inputs are computed
-    in W's dtype (converted if they differ).  The output is (N, M), or (M,)
+    ``W`` (D, M) and ``b`` (M,) are kept by reference, not copied: updating them in place
+    (``W -= lr * dW``) updates the layer.  The input is a batch of any shape (N, ...) whose
+    samples flatten to D values, e.g. images (N, 1, 28, 28) with D = 784, or a single sample
+    (D,), computed in W's dtype (converted if it differs).  The output is (N, M), or (M,)
     for a single sample.
 
-    backward(dout) stores dW = X^T dY (D, M) and db = sum_n dY (M,) and
-    returns dX = dY W^T in the input's shape (the ``affine`` row).
-    With ``input_grad=False`` it skips dX and returns None: the first layer of
-    a network never needs it, and it is the largest product of the backward pass.
+    backward(dout) stores dW = X^T dY (D, M) and db = sum_n dY (M,) and returns dX = dY W^T
+    in the input's shape (the ``affine`` row).  With ``input_grad=False`` it skips dX and
+    returns None: the first layer of a network never needs it, and it is the largest
+    product of the backward pass.
     """
 
     def __init__(self, W, b, input_grad=True):
@@ -150,8 +148,7 @@ class Affine:
         self.input_grad = input_grad
         self.x = None  # the input as (N, D)
         self.original_x_shape = None
-        self.dW = None
-        self.db = None
+        self.dW = self.db = None
 
     def forward(self, x):
         self.x = None  # let the previous input go before converting this one (memory peak)
@@ -197,13 +194,12 @@ class Affine:
 class SoftmaxWithLoss:
     """Softmax-with-Loss layer: softmax of the scores, then the mean cross-entropy error.
 
-    forward(x, t): ``x`` scores (N, C), or (C,) for one sample; ``t`` one-hot
-    rows shaped like ``x``, or class indices (N,) or (N, 1) (a scalar for one sample).
-    Returns the loss L = -(1/N) sum_n log y[n, t_n], computed from
-    log_softmax(x) = x - max - log(sum(exp(x - max))): stable, and exact, so
-    that backward's (y - t) / N is its true derivative (the
-    ``softmax_cross_entropy`` row).  Index targets are used as
-    they are; no one-hot matrix is built.
+    forward(x, t): ``x`` scores (N, C), or (C,) for one sample; ``t`` one-hot rows shaped
+    like ``x``, or class indices (N,) or (N, 1) (a scalar for one sample).  Returns the loss
+    L = -(1/N) sum_n log y[n, t_n], computed from log_softmax(x) = x - max - log(sum(exp(x -
+    max))): stable, and exact, so that backward's (y - t) / N is its true derivative (the
+    ``softmax_cross_entropy`` row).  Index targets are used as they are; no one-hot matrix
+    is built.
 
     Keeps ``loss``, ``y`` = softmax(x) (N, C) and ``t`` (indices (N,) or one-hot (N, C)).
     """
@@ -233,14 +229,6 @@ class SoftmaxWithLoss:
 
 
 # ---------------------------------------------------------------- chapter 6: Batch Norm, Dropout
-
-batchnorm, scale_shift, dropout = ops.batchnorm, ops.scale_shift, ops.dropout
-
-
-def _rng(rng):
-    """None: numpy's global generator (the book's np.random); an int seed or Generator: that one."""
-    return np.random if rng is None or rng is np.random else np.random.default_rng(rng)
-
 
 class BatchNormalization:
     """Batch Normalization (Batch Norm): y = gamma (x - mean) / sqrt(var + eps) + beta per feature.
@@ -333,13 +321,13 @@ class BatchNormalization:
                           stacklevel=2)
         params = dict(axes=axes, eps=self.eps, running=running)
         # The rows' functions called directly (no dispatch on Values): the step's hot path.
-        normalised = batchnorm.forward(x, **params)  # (xhat, mean, var, std)
+        normalised = ops.batchnorm.forward(x, **params)  # (xhat, mean, var, std)
         if train_flg:
             m, (_, mean, var, _) = self.momentum, normalised
             self.running_mean = m * self.running_mean + (1 - m) * mean.reshape(-1)
             self.running_var = m * self.running_var + (1 - m) * var.reshape(-1)
         self._saved = (x, normalised, params)
-        out = scale_shift.forward(normalised[0], self.gamma, self.beta, axes=axes)
+        out = ops.scale_shift.forward(normalised[0], self.gamma, self.beta, axes=axes)
         return out.astype(self._dtypes()[0], copy=False).reshape(self.input_shape)
 
     def backward(self, dout=1):
@@ -349,9 +337,9 @@ class BatchNormalization:
         inputs, axes = (normalised[0], self.gamma, self.beta), params["axes"]
         dtype = self._dtypes()[0]
         dxhat, dgamma, dbeta = (rule(dout, None, *inputs, axes=axes)
-                                for rule in scale_shift.backward)
+                                for rule in ops.scale_shift.backward)
         self.dgamma, self.dbeta = dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
-        dx = batchnorm.backward[0](dxhat, normalised, x, **params)
+        dx = ops.batchnorm.backward[0](dxhat, normalised, x, **params)
         return dx.astype(dtype, copy=False).reshape(self.input_shape)
 
 
@@ -371,7 +359,8 @@ class Dropout:
     def __init__(self, dropout_ratio=0.5, *, inverted=True, rng=None):
         self.dropout_ratio = hyperparameter(dropout_ratio, "dropout_ratio", "Dropout", "in [0, 1)")
         self.inverted = inverted
-        self.rng = _rng(rng)
+        # None: numpy's global generator (the book's np.random); an int seed or Generator its own.
+        self.rng = np.random if rng is None or rng is np.random else np.random.default_rng(rng)
         self.mask = None
         self._saved = None  # (multiplier or None, scale, shape, dtype)
 
@@ -388,10 +377,10 @@ class Dropout:
             scale = 1.0 if self.inverted else keep
             multiplier = None
         self._saved = (multiplier, scale, x.shape, dtype)
-        return dropout(x, multiplier, scale=scale)
+        return ops.dropout(x, multiplier, scale=scale)
 
     def backward(self, dout=1):
         forward_first(self._saved, "Dropout")
         multiplier, scale, shape, dtype = self._saved
         dout = upstream(dout, shape, dtype, "Dropout")
-        return dropout.backward[0](dout, None, None, multiplier, scale=scale)
+        return ops.dropout.backward[0](dout, None, None, multiplier, scale=scale)
