@@ -176,6 +176,5 @@ def blas_threads(n):
 
 def usable_cpus():
     """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    has_mask = hasattr(os, "sched_getaffinity")
+    return len(os.sched_getaffinity(0)) if has_mask else os.cpu_count() or 1
