@@ -1,11 +1,10 @@
 """Atomic writes (``autograd.files``), and cleaning up after a writer that was killed.
 
-A file ``DIR/NAME`` is written to a temporary file beside it,
-``DIR/.NAME.PID.RANDOM.SUFFIX`` (PID: the writing process), which then replaces
-``DIR/NAME`` in one step; on any error or KeyboardInterrupt the temporary file
-is removed.  Only ``kill -9`` or a crash can leave one behind; ``remove_stale``
-deletes those whose process is gone, and every writer calls it first, so the
-next run cleans up.  (Without POSIX processes, as on Windows, no PID is judged ended.)
+A file ``DIR/NAME`` is written to a temporary file beside it, ``DIR/.NAME.PID.RANDOM.SUFFIX``
+(PID: the writing process), which then replaces ``DIR/NAME`` in one step; on any error or
+KeyboardInterrupt the temporary file is removed.  Only ``kill -9`` or a crash can leave one
+behind; ``remove_stale`` deletes those whose process is gone, and every writer calls it
+first, so the next run cleans up.  (On Windows no PID is judged ended.)
 """
 import contextlib
 import os
@@ -31,10 +30,9 @@ def atomic_write(path, suffix=".tmp"):
 def probe_writable(path, suffix=".tmp"):
     """Check now that ``atomic_write(path, suffix)`` will be able to write ``path``.
 
-    Removes stale temporary files of ``path``, then creates and removes a
-    temporary file beside it.  Raises OSError saying why not (e.g.
-    PermissionError, FileNotFoundError for a missing folder, IsADirectoryError,
-    FileExistsError for a FIFO or device).
+    Removes stale temporary files of ``path``, then creates and removes a temporary file
+    beside it.  Raises OSError saying why not (e.g. PermissionError, FileNotFoundError for
+    a missing folder, IsADirectoryError, FileExistsError for a FIFO or device).
     """
     path = Path(path)
     files.check_target(path)

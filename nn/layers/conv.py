@@ -1,24 +1,21 @@
 """Convolution and pooling (畳み込み層とプーリング層), chapter 7 of the book.
 
-Images are batches laid out as the book does, (N, C, H, W): N samples, C channels,
-H rows, W columns.  Filters are (FN, C, FH, FW).  A filter of FH x FW slides over the
-input padded with P zeros on each side, S pixels at a time, giving an output of
+Images are batches laid out as the book does, (N, C, H, W): N samples, C channels, H rows,
+W columns.  Filters are (FN, C, FH, FW).  A filter of FH x FW slides over the input padded
+with P zeros on each side, S pixels at a time, giving an output of
 
     OH = (H + 2P - FH) // S + 1,    OW = (W + 2P - FW) // S + 1
 
-(when S does not divide H + 2P - FH, the last rows that do not fill a window are not
-used, as in the book's code and PyTorch).  A shape that gives OH or OW < 1 is refused
-with an error naming the shapes and this formula.
+(when S does not divide H + 2P - FH, the last rows that do not fill a window are not used,
+as in the book's code and PyTorch).  A shape that gives OH or OW < 1 is refused with an
+error naming the shapes and this formula.
 
-``im2col`` (the book's common/util.py) turns every window into one row of a matrix, so
-that convolution is one matrix product; ``col2im`` adds rows back into an image, which
-is im2col's transpose and therefore its backward.  Neither loops over pixels or samples:
-im2col is one copy of a strided view of the input; col2im loops over the FH x FW offsets
-of the window only.
-
-``Convolution`` and ``Pooling`` (max pooling) are the book's layers.  Their derivatives
-are the rows "conv2d" and "max_pool" of the op table; the layers keep what the rows need
-and call them.
+``im2col`` (the book's common/util.py) turns every window into one row of a matrix, so that
+convolution is one matrix product; ``col2im``, its transpose, is its backward.  Neither
+loops over pixels or samples: im2col is one copy of a strided view of the input; col2im
+loops over the FH x FW offsets of the window only.  ``Convolution`` and ``Pooling`` (max
+pooling) are the book's layers; their derivatives are the op table's rows "conv2d" and
+"max_pool".
 """
 import numpy as np
 

@@ -234,26 +234,24 @@ class BatchNormalization:
     """Batch Normalization (Batch Norm): y = gamma (x - mean) / sqrt(var + eps) + beta per feature.
 
     ``gamma``, ``beta``: one value per feature, kept by reference (update them in place).
-    Input (N, D): D features, statistics over the batch.  Input (N, C, H, W) (or any
-    (N, C, ...)): per channel by default, statistics over N, H and W, so gamma has C
-    values (what a convolutional net needs, and what PyTorch's BatchNorm2d does);
-    ``per_pixel=True`` is the book's behaviour: the image is flattened to (N, C*H*W) and
-    every pixel is a feature of its own, so gamma has C*H*W values.
+    Input (N, D): D features, statistics over the batch.  Input (N, C, H, W) (or any (N, C,
+    ...)): per channel by default, statistics over N, H and W, so gamma has C values (what a
+    convolutional net needs, and what PyTorch's BatchNorm2d does); ``per_pixel=True`` is the
+    book's behaviour: the image is flattened to (N, C*H*W), every pixel a feature of its own.
 
-    forward(x, train_flg=True): in training, the batch's mean and biased variance, and
-    the running averages running <- momentum * running + (1 - momentum) * batch (the
-    book's, from 0); in testing (train_flg=False) the running averages, as constants.
-    Before the first training batch there are none: testing then uses mean 0 and
-    variance 1 (y = gamma x / sqrt(1 + eps) + beta, not the book's x / sqrt(eps), 1000 x);
-    the running averages still start from 0 as the book's (starting the variance at 1,
-    PyTorch's choice, leaves a bias of momentum^k after k batches, which swamps the tiny
-    variances of a net with small weights: the book's figure 6-19 is not reproduced).
-    A training batch of one sample per feature (N = 1 for (N, D) input) has variance 0:
-    the output is beta and dx is 0, and a RuntimeWarning says so (not an error: the
-    book's batch_norm_gradient_check.py runs on one sample).
-    backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of gamma, beta);
-    the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the derivative
-    through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
+    forward(x, train_flg=True): in training, the batch's mean and biased variance, and the
+    running averages running <- momentum * running + (1 - momentum) * batch (the book's,
+    from 0); in testing (train_flg=False) the running averages, as constants.  Before the
+    first training batch there are none: testing then uses mean 0 and variance 1 (y = gamma
+    x / sqrt(1 + eps) + beta, not the book's x / sqrt(eps), 1000 x); the running averages
+    still start from 0 as the book's (starting the variance at 1, PyTorch's choice, leaves a
+    bias of momentum^k after k batches, which swamps the tiny variances of a net with small
+    weights: the book's figure 6-19 is not reproduced).  A training batch of one sample per
+    feature (N = 1 for (N, D) input) has variance 0: the output is beta and dx is 0, and a
+    RuntimeWarning says so (not an error: the book's batch_norm_gradient_check.py runs on
+    one sample).  backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of
+    gamma, beta); the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the
+    derivative through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
     eps > 0, default 1e-6 (the book's 10e-7).  Outputs and gradients have gamma's dtype;
     float16 is computed, and its statistics kept, in float32 (float16 squares overflow).
     """

@@ -76,39 +76,33 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
     bar = own_bar if bar is None else bar
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
     params, start, shown = network.params, time.perf_counter(), 0
-    try:
-        with blas_threads(threads):
-            for i in range(iters_num):
-                x_batch, t_batch = draw_batch()
-                grads = network.gradient(x_batch if augment is None else augment(x_batch), t_batch)
-                loss = float(network.lastLayer.loss)
-                if not math.isfinite(loss):
-                    raise FloatingPointError(diverged(f"the loss became {loss} at", i, iters_num, lr))
-                optimizer.update(params, grads)
-                history.train_loss_list.append(loss)
-                if x_test is not None and (i % ipe == 0 or last_eval and i == iters_num - 1):
-                    check_finite(params, i, iters_num, lr)
-                    eval_start = time.perf_counter()
-                    with blas_threads(eval_threads):
-                        train_acc = network.accuracy(x_train[:train_acc_size],
-                                                     t_train[:train_acc_size])
-                        test_acc = network.accuracy(x_test[:test_acc_size],
-                                                    t_test[:test_acc_size])
-                    history.eval_seconds += time.perf_counter() - eval_start
-                    history.train_acc_list.append(train_acc)
-                    history.test_acc_list.append(test_acc)
-                    history.eval_iters.append(i + 1)
-                    say(f"epoch {(i + 1) / ipe:5.2f} (iter {i + 1:>6}): "
-                        f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
-                if on_step is not None:
-                    on_step(i, history)
-                if bar is not None and (i % 100 == 99 or i == iters_num - 1):
-                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                    bar.update(i + 1 - shown)
-                    shown = i + 1
-    finally:
-        if own_bar is not None:
-            own_bar.close()
+    with blas_threads(threads), contextlib.nullcontext() if own_bar is None else own_bar:
+        for i in range(iters_num):
+            x_batch, t_batch = draw_batch()
+            grads = network.gradient(x_batch if augment is None else augment(x_batch), t_batch)
+            loss = float(network.lastLayer.loss)
+            if not math.isfinite(loss):
+                raise FloatingPointError(diverged(f"the loss became {loss} at", i, iters_num, lr))
+            optimizer.update(params, grads)
+            history.train_loss_list.append(loss)
+            if x_test is not None and (i % ipe == 0 or last_eval and i == iters_num - 1):
+                check_finite(params, i, iters_num, lr)
+                eval_start = time.perf_counter()
+                with blas_threads(eval_threads):
+                    train_acc = network.accuracy(x_train[:train_acc_size], t_train[:train_acc_size])
+                    test_acc = network.accuracy(x_test[:test_acc_size], t_test[:test_acc_size])
+                history.eval_seconds += time.perf_counter() - eval_start
+                history.train_acc_list.append(train_acc)
+                history.test_acc_list.append(test_acc)
+                history.eval_iters.append(i + 1)
+                say(f"epoch {(i + 1) / ipe:5.2f} (iter {i + 1:>6}): "
+                    f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
+            if on_step is not None:
+                on_step(i, history)
+            if bar is not None and (i % 100 == 99 or i == iters_num - 1):
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                bar.update(i + 1 - shown)
+                shown = i + 1
     history.elapsed += time.perf_counter() - start
     return history
 

@@ -97,13 +97,11 @@ def _step_by_rms(p, numerator, squares, lr, tmp):
 class _Optimizer:
     """The update every optimizer shares: check every pair, make the state, step each key.
 
-    An optimizer names its per-key state in ``state`` (e.g. ``("v",)``: a dict of zero
-    arrays like the parameters, made at the first update) and writes ``step(p, g, *state,
-    lr, tmp)``, which changes ``p`` in place.  ``tmp`` is a scratch array of p's shape and
-    dtype, shared by the parameters of one shape (each key is done with it before the next
-    starts) and reused at every step: the temporaries of an update (lr * g, g^2, the step)
-    are written into it with numpy's ``out=`` instead of into new arrays, so the step
-    touches less memory and more of it stays in cache (BENCHMARKS.md, chapter 6).
+    An optimizer names its per-key state dicts in ``state`` (zero arrays like the parameters,
+    made at the first update) and writes ``step(p, g, *state, lr, tmp)``, which changes p in
+    place.  ``tmp``, a scratch array of p's shape and dtype shared by the parameters of one
+    shape, takes the temporaries of a step (lr * g, g^2 ...) through numpy's ``out=``, so the
+    step touches less memory and more of it stays in cache (BENCHMARKS.md, chapter 6).
     """
 
     state = ()
