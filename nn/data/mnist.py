@@ -11,16 +11,15 @@ in C order.
 
 Files are looked for, as ``NAME`` or ``NAME.gz``, in ``data_dir`` and then ``data_dir/mnist``
 if given, else in ``$CHAINRULE_DATA`` and ``$CHAINRULE_DATA/mnist`` and then in the per-user
-cache ``$XDG_CACHE_HOME/chainrule/mnist`` (default ``~/.cache/chainrule/mnist``): either
-folder may be named, the one holding the files or the one above its ``mnist``.  Missing files
-are downloaded from a mirror unless ``CHAINRULE_OFFLINE=1``.  Each file's decompressed
-content is checked against its official sha256, and no file is read or decompressed beyond
-the size MNIST has (a gzip bomb is refused, not unpacked).  Without ``data_dir`` the decoded
-arrays are cached as ``.npy`` files in the per-user cache, so that every load after the
-first takes a fraction of a second; each load checks a cached array against the same sha256
-(the IDX header follows from the shape) and rebuilds it if it differs or is not a plain
-``.npy`` file of the right shape.  With ``data_dir`` the files in that folder are read and
-checked every time; no cache is used.
+cache ``$XDG_CACHE_HOME/chainrule/mnist`` (default ``~/.cache/chainrule/mnist``): either folder
+may be named, the one holding the files or the one above its ``mnist``.  Missing files are
+downloaded from a mirror unless ``CHAINRULE_OFFLINE=1``.  Each file's decompressed content is
+checked against its official sha256, and no file is read or decompressed beyond the size MNIST
+has (a gzip bomb is refused, not unpacked).  Without ``data_dir`` the decoded arrays are cached
+as ``.npy`` files in the per-user cache, so that every load after the first takes a fraction of
+a second; each load checks a cached array against the same sha256 (the IDX header follows from
+the shape) and rebuilds it if it differs or is not a plain ``.npy`` file of the right shape.
+With ``data_dir`` the files in that folder are read and checked every time; no cache is used.
 """
 
 import gzip
@@ -79,10 +78,9 @@ class MnistDownloadError(OSError):
 def parse_idx(raw, name="<bytes>", *, kind=None, count=None):
     """Decode the bytes of an uncompressed IDX file.
 
-    Returns a new, writable uint8 array: (N, 28, 28) for images, (N,) for
-    labels. ``kind`` ("images" or "labels") and ``count`` (N), when given,
-    must match the header. ``name`` (usually the path) is used in errors.
-    Raises MnistFormatError.
+    Returns a new, writable uint8 array: (N, 28, 28) for images, (N,) for labels. ``kind``
+    ("images" or "labels") and ``count`` (N), when given, must match the header. ``name``
+    (usually the path) is used in errors. Raises MnistFormatError.
     """
     def fail(problem):
         raise MnistFormatError(f"{name}: {problem}. {_FIX}")
@@ -119,12 +117,11 @@ def parse_idx(raw, name="<bytes>", *, kind=None, count=None):
 def read_idx(path, expected_sha256=None, *, kind=None, count=None):
     """Read an IDX file, gzipped or not, and decode it with ``parse_idx``.
 
-    If ``expected_sha256`` is given, the decompressed bytes must have that
-    sha256 (MnistChecksumError otherwise). Returns a uint8 array.  At most the
-    file's size (from ``kind`` and ``count``, else the largest MNIST file's) plus
-    one byte is read or decompressed: anything longer is refused
-    (MnistFormatError), so a gzip bomb is never unpacked.  Only regular files
-    are read (a FIFO or a device is refused, without blocking).
+    If ``expected_sha256`` is given, the decompressed bytes must have that sha256
+    (MnistChecksumError otherwise). Returns a uint8 array.  At most the file's size (from
+    ``kind`` and ``count``, else the largest MNIST file's) plus one byte is read or
+    decompressed: anything longer is refused (MnistFormatError), so a gzip bomb is never
+    unpacked.  Only regular files are read (a FIFO or a device is refused, without blocking).
     """
     limit = _largest_file if kind is None or count is None else _file_size(kind, count)
     f = _open_regular(path)
@@ -214,11 +211,10 @@ def find_file(name, dirs):
 def download(name, dest_dir, mirrors=None):
     """Download ``NAME.gz`` into ``dest_dir``, trying ``mirrors`` (default MIRRORS) in turn.
 
-    The file is written to a temporary file in ``dest_dir``, verified against
-    MNIST_FILES, then renamed into place, so a partial or corrupt download is
-    never left behind (not even on KeyboardInterrupt), nor are folders it made for it.
-    Returns the final path.
-    Raises MnistDownloadError if every mirror fails.
+    The file is written to a temporary file in ``dest_dir``, verified against MNIST_FILES, then
+    renamed into place, so a partial or corrupt download is never left behind (not even on
+    KeyboardInterrupt), nor are folders it made for it. Returns the final path. Raises
+    MnistDownloadError if every mirror fails.
     """
     if name not in MNIST_FILES:
         raise ValueError(f"download: {name!r} is not an MNIST file; expected one of "
@@ -346,13 +342,12 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
                dtype=np.float32, data_dir=None):
     """Load MNIST as ``(x_train, t_train), (x_test, t_test)``.
 
-    Images: ``dtype`` values in [0, 1] if ``normalize``, else uint8 0..255;
-    shape (N, 784) if ``flatten``, else (N, 1, 28, 28).
-    Labels: (N, 10) one-hot rows in ``dtype`` if ``one_hot_label``, else
-    uint8 (N,). N is 60000 for train, 10000 for test.
-    ``data_dir``: folder holding the four files (``.gz`` or not), or the folder above
-    its ``mnist``; see the module docstring for where they are looked for otherwise.
-    The returned arrays are new: modifying them affects no cache.
+    Images: ``dtype`` values in [0, 1] if ``normalize``, else uint8 0..255; shape (N, 784) if
+    ``flatten``, else (N, 1, 28, 28). Labels: (N, 10) one-hot rows in ``dtype`` if
+    ``one_hot_label``, else uint8 (N,). N is 60000 for train, 10000 for test. ``data_dir``:
+    folder holding the four files (``.gz`` or not), or the folder above its ``mnist``; see the
+    module docstring for where they are looked for otherwise. The returned arrays are new:
+    modifying them affects no cache.
     """
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):

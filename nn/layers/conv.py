@@ -11,11 +11,10 @@ as in the book's code and PyTorch).  A shape that gives OH or OW < 1 is refused 
 error naming the shapes and this formula.
 
 ``im2col`` (the book's common/util.py) turns every window into one row of a matrix, so that
-convolution is one matrix product; ``col2im``, its transpose, is its backward.  Neither
-loops over pixels or samples: im2col is one copy of a strided view of the input; col2im
-loops over the FH x FW offsets of the window only.  ``Convolution`` and ``Pooling`` (max
-pooling) are the book's layers; their derivatives are the op table's rows "conv2d" and
-"max_pool".
+convolution is one matrix product; ``col2im``, its transpose, is its backward.  Neither loops
+over pixels or samples: im2col is one copy of a strided view of the input; col2im loops over
+the FH x FW offsets of the window only.  ``Convolution`` and ``Pooling`` (max pooling) are the
+book's layers; their derivatives are the op table's rows "conv2d" and "max_pool".
 """
 import numpy as np
 

@@ -72,9 +72,8 @@ def forward_first(state, who):
 class Relu:
     """ReLU layer: y = max(0, x) elementwise, any shape.
 
-    Keeps its output ``out`` for backward: dL/dx = dout where x > 0, else 0
-    (the op table's ``relu`` row reads only the output).  ``mask`` is the book's:
-    True where x <= 0.
+    Keeps its output ``out`` for backward: dL/dx = dout where x > 0, else 0 (the op table's
+    ``relu`` row reads only the output).  ``mask`` is the book's: True where x <= 0.
     """
 
     def __init__(self):
@@ -344,14 +343,13 @@ class BatchNormalization:
 class Dropout:
     """Dropout: in training, each value is kept with probability 1 - dropout_ratio, else zeroed.
 
-    ``dropout_ratio``: a number in [0, 1).  ``inverted=True`` (default): kept values are
-    scaled by 1 / (1 - dropout_ratio) during training and testing is the identity.
-    ``inverted=False`` is the book's form: training keeps values unscaled and testing
-    multiplies by (1 - dropout_ratio).  Either way the expected training output equals
-    the test output.  The mask (the book's ``mask``, True where kept) is drawn from
-    ``rng``: None uses numpy's global generator (as the book's np.random.rand), an int
-    seed or a Generator its own.  Rule: the op table's ``dropout`` row (the same mask
-    times the same scale, applied to dout).
+    ``dropout_ratio``: a number in [0, 1).  ``inverted=True`` (default): kept values are scaled
+    by 1 / (1 - dropout_ratio) during training and testing is the identity. ``inverted=False``
+    is the book's form: training keeps values unscaled and testing multiplies by (1 -
+    dropout_ratio).  Either way the expected training output equals the test output.  The mask
+    (the book's ``mask``, True where kept) is drawn from ``rng``: None uses numpy's global
+    generator (as the book's np.random.rand), an int seed or a Generator its own.  Rule: the op
+    table's ``dropout`` row (the same mask times the same scale, applied to dout).
     """
 
     def __init__(self, dropout_ratio=0.5, *, inverted=True, rng=None):

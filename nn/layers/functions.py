@@ -5,10 +5,9 @@ gives a float32 result).  They are numerically stable: softmax and log_softmax
 subtract each row's maximum before ``exp`` (no overflow at logits of 1000), and
 sigmoid only ever takes ``exp`` of a non-positive number.
 
-Scores and probabilities are laid out as the book does: one sample per row,
-(N, C) for a batch of N samples and C classes, or (C,) for a single sample.
-Targets ``t`` are either one-hot rows of the same shape, or class indices of
-shape (N,) or (N, 1) (a scalar for a single sample).
+Scores and probabilities are laid out as the book does: one sample per row, (N, C) for a batch
+of N samples and C classes, or (C,) for a single sample. Targets ``t`` are either one-hot rows
+of the same shape, or class indices of shape (N,) or (N, 1) (a scalar for a single sample).
 """
 import numpy as np
 
@@ -63,12 +62,11 @@ def softmax(x):
 def cross_entropy_error(y, t):
     """Mean over the batch of -sum_k t_k log y_k (交差エントロピー誤差), from probabilities y.
 
-    ``y``: probabilities, (N, C) or (C,).  ``t``: one-hot rows like ``y``, or
-    class indices (N,) (a scalar for one sample).  Probabilities below the
-    smallest normal float (0 included) are raised to it, so log never sees 0;
-    nothing else is changed (the book's ``+ 1e-7`` shifts every value).  For
-    training, prefer ``SoftmaxWithLoss``, which works from the scores via
-    ``log_softmax`` and needs no such guard.
+    ``y``: probabilities, (N, C) or (C,).  ``t``: one-hot rows like ``y``, or class indices
+    (N,) (a scalar for one sample).  Probabilities below the smallest normal float (0 included)
+    are raised to it, so log never sees 0; nothing else is changed (the book's ``+ 1e-7``
+    shifts every value).  For training, prefer ``SoftmaxWithLoss``, which works from the scores
+    via ``log_softmax`` and needs no such guard.
     """
     y, t = batch_targets(y, t, "cross_entropy_error")
     tiny = np.finfo(y.dtype).tiny

@@ -2,11 +2,10 @@
 
 A net's ``__init__`` calls ``super().__init__(dtype, rng)``, fills ``self.layers`` (an
 OrderedDict, as in the book) using ``self.weights(std, *shape)`` and ``self.zeros(n)``, and
-ends with ``self.link_params()`` (see ``TwoLayerNet``); everything else is here.  Weight
-decay (荷重減衰, ``weight_decay_lambda``) adds (lambda / 2) ||W||^2 per weight W to the loss
-and lambda W to its gradient (the ``l2_penalty`` row); biases, gamma and beta are not
-decayed, as in the book.  Weights are saved as .npz, never pickle: a pickle can run code
-when loaded.
+ends with ``self.link_params()`` (see ``TwoLayerNet``); everything else is here.  Weight decay
+(荷重減衰, ``weight_decay_lambda``) adds (lambda / 2) ||W||^2 per weight W to the loss and lambda W
+to its gradient (the ``l2_penalty`` row); biases, gamma and beta are not decayed, as in the
+book.  Weights are saved as .npz, never pickle: a pickle can run code when loaded.
 """
 import os
 import zipfile
@@ -68,10 +67,9 @@ class Net:
     ``dtype``: float64 (the default, as the book; what gradient checks need) or float32 (the
     speed path); params, gradients and loss stay in it, and inputs are converted to it.
     ``rng``: None draws from numpy's global generator as the book does (``np.random.seed``
-    repeats it); a ``np.random.RandomState`` draws what the global generator would after
-    the same seed, without touching it; an int seed or a ``np.random.Generator`` uses
-    numpy's newer generator.  Dropout masks come from it too.  ``weight_decay_lambda``: see
-    the module.
+    repeats it); a ``np.random.RandomState`` draws what the global generator would after the
+    same seed, without touching it; an int seed or a ``np.random.Generator`` uses numpy's newer
+    generator.  Dropout masks come from it too.  ``weight_decay_lambda``: see the module.
     """
 
     eval_batch_size = 10000  # accuracy's rows at a time: bounded memory on the whole set

@@ -42,23 +42,21 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
     grads)`` (default ``SGD(lr)``: ``params[key] -= lr * grad[key]``).  ``augment``: a
     function applied to each mini-batch's inputs before its step (data augmentation).
 
-    Train and test accuracy are measured after the first iteration and then once per
-    epoch (train_size / batch_size iterations), as the book's loops and Trainer do, and
-    with ``last_eval`` after the last iteration too; ``train_acc_size``,
-    ``test_acc_size``: on only the first that many samples of each set.  ``x_test`` None
-    measures no accuracy.
+    Train and test accuracy are measured after the first iteration and then once per epoch
+    (train_size / batch_size iterations), as the book's loops and Trainer do, and with
+    ``last_eval`` after the last iteration too; ``train_acc_size``, ``test_acc_size``: on only
+    the first that many samples of each set.  ``x_test`` None measures no accuracy.
 
-    ``network``: anything with ``params``, ``gradient``, ``accuracy`` and
-    ``lastLayer.loss`` (every ``nn.nets`` net); data in its dtype, labels one-hot or
-    indices.  ``threads``: BLAS threads for the steps (threadpoolctl, if installed; 0
-    leaves BLAS's default): one, because a step's products are small and a second thread
-    makes every step wait for a core when another process holds one.  ``eval_threads``:
-    BLAS threads while measuring accuracy, whose products are much larger; 0 keeps the
-    steps' setting.  ``progress``: a tqdm bar on stderr (if tqdm is installed), or
-    ``bar``: one to share; ``verbose``: print the accuracies.  ``history``: a History to
-    append to (what was recorded stays there if training raises).  ``on_step``: called
-    as ``on_step(i, history)`` after iteration ``i`` (0-based) and its measurement, so a
-    caller can report each step in its own words (the book's Trainer does).
+    ``network``: anything with ``params``, ``gradient``, ``accuracy`` and ``lastLayer.loss``
+    (every ``nn.nets`` net); data in its dtype, labels one-hot or indices.  ``threads``: BLAS
+    threads for the steps (threadpoolctl, if installed; 0 leaves BLAS's default): one, because
+    a step's products are small and a second thread makes every step wait for a core when
+    another process holds one.  ``eval_threads``: BLAS threads while measuring accuracy, whose
+    products are much larger; 0 keeps the steps' setting.  ``progress``: a tqdm bar on stderr
+    (if tqdm is installed), or ``bar``: one to share; ``verbose``: print the accuracies.
+    ``history``: a History to append to (what was recorded stays there if training raises).
+    ``on_step``: called as ``on_step(i, history)`` after iteration ``i`` (0-based) and its
+    measurement, so a caller can report each step in its own words (the book's Trainer does).
 
     Raises FloatingPointError, before updating, if the loss becomes nan or inf, and
     before measuring accuracy (so also after the last update) if a parameter holds nan or
