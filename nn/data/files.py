@@ -14,7 +14,6 @@ from pathlib import Path
 from autograd import files
 
 
-@contextlib.contextmanager
 def atomic_write(path, suffix=".tmp"):
     """``autograd.files.atomic_write`` after removing the stale temporary files of ``path``.
 
@@ -23,8 +22,7 @@ def atomic_write(path, suffix=".tmp"):
     """
     path = Path(path)
     remove_stale(path.parent, [path.name], suffix)
-    with files.atomic_write(path, suffix) as f:
-        yield f
+    return files.atomic_write(path, suffix)
 
 
 def probe_writable(path, suffix=".tmp"):

@@ -21,6 +21,7 @@ import numpy as np
 from autograd import ops
 
 from .core import forward_first, upstream
+from .functions import as_floats
 
 
 def output_size(shape, filter_h, filter_w, stride, pad, who):
@@ -158,9 +159,7 @@ class Pooling:
         self.x = self.out = None
 
     def forward(self, x):
-        x = np.asarray(x)
-        if x.dtype.kind != "f":
-            x = x.astype(np.float64)
+        x = as_floats(x)
         output_size(x.shape, self.pool_h, self.pool_w, self.stride, self.pad, "Pooling")
         self.x = x
         self.out = ops.max_pool.forward(x, **self._params())

@@ -240,8 +240,7 @@ class Adam(_Optimizer):
         self.beta1 = hyperparameter(beta1, "beta1", "Adam", "in [0, 1)")
         self.beta2 = hyperparameter(beta2, "beta2", "Adam", "in [0, 1)")
         self.iter = 0
-        self.m = None
-        self.v = None
+        self.m = self.v = None
 
     def step_lr(self):
         """lr_t, counting this update in ``iter`` (called once every pair is checked)."""
