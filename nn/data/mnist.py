@@ -201,11 +201,8 @@ def search_dirs(data_dir=None):
 
 def find_file(name, dirs):
     """The first existing ``DIR/NAME`` or ``DIR/NAME.gz``, ``dirs`` in order; None if none."""
-    for d in dirs:
-        for candidate in (Path(d) / name, Path(d) / f"{name}.gz"):
-            if candidate.is_file():
-                return candidate
-    return None
+    candidates = (Path(d) / n for d in dirs for n in (name, f"{name}.gz"))
+    return next((path for path in candidates if path.is_file()), None)
 
 
 def download(name, dest_dir, mirrors=None):
