@@ -94,7 +94,7 @@ def _step_by_rms(p, numerator, squares, lr, tmp):
     p -= tmp
 
 
-class _Optimizer:
+class Optimizer:
     """The update every optimizer shares: check every pair, make the state, step each key.
 
     An optimizer names its per-key state dicts in ``state`` (zero arrays like the parameters,
@@ -148,7 +148,7 @@ class _Optimizer:
         return tmp
 
 
-class SGD(_Optimizer):
+class SGD(Optimizer):
     """Stochastic gradient descent (確率的勾配降下法): W <- W - lr g."""
 
     def __init__(self, lr=0.01):
@@ -160,7 +160,7 @@ class SGD(_Optimizer):
         p -= lr * g
 
 
-class Momentum(_Optimizer):
+class Momentum(Optimizer):
     """Momentum SGD: v <- mu v - lr g;  W <- W + v.  ``v`` starts at zero."""
 
     state = ("v",)
@@ -194,7 +194,7 @@ class Nesterov(Momentum):
         p += np.multiply(v, self.momentum, out=tmp)
 
 
-class AdaGrad(_Optimizer):
+class AdaGrad(Optimizer):
     """AdaGrad: h <- h + g^2;  W <- W - lr g / (sqrt(h) + 1e-7).  Per-coordinate step sizes."""
 
     state = ("h",)
@@ -208,7 +208,7 @@ class AdaGrad(_Optimizer):
         _step_by_rms(p, g, h, lr, tmp)
 
 
-class RMSprop(_Optimizer):
+class RMSprop(Optimizer):
     """RMSprop: h <- rho h + (1 - rho) g^2;  W <- W - lr g / (sqrt(h) + 1e-7); rho = decay_rate."""
 
     state = ("h",)
@@ -226,7 +226,7 @@ class RMSprop(_Optimizer):
         _step_by_rms(p, g, h, lr, tmp)
 
 
-class Adam(_Optimizer):
+class Adam(Optimizer):
     """Adam (arXiv:1412.6980): moments m, v of g and g^2, bias-corrected through lr_t.
 
     m <- m + (1 - b1)(g - m);  v <- v + (1 - b2)(g^2 - v);  iter <- iter + 1;
