@@ -98,10 +98,10 @@ class Optimizer:
     """The update every optimizer shares: check every pair, make the state, step each key.
 
     An optimizer names its per-key state dicts in ``state`` (zero arrays like the parameters,
-    made at the first update) and writes ``step(p, g, *state, lr, tmp)``, which changes p in
-    place.  ``tmp``, a scratch array of p's shape and dtype shared by the parameters of one
-    shape, takes the temporaries of a step (lr * g, g^2 ...) through numpy's ``out=``, so the
-    step touches less memory and more of it stays in cache (BENCHMARKS.md, chapter 6).
+    made at the first update) and writes ``step(key, p, g, lr)``, which changes p in place.
+    ``_scratch(p)``, an array of p's shape and dtype shared by the parameters of one shape,
+    takes the temporaries of a step (lr * g, g^2 ...) through numpy's ``out=``, so the step
+    touches less memory and more of it stays in cache (BENCHMARKS.md, chapter 6).
     """
 
     state = ()
@@ -112,10 +112,11 @@ class Optimizer:
         module); a number in ``params`` is rebound to its updated value."""
         who = type(self).__name__
         pairs, scalars = _pairs(params, grads, who)
-        states = [self._state(name, pairs, who) for name in self.state]
-        lr = self.step_lr()
+        for name in self.state:
+            self._state(name, pairs, who)
+        lr, step = self.step_lr(), self.step
         for key, p, g in pairs:
-            self.step(p, g, *[s[key] for s in states], lr, self._scratch(p))
+            step(key, p, g, lr)
         for key, p in scalars:  # a number cannot change in place
             params[key] = float(p)
 
@@ -137,7 +138,6 @@ class Optimizer:
                                  f"state was made for shape {s.shape}; use a new {who} for new "
                                  f"parameters")
         setattr(self, name, state)
-        return state
 
     def _scratch(self, p):
         if self._tmp is None:
@@ -154,9 +154,9 @@ class SGD(Optimizer):
     def __init__(self, lr=0.01):
         self.lr = hyperparameter(lr, "lr", "SGD")
 
-    def step(self, p, g, lr, tmp):
-        # A plain temporary rather than ``tmp``: SGD has one temporary per key, freed at
-        # once and its memory handed back by the allocator for the next.
+    def step(self, key, p, g, lr):
+        # A plain temporary rather than a scratch array: SGD has one temporary per key, freed
+        # at once and its memory handed back by the allocator for the next.
         p -= lr * g
 
 
@@ -171,9 +171,10 @@ class Momentum(Optimizer):
         self.momentum = hyperparameter(momentum, "momentum", who, "in [0, 1)")
         self.v = None
 
-    def step(self, p, g, v, lr, tmp):
+    def step(self, key, p, g, lr):
+        v = self.v[key]
         v *= self.momentum
-        v -= np.multiply(g, lr, out=tmp)
+        v -= np.multiply(g, lr, out=self._scratch(p))
         p += v
 
 
@@ -184,9 +185,10 @@ class Nesterov(Momentum):
     Computed as v_new = mu v - lr g;  W <- W + mu v_new - lr g, which is the same step.
     """
 
-    def step(self, p, g, v, lr, tmp):
+    def step(self, key, p, g, lr):
         # As W <- W + mu v_new - lr g, the same step in six passes instead of seven:
         # v_new = mu v - lr g, and mu v_new - lr g = mu^2 v - (1 + mu) lr g.
+        v, tmp = self.v[key], self._scratch(p)
         np.multiply(g, lr, out=tmp)
         v *= self.momentum
         v -= tmp
@@ -203,7 +205,8 @@ class AdaGrad(Optimizer):
         self.lr = hyperparameter(lr, "lr", "AdaGrad")
         self.h = None
 
-    def step(self, p, g, h, lr, tmp):
+    def step(self, key, p, g, lr):
+        h, tmp = self.h[key], self._scratch(p)
         h += np.multiply(g, g, out=tmp)
         _step_by_rms(p, g, h, lr, tmp)
 
@@ -218,7 +221,8 @@ class RMSprop(Optimizer):
         self.decay_rate = hyperparameter(decay_rate, "decay_rate", "RMSprop", "in [0, 1)")
         self.h = None
 
-    def step(self, p, g, h, lr, tmp):
+    def step(self, key, p, g, lr):
+        h, tmp = self.h[key], self._scratch(p)
         h *= self.decay_rate
         np.multiply(g, g, out=tmp)
         tmp *= 1 - self.decay_rate
@@ -248,7 +252,8 @@ class Adam(Optimizer):
         return float(self.lr * np.sqrt(1.0 - self.beta2 ** self.iter)
                      / (1.0 - self.beta1 ** self.iter))
 
-    def step(self, p, g, m, v, lr_t, tmp):
+    def step(self, key, p, g, lr_t):
+        m, v, tmp = self.m[key], self.v[key], self._scratch(p)
         b1, b2 = self.beta1, self.beta2
         m *= b1
         m += np.multiply(g, 1 - b1, out=tmp)
