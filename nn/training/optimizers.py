@@ -125,7 +125,7 @@ class Optimizer:
         return self.lr
 
     def _state(self, name, pairs, who):
-        """The state dict ``name`` with a zero array for every key of ``pairs`` it lacks;
+        """Give the state dict ``name`` a zero array for every key of ``pairs`` it lacks;
         ValueError if a parameter's shape changed since its state was made."""
         state = getattr(self, name)
         state = {} if state is None else state
