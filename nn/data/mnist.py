@@ -253,7 +253,8 @@ def _fetch_verified(url, name, final):
     with atomic_write(final, ".part") as out:
         with urllib.request.urlopen(url, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            bar = tqdm and tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False)
+            bar = (tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False)
+                   if tqdm else None)
             try:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
