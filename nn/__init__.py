@@ -26,28 +26,22 @@ if not getattr(_autograd, "__chainrule__", False):  # HIPS autograd shares the n
         f"hides the other. Uninstall HIPS autograd from this environment (pip uninstall "
         f"autograd), or give chainrule a virtual environment of its own.")
 
-from .layers.conv import Convolution, Pooling, col2im, im2col
-from .layers.functions import cross_entropy_error, log_softmax, relu, sigmoid, softmax
-from .gradient import numerical_gradient
-from .layers import Affine, Relu, ReLU, Sigmoid, SoftmaxWithLoss
 from .data.mnist import load_mnist
+from .gradient import numerical_gradient
+from .layers import (Affine, BatchNormalization, Convolution, Dropout, Pooling, Relu, ReLU,
+                     Sigmoid, SoftmaxWithLoss, col2im, im2col)
+from .layers.functions import cross_entropy_error, log_softmax, relu, sigmoid, softmax
+from .nets.deep_conv_net import DeepConvNet
+from .nets.multi_layer_net import MultiLayerNet, MultiLayerNetExtend
 from .nets.simple_conv_net import SimpleConvNet
 from .nets.two_layer_net import TwoLayerNet
+from .training.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
+from .training.trainer import Trainer
 
+# Chapter 5 (layers, TwoLayerNet), chapter 6 (学習に関するテクニック: optimizers, Batch Norm,
+# Dropout, multi-layer nets, Trainer), chapter 7 (convolution), chapter 8 (DeepConvNet).
 __all__ = ["Affine", "Relu", "ReLU", "Sigmoid", "SoftmaxWithLoss", "TwoLayerNet", "load_mnist",
            "numerical_gradient", "softmax", "log_softmax", "cross_entropy_error", "sigmoid",
-           "relu", "Convolution", "Pooling", "im2col", "col2im", "SimpleConvNet"]
-
-# Chapter 6 (学習に関するテクニック): optimizers, Batch Norm, Dropout, multi-layer nets.
-from .layers import BatchNormalization, Dropout  # noqa: E402
-from .nets.multi_layer_net import MultiLayerNet, MultiLayerNetExtend  # noqa: E402
-from .training.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop  # noqa: E402
-from .training.trainer import Trainer  # noqa: E402
-
-__all__ += ["BatchNormalization", "Dropout", "MultiLayerNet", "MultiLayerNetExtend", "SGD",
-            "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer"]
-
-# Chapter 8 (ディープラーニング): the deep convolutional net.
-from .nets.deep_conv_net import DeepConvNet  # noqa: E402
-
-__all__ += ["DeepConvNet"]
+           "relu", "BatchNormalization", "Dropout", "MultiLayerNet", "MultiLayerNetExtend",
+           "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer",
+           "Convolution", "Pooling", "im2col", "col2im", "SimpleConvNet", "DeepConvNet"]

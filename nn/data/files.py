@@ -1,11 +1,10 @@
 """Atomic writes (``autograd.files``), and cleaning up after a writer that was killed.
 
-A file ``DIR/NAME`` is written to a temporary file beside it,
-``DIR/.NAME.PID.RANDOM.SUFFIX`` (PID: the writing process), which then replaces
-``DIR/NAME`` in one step; on any error or KeyboardInterrupt the temporary file
-is removed.  Only ``kill -9`` or a crash can leave one behind; ``remove_stale``
-deletes those whose process is gone, and every writer calls it first, so the
-next run cleans up.  (Without POSIX processes, as on Windows, no PID is judged ended.)
+A file ``DIR/NAME`` is written to a temporary file beside it, ``DIR/.NAME.PID.RANDOM.SUFFIX``
+(PID: the writing process), which then replaces ``DIR/NAME`` in one step; on any error or
+KeyboardInterrupt the temporary file is removed.  Only ``kill -9`` or a crash can leave one
+behind; ``remove_stale`` deletes those whose process is gone, and every writer calls it
+first, so the next run cleans up.  (On Windows no PID is judged ended.)
 """
 import contextlib
 import os
@@ -15,7 +14,6 @@ from pathlib import Path
 from autograd import files
 
 
-@contextlib.contextmanager
 def atomic_write(path, suffix=".tmp"):
     """``autograd.files.atomic_write`` after removing the stale temporary files of ``path``.
 
@@ -24,17 +22,15 @@ def atomic_write(path, suffix=".tmp"):
     """
     path = Path(path)
     remove_stale(path.parent, [path.name], suffix)
-    with files.atomic_write(path, suffix) as f:
-        yield f
+    return files.atomic_write(path, suffix)
 
 
 def probe_writable(path, suffix=".tmp"):
     """Check now that ``atomic_write(path, suffix)`` will be able to write ``path``.
 
-    Removes stale temporary files of ``path``, then creates and removes a
-    temporary file beside it.  Raises OSError saying why not (e.g.
-    PermissionError, FileNotFoundError for a missing folder, IsADirectoryError,
-    FileExistsError for a FIFO or device).
+    Removes stale temporary files of ``path``, then creates and removes a temporary file
+    beside it.  Raises OSError saying why not (e.g. PermissionError, FileNotFoundError for
+    a missing folder, IsADirectoryError, FileExistsError for a FIFO or device).
     """
     path = Path(path)
     files.check_target(path)
@@ -72,14 +68,13 @@ def _is_stale(middle):
 
 
 def _process_exists(pid):
-    if os.name != "posix":  # os.kill(pid, 0) would end the process on Windows
-        return True
-    if pid == os.getpid():
+    # Not asked on Windows, where os.kill(pid, 0) would end the process.
+    if os.name != "posix" or pid == os.getpid():
         return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:  # e.g. PermissionError: it exists, under another user
-        return True
+        pass
     return True

@@ -1,31 +1,27 @@
 """MNIST loader: ``load_mnist`` from chapter 3 of the book, with verified data.
 
-The four MNIST files use the IDX format: a big-endian header, then the raw
-uint8 values in C order.
+The four MNIST files use the IDX format: a big-endian header, then the raw uint8 values
+in C order.
 
-    bytes 0-3   magic number 0x00000803 (2051) for images, 0x00000801 (2049)
-                for labels: two zero bytes, a type code (0x08 = uint8) and the
-                number of dimensions (3 for images, 1 for labels)
+    bytes 0-3   magic number 0x00000803 (2051) for images, 0x00000801 (2049) for labels:
+                two zero bytes, a type code (0x08 = uint8) and the number of dimensions
+                (3 for images, 1 for labels)
     then        one big-endian uint32 per dimension: count (and 28, 28)
     then        count * 28 * 28 image bytes, or count label bytes (0..9)
 
-Files are looked for, as ``NAME`` or ``NAME.gz``, in ``data_dir`` and then
-``data_dir/mnist`` if given, else in ``$CHAINRULE_DATA`` and ``$CHAINRULE_DATA/mnist``
-and then in the per-user cache ``$XDG_CACHE_HOME/chainrule/mnist`` (default
-``~/.cache/chainrule/mnist``): either folder may be named, the one holding the files
-or the one above its ``mnist``.
-Missing files are downloaded from a mirror unless ``CHAINRULE_OFFLINE=1``.
-The decompressed content of each file is checked against its official sha256,
-and no file is read or decompressed beyond the size MNIST has (a gzip bomb is
-refused, not unpacked).  Without ``data_dir`` the decoded arrays are cached as
-``.npy`` files in the per-user cache, so that every load after the first one
-takes a fraction of a second; each load checks the cached array against the same
-official sha256 (the IDX header is determined by the shape) and rebuilds it if
-it differs or is not a plain ``.npy`` file of the right shape.  With ``data_dir``
-the files in that folder are read and checked every time; no cache is used.
+Files are looked for, as ``NAME`` or ``NAME.gz``, in ``data_dir`` and then ``data_dir/mnist``
+if given, else in ``$CHAINRULE_DATA`` and ``$CHAINRULE_DATA/mnist`` and then in the per-user
+cache ``$XDG_CACHE_HOME/chainrule/mnist`` (default ``~/.cache/chainrule/mnist``): either folder
+may be named, the one holding the files or the one above its ``mnist``.  Missing files are
+downloaded from a mirror unless ``CHAINRULE_OFFLINE=1``.  Each file's decompressed content is
+checked against its official sha256, and no file is read or decompressed beyond the size MNIST
+has (a gzip bomb is refused, not unpacked).  Without ``data_dir`` the decoded arrays are cached
+as ``.npy`` files in the per-user cache, so that every load after the first takes a fraction of
+a second; each load checks a cached array against the same sha256 (the IDX header follows from
+the shape) and rebuilds it if it differs or is not a plain ``.npy`` file of the right shape.
+With ``data_dir`` the files in that folder are read and checked every time; no cache is used.
 """
 
-import contextlib
 import gzip
 import hashlib
 import os
@@ -52,10 +48,6 @@ MNIST_FILES = {
     "t10k-labels-idx1-ubyte": (
         "labels", 10000, "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
 }
-_SPLITS = (
-    ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-)
 
 # Tried in order; each serves NAME.gz. (yann.lecun.com answers 403 nowadays.)
 MIRRORS = [
@@ -86,10 +78,9 @@ class MnistDownloadError(OSError):
 def parse_idx(raw, name="<bytes>", *, kind=None, count=None):
     """Decode the bytes of an uncompressed IDX file.
 
-    Returns a new, writable uint8 array: (N, 28, 28) for images, (N,) for
-    labels. ``kind`` ("images" or "labels") and ``count`` (N), when given,
-    must match the header. ``name`` (usually the path) is used in errors.
-    Raises MnistFormatError.
+    Returns a new, writable uint8 array: (N, 28, 28) for images, (N,) for labels. ``kind``
+    ("images" or "labels") and ``count`` (N), when given, must match the header. ``name``
+    (usually the path) is used in errors. Raises MnistFormatError.
     """
     def fail(problem):
         raise MnistFormatError(f"{name}: {problem}. {_FIX}")
@@ -126,17 +117,17 @@ def parse_idx(raw, name="<bytes>", *, kind=None, count=None):
 def read_idx(path, expected_sha256=None, *, kind=None, count=None):
     """Read an IDX file, gzipped or not, and decode it with ``parse_idx``.
 
-    If ``expected_sha256`` is given, the decompressed bytes must have that
-    sha256 (MnistChecksumError otherwise). Returns a uint8 array.  At most the
-    file's size (from ``kind`` and ``count``, else the largest MNIST file's) plus
-    one byte is read or decompressed: anything longer is refused
-    (MnistFormatError), so a gzip bomb is never unpacked.  Only regular files
-    are read (a FIFO or a device is refused, without blocking).
+    If ``expected_sha256`` is given, the decompressed bytes must have that sha256
+    (MnistChecksumError otherwise). Returns a uint8 array.  At most the file's size (from
+    ``kind`` and ``count``, else the largest MNIST file's) plus one byte is read or
+    decompressed: anything longer is refused (MnistFormatError), so a gzip bomb is never
+    unpacked.  Only regular files are read (a FIFO or a device is refused, without blocking).
     """
     limit = _largest_file if kind is None or count is None else _file_size(kind, count)
-    with _open_regular(path) as f:
-        if f is None:
-            raise MnistFormatError(f"{path}: not a regular file. {_FIX}")
+    f = _open_regular(path)
+    if f is None:
+        raise MnistFormatError(f"{path}: not a regular file. {_FIX}")
+    with f:
         gzipped = f.peek(2)[:2] == b"\x1f\x8b"  # gzip magic: decide by content, not by file name
         try:
             # Never more than one byte past the size MNIST has: a gzip bomb is not unpacked.
@@ -172,25 +163,17 @@ def _file_size(kind, count):
 _largest_file = _file_size("images", 60000)
 
 
-def _idx_header(shape):
-    """The IDX header of a uint8 array of ``shape``: what precedes its bytes in the file."""
-    return struct.pack(f">I{len(shape)}I", 0x0800 | len(shape), *shape)
-
-
-@contextlib.contextmanager
 def _open_regular(path):
-    """Yield ``path`` opened for binary reading, or None if it is not a regular file.
+    """``path`` opened for binary reading, or None if it is not a regular file.
 
-    The open does not block on a FIFO (O_NONBLOCK) and the check is made on the
-    open file, so a special file swapped in meanwhile is refused too.
+    The open does not block on a FIFO (O_NONBLOCK) and the check is made on the open
+    file, so a special file swapped in meanwhile is refused too.
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        yield None
-        return
-    with open(fd, "rb") as f:
-        yield f
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        return open(fd, "rb")
+    os.close(fd)
+    return None
 
 
 def cache_dir():
@@ -218,21 +201,17 @@ def search_dirs(data_dir=None):
 
 def find_file(name, dirs):
     """The first existing ``DIR/NAME`` or ``DIR/NAME.gz``, ``dirs`` in order; None if none."""
-    for d in dirs:
-        for candidate in (Path(d) / name, Path(d) / f"{name}.gz"):
-            if candidate.is_file():
-                return candidate
-    return None
+    candidates = (Path(d) / n for d in dirs for n in (name, f"{name}.gz"))
+    return next((path for path in candidates if path.is_file()), None)
 
 
 def download(name, dest_dir, mirrors=None):
     """Download ``NAME.gz`` into ``dest_dir``, trying ``mirrors`` (default MIRRORS) in turn.
 
-    The file is written to a temporary file in ``dest_dir``, verified against
-    MNIST_FILES, then renamed into place, so a partial or corrupt download is
-    never left behind (not even on KeyboardInterrupt), nor are folders it made for it.
-    Returns the final path.
-    Raises MnistDownloadError if every mirror fails.
+    The file is written to a temporary file in ``dest_dir``, verified against MNIST_FILES, then
+    renamed into place, so a partial or corrupt download is never left behind (not even on
+    KeyboardInterrupt), nor are folders it made for it. Returns the final path. Raises
+    MnistDownloadError if every mirror fails.
     """
     if name not in MNIST_FILES:
         raise ValueError(f"download: {name!r} is not an MNIST file; expected one of "
@@ -261,48 +240,40 @@ def download(name, dest_dir, mirrors=None):
 
 
 def _fetch_verified(url, name, final):
-    """Download ``url`` to a temporary file beside ``final``, check it against MNIST_FILES[name],
-    then rename it to ``final``; the temporary file is removed whatever happens."""
+    """Download ``url`` to a temporary file beside ``final`` (with a tqdm bar if tqdm is
+    installed, else a stderr line), check it against MNIST_FILES[name], then rename it to
+    ``final``; the temporary file is removed whatever happens."""
     kind, count, sha256 = MNIST_FILES[name]
     # A gzip file is never much larger than its content: stop a mirror that sends more.
-    limit = _file_size(kind, count) + (1 << 16)
-    with atomic_write(final, ".part") as out:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            length = response.headers.get("Content-Length")
-            _copy_with_progress(response, out, int(length) if length else None, f"{name}.gz", limit)
-        out.flush()
-        read_idx(out.name, sha256, kind=kind, count=count)
-
-
-def _copy_with_progress(src, dst, total, label, limit):
-    """Copy a response to a file, with a tqdm bar if tqdm is installed, else a stderr line.
-
-    Raises MnistDownloadError past ``limit`` bytes.
-    """
+    limit, label, done = _file_size(kind, count) + (1 << 16), f"{name}.gz", 0
     try:
         from tqdm import tqdm
     except ImportError:
         tqdm = None
-    bar = tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False) if tqdm else None
-    done = 0
-    try:
-        while chunk := src.read(1 << 16):
-            dst.write(chunk)
-            done += len(chunk)
-            if done > limit:
-                raise MnistDownloadError(f"{label}: more than {limit} bytes sent, more than the "
-                                         f"file can be; not an MNIST file")
-            if bar is not None:
-                bar.update(len(chunk))
-            elif total:
-                sys.stderr.write(f"\rdownloading {label}: {100 * done // total}% of {total} bytes")
-            else:
-                sys.stderr.write(f"\rdownloading {label}: {done} bytes")
-    finally:
-        if bar is not None:
-            bar.close()
-        else:
-            sys.stderr.write("\n")
+    with atomic_write(final, ".part") as out:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            bar = (tqdm(total=total, unit="B", unit_scale=True, desc=label, leave=False)
+                   if tqdm else None)
+            try:
+                while chunk := response.read(1 << 16):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if done > limit:
+                        raise MnistDownloadError(f"{label}: more than {limit} bytes sent, more "
+                                                 f"than the file can be; not an MNIST file")
+                    if bar is not None:
+                        bar.update(len(chunk))
+                    else:
+                        of = f"{100 * done // total}% of {total}" if total else done
+                        sys.stderr.write(f"\rdownloading {label}: {of} bytes")
+            finally:
+                if bar is not None:
+                    bar.close()
+                else:
+                    sys.stderr.write("\n")
+        out.flush()
+        read_idx(out.name, sha256, kind=kind, count=count)
 
 
 def _npy_path(name, sha256):
@@ -320,9 +291,10 @@ def _read_npy(path, kind, count, sha256):
     """
     shape = (count, 28, 28) if kind == "images" else (count,)
     try:
-        with _open_regular(path) as f:
-            if f is None:
-                return None
+        f = _open_regular(path)
+        if f is None:
+            return None
+        with f:
             version = np.lib.format.read_magic(f)
             read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                            else np.lib.format.read_array_header_2_0)
@@ -334,7 +306,7 @@ def _read_npy(path, kind, count, sha256):
                 return None
     except (OSError, ValueError, EOFError):
         return None
-    digest = hashlib.sha256(_idx_header(shape))
+    digest = hashlib.sha256(struct.pack(f">I{len(shape)}I", 0x0800 | len(shape), *shape))
     digest.update(array)
     return array if digest.hexdigest() == sha256 else None
 
@@ -350,15 +322,14 @@ def _write_npy(path, array):
 
 
 def _not_found_message(missing, dirs, data_dir, reason):
-    names = ", ".join(f"{n}.gz" for n in MNIST_FILES)
+    put = f"Put the four files ({', '.join(f'{n}.gz' for n in MNIST_FILES)}; gzipped or not) in"
     if data_dir is not None:
-        where = (f"Put the four files ({names}; gzipped or not) in {dirs[0]} or {dirs[1]}, or "
-                 f"leave data_dir out to use CHAINRULE_DATA=DIR (files in DIR or DIR/mnist).")
+        where = (f"{put} {dirs[0]} or {dirs[1]}, or leave data_dir out to use "
+                 f"CHAINRULE_DATA=DIR (files in DIR or DIR/mnist).")
     else:
         root = os.environ.get("CHAINRULE_DATA")
-        now = f"now {root!r}" if root else "now unset"
-        where = (f"Put the four files ({names}; gzipped or not) in DIR or DIR/mnist and set "
-                 f"CHAINRULE_DATA=DIR ({now}), or put them in {cache_dir()}, "
+        where = (f"{put} DIR or DIR/mnist and set CHAINRULE_DATA=DIR (now "
+                 f"{repr(root) if root else 'unset'}), or put them in {cache_dir()}, "
                  f"or pass load_mnist(data_dir=...).")
     searched = "\n".join(f"  {d}{'' if d.is_dir() else '  (no such folder)'}" for d in dirs)
     return (f"MNIST files not found: {', '.join(missing)}.\n"
@@ -369,25 +340,24 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
                dtype=np.float32, data_dir=None):
     """Load MNIST as ``(x_train, t_train), (x_test, t_test)``.
 
-    Images: ``dtype`` values in [0, 1] if ``normalize``, else uint8 0..255;
-    shape (N, 784) if ``flatten``, else (N, 1, 28, 28).
-    Labels: (N, 10) one-hot rows in ``dtype`` if ``one_hot_label``, else
-    uint8 (N,). N is 60000 for train, 10000 for test.
-    ``data_dir``: folder holding the four files (``.gz`` or not), or the folder above
-    its ``mnist``; see the module docstring for where they are looked for otherwise.
-    The returned arrays are new: modifying them affects no cache.
+    Images: ``dtype`` values in [0, 1] if ``normalize``, else uint8 0..255; shape (N, 784) if
+    ``flatten``, else (N, 1, 28, 28). Labels: (N, 10) one-hot rows in ``dtype`` if
+    ``one_hot_label``, else uint8 (N,). N is 60000 for train, 10000 for test. ``data_dir``:
+    folder holding the four files (``.gz`` or not), or the folder above its ``mnist``; see the
+    module docstring for where they are looked for otherwise. The returned arrays are new:
+    modifying them affects no cache.
     """
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
         raise TypeError(f"dtype must be a floating type, got {dtype}")
     dirs = search_dirs(data_dir)
     use_cache = data_dir is None  # an explicit folder is read itself, not a cache elsewhere
-    ours = [f"{n}.gz" for n in MNIST_FILES] + [_npy_path(n, sha).name
-                                              for n, (_, _, sha) in MNIST_FILES.items()]
+    npys = {name: _npy_path(name, sha) for name, (_, _, sha) in MNIST_FILES.items()}
+    ours = [f"{n}.gz" for n in MNIST_FILES] + [path.name for path in npys.values()]
     for folder in {cache_dir(), *dirs}:  # temporary files of writers that were killed
         remove_stale(folder, ours, ".part")
 
-    arrays = {name: _read_npy(_npy_path(name, sha), kind, count, sha) if use_cache else None
+    arrays = {name: _read_npy(npys[name], kind, count, sha) if use_cache else None
               for name, (kind, count, sha) in MNIST_FILES.items()}
     missing = [n for n, a in arrays.items() if a is None and find_file(n, dirs) is None]
     if missing:
@@ -401,23 +371,24 @@ def load_mnist(normalize=True, flatten=True, one_hot_label=False, *,
                 download(name, cache_dir() if data_dir is None else
                          dirs[1] if dirs[1].is_dir() else dirs[0])
             except MnistDownloadError as err:
-                raise MnistNotFoundError(_not_found_message(missing, dirs, data_dir, str(err))) from err
+                message = _not_found_message(missing, dirs, data_dir, str(err))
+                raise MnistNotFoundError(message) from err
 
-    sources = {}
+    sources = dict(npys)
     for name, (kind, count, sha) in MNIST_FILES.items():
-        sources[name] = _npy_path(name, sha)
         if arrays[name] is None:
             sources[name] = find_file(name, dirs)
             arrays[name] = read_idx(sources[name], sha, kind=kind, count=count)
             if use_cache:
-                _write_npy(_npy_path(name, sha), arrays[name])
+                _write_npy(npys[name], arrays[name])
 
     result = []
-    for images_name, labels_name in _SPLITS:
-        x, t = arrays[images_name], arrays[labels_name]
+    for split in ("train", "t10k"):
+        images, labels = f"{split}-images-idx3-ubyte", f"{split}-labels-idx1-ubyte"
+        x, t = arrays[images], arrays[labels]
         if len(x) != len(t):
             raise MnistFormatError(
-                f"{sources[images_name]} has {len(x)} images but {sources[labels_name]} has "
+                f"{sources[images]} has {len(x)} images but {sources[labels]} has "
                 f"{len(t)} labels; they must agree. Replace the mismatched file.")
         if normalize:
             x = np.divide(x, 255, dtype=dtype)

@@ -1,30 +1,27 @@
 """Convolution and pooling (畳み込み層とプーリング層), chapter 7 of the book.
 
-Images are batches laid out as the book does, (N, C, H, W): N samples, C channels,
-H rows, W columns.  Filters are (FN, C, FH, FW).  A filter of FH x FW slides over the
-input padded with P zeros on each side, S pixels at a time, giving an output of
+Images are batches laid out as the book does, (N, C, H, W): N samples, C channels, H rows,
+W columns.  Filters are (FN, C, FH, FW).  A filter of FH x FW slides over the input padded
+with P zeros on each side, S pixels at a time, giving an output of
 
     OH = (H + 2P - FH) // S + 1,    OW = (W + 2P - FW) // S + 1
 
-(when S does not divide H + 2P - FH, the last rows that do not fill a window are not
-used, as in the book's code and PyTorch).  A shape that gives OH or OW < 1 is refused
-with an error naming the shapes and this formula.
+(when S does not divide H + 2P - FH, the last rows that do not fill a window are not used,
+as in the book's code and PyTorch).  A shape that gives OH or OW < 1 is refused with an
+error naming the shapes and this formula.
 
-``im2col`` (the book's common/util.py) turns every window into one row of a matrix, so
-that convolution is one matrix product; ``col2im`` adds rows back into an image, which
-is im2col's transpose and therefore its backward.  Neither loops over pixels or samples:
-im2col is one copy of a strided view of the input; col2im loops over the FH x FW offsets
-of the window only.
-
-``Convolution`` and ``Pooling`` (max pooling) are the book's layers.  Their derivatives
-are the rows "conv2d" and "max_pool" of the op table; the layers keep what the rows need
-and call them.
+``im2col`` (the book's common/util.py) turns every window into one row of a matrix, so that
+convolution is one matrix product; ``col2im``, its transpose, is its backward.  Neither loops
+over pixels or samples: im2col is one copy of a strided view of the input; col2im loops over
+the FH x FW offsets of the window only.  ``Convolution`` and ``Pooling`` (max pooling) are the
+book's layers; their derivatives are the op table's rows "conv2d" and "max_pool".
 """
 import numpy as np
 
 from autograd import ops
 
 from .core import forward_first, upstream
+from .functions import as_floats
 
 
 def output_size(shape, filter_h, filter_w, stride, pad, who):
@@ -58,7 +55,8 @@ def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
     """
     input_data = np.asarray(input_data)
     output_size(input_data.shape, filter_h, filter_w, stride, pad, "im2col")
-    return ops.im2col.forward(input_data, filter_h=filter_h, filter_w=filter_w, stride=stride, pad=pad)
+    return ops.im2col.forward(input_data, filter_h=filter_h, filter_w=filter_w, stride=stride,
+                              pad=pad)
 
 
 def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
@@ -87,12 +85,10 @@ class Convolution:
     ``W`` (FN, C, FH, FW) and ``b`` (FN,) are kept by reference (in-place updates reach
     the layer); a number ``b`` (the book's apply_filter.py passes 0) is that bias for every
     filter, made an array of W's dtype.  forward(x): (N, C, H, W) -> (N, FN, OH, OW), in W's
-    dtype.  Gradients are in W's dtype too, whatever dout's.
-    backward(dout) stores ``dW`` (FN, C, FH, FW) and ``db`` (FN,) and returns dL/dx
-    (N, C, H, W), or None with ``input_grad=False`` (a first layer never needs it).
-    The arithmetic is one matrix product per sample over im2col's columns
-    (``autograd.ops.conv2d``, the op table's row "conv2d", which also holds the
-    derivatives).
+    dtype.  backward(dout) stores ``dW`` (FN, C, FH, FW) and ``db`` (FN,) and returns dL/dx
+    (N, C, H, W), or None with ``input_grad=False`` (a first layer never needs it); all in
+    W's dtype, whatever dout's.  The arithmetic is one matrix product per sample over
+    im2col's columns (the op table's row "conv2d", which also holds the derivatives).
     """
 
     def __init__(self, W, b, stride=1, pad=0, input_grad=True):
@@ -113,10 +109,8 @@ class Convolution:
         self.stride = stride
         self.pad = pad
         self.input_grad = input_grad
-        self.x = None
-        self.out = None
-        self.dW = None
-        self.db = None
+        self.x = self.out = None
+        self.dW = self.db = None
 
     def forward(self, x):
         x = np.asarray(x)
@@ -149,8 +143,7 @@ class Pooling:
     maximum is always one of the input's values (as in PyTorch; ``pad`` at most half the
     window).  backward(dout) passes each output's gradient to the input where the maximum
     was, the first one in the window if several are equal, as the book's ``argmax`` and
-    PyTorch do (op table row "max_pool").  ``stride`` defaults to 2, the book's corrected
-    default.
+    PyTorch do (op table row "max_pool").  ``stride`` defaults to 2, the book's corrected one.
     """
 
     def __init__(self, pool_h, pool_w, stride=2, pad=0):
@@ -163,13 +156,10 @@ class Pooling:
         self.pool_w = pool_w
         self.stride = stride
         self.pad = pad
-        self.x = None
-        self.out = None
+        self.x = self.out = None
 
     def forward(self, x):
-        x = np.asarray(x)
-        if x.dtype.kind != "f":
-            x = x.astype(np.float64)
+        x = as_floats(x)
         output_size(x.shape, self.pool_h, self.pool_w, self.stride, self.pad, "Pooling")
         self.x = x
         self.out = ops.max_pool.forward(x, **self._params())

@@ -1,16 +1,15 @@
 """The book's layers (レイヤ) for back-propagation (誤差逆伝播法), vectorised with numpy.
 
-Each layer has ``forward(...)``, which keeps what its backward needs, and
-``backward(dout=1)``, which takes dL/d(output) and returns dL/d(input).  The
-forward and the derivatives themselves are rows of the op table
-(``autograd.ops``), the one place they are written, shared with the scalar
-engine; a layer only keeps the right arrays and reshapes.
+Each layer has ``forward(...)``, which keeps what its backward needs, and ``backward(dout=1)``,
+which takes dL/d(output) and returns dL/d(input).  The forward and the derivatives themselves
+are rows of the op table (``autograd.ops``), the one place they are written, shared with the
+scalar engine; a layer only keeps the right arrays and reshapes.
 
-``dout=1`` (the default) means L = sum of the layer's outputs, so dL/d(output)
-is all ones; for SoftmaxWithLoss, whose output is the loss itself, it is dL/dL = 1.
+``dout=1`` (the default) means L = sum of the layer's outputs, so dL/d(output) is all ones;
+for SoftmaxWithLoss, whose output is the loss itself, it is dL/dL = 1.
 
-No layer changes an array its caller passed in: forward and backward return
-new arrays and keep references to inputs only to read them.
+No layer changes an array its caller passed in: forward and backward return new arrays and
+keep references to inputs only to read them.
 """
 import math
 import numbers
@@ -73,9 +72,8 @@ def forward_first(state, who):
 class Relu:
     """ReLU layer: y = max(0, x) elementwise, any shape.
 
-    Keeps its output ``out`` for backward: dL/dx = dout where x > 0, else 0
-    (the op table's ``relu`` row reads only the output).  ``mask`` is the book's:
-    True where x <= 0.
+    Keeps its output ``out`` for backward: dL/dx = dout where x > 0, else 0 (the op table's
+    ``relu`` row reads only the output).  ``mask`` is the book's: True where x <= 0.
     """
 
     def __init__(self):
@@ -120,17 +118,16 @@ class Sigmoid:
 class Affine:
     """Affine layer (アフィン変換): Y = X W + b.
 
-    ``W`` (D, M) and ``b`` (M,) are kept by reference, not copied: updating
-    them in place (``W -= lr * dW``) updates the layer.  The input is a batch
-    of any shape (N, ...) whose samples flatten to D values, e.g. images
-    (N, 1, 28, 28) with D = 784, or a single sample (D,).  Inputs are computed
-    in W's dtype (converted if they differ).  The output is (N, M), or (M,)
+    ``W`` (D, M) and ``b`` (M,) are kept by reference, not copied: updating them in place
+    (``W -= lr * dW``) updates the layer.  The input is a batch of any shape (N, ...) whose
+    samples flatten to D values, e.g. images (N, 1, 28, 28) with D = 784, or a single sample
+    (D,), computed in W's dtype (converted if it differs).  The output is (N, M), or (M,)
     for a single sample.
 
-    backward(dout) stores dW = X^T dY (D, M) and db = sum_n dY (M,) and
-    returns dX = dY W^T in the input's shape (the ``affine`` row).
-    With ``input_grad=False`` it skips dX and returns None: the first layer of
-    a network never needs it, and it is the largest product of the backward pass.
+    backward(dout) stores dW = X^T dY (D, M) and db = sum_n dY (M,) and returns dX = dY W^T
+    in the input's shape (the ``affine`` row).  With ``input_grad=False`` it skips dX and
+    returns None: the first layer of a network never needs it, and it is the largest
+    product of the backward pass.
     """
 
     def __init__(self, W, b, input_grad=True):
@@ -150,8 +147,7 @@ class Affine:
         self.input_grad = input_grad
         self.x = None  # the input as (N, D)
         self.original_x_shape = None
-        self.dW = None
-        self.db = None
+        self.dW = self.db = None
 
     def forward(self, x):
         self.x = None  # let the previous input go before converting this one (memory peak)
@@ -197,13 +193,12 @@ class Affine:
 class SoftmaxWithLoss:
     """Softmax-with-Loss layer: softmax of the scores, then the mean cross-entropy error.
 
-    forward(x, t): ``x`` scores (N, C), or (C,) for one sample; ``t`` one-hot
-    rows shaped like ``x``, or class indices (N,) or (N, 1) (a scalar for one sample).
-    Returns the loss L = -(1/N) sum_n log y[n, t_n], computed from
-    log_softmax(x) = x - max - log(sum(exp(x - max))): stable, and exact, so
-    that backward's (y - t) / N is its true derivative (the
-    ``softmax_cross_entropy`` row).  Index targets are used as
-    they are; no one-hot matrix is built.
+    forward(x, t): ``x`` scores (N, C), or (C,) for one sample; ``t`` one-hot rows shaped
+    like ``x``, or class indices (N,) or (N, 1) (a scalar for one sample).  Returns the loss
+    L = -(1/N) sum_n log y[n, t_n], computed from log_softmax(x) = x - max - log(sum(exp(x -
+    max))): stable, and exact, so that backward's (y - t) / N is its true derivative (the
+    ``softmax_cross_entropy`` row).  Index targets are used as they are; no one-hot matrix
+    is built.
 
     Keeps ``loss``, ``y`` = softmax(x) (N, C) and ``t`` (indices (N,) or one-hot (N, C)).
     """
@@ -234,38 +229,28 @@ class SoftmaxWithLoss:
 
 # ---------------------------------------------------------------- chapter 6: Batch Norm, Dropout
 
-batchnorm, scale_shift, dropout = ops.batchnorm, ops.scale_shift, ops.dropout
-
-
-def _rng(rng):
-    """None: numpy's global generator (the book's np.random); an int seed or Generator: that one."""
-    return np.random if rng is None or rng is np.random else np.random.default_rng(rng)
-
-
 class BatchNormalization:
     """Batch Normalization (Batch Norm): y = gamma (x - mean) / sqrt(var + eps) + beta per feature.
 
     ``gamma``, ``beta``: one value per feature, kept by reference (update them in place).
-    Input (N, D): D features, statistics over the batch.  Input (N, C, H, W) (or any
-    (N, C, ...)): per channel by default, statistics over N, H and W, so gamma has C
-    values (what a convolutional net needs, and what PyTorch's BatchNorm2d does);
-    ``per_pixel=True`` is the book's behaviour: the image is flattened to (N, C*H*W) and
-    every pixel is a feature of its own, so gamma has C*H*W values.
+    Input (N, D): D features, statistics over the batch.  Input (N, C, H, W) (or any (N, C,
+    ...)): per channel by default, statistics over N, H and W, so gamma has C values (what a
+    convolutional net needs, and what PyTorch's BatchNorm2d does); ``per_pixel=True`` is the
+    book's behaviour: the image is flattened to (N, C*H*W), every pixel a feature of its own.
 
-    forward(x, train_flg=True): in training, the batch's mean and biased variance, and
-    the running averages running <- momentum * running + (1 - momentum) * batch (the
-    book's, from 0); in testing (train_flg=False) the running averages, as constants.
-    Before the first training batch there are none: testing then uses mean 0 and
-    variance 1 (y = gamma x / sqrt(1 + eps) + beta, not the book's x / sqrt(eps), 1000 x);
-    the running averages still start from 0 as the book's (starting the variance at 1,
-    PyTorch's choice, leaves a bias of momentum^k after k batches, which swamps the tiny
-    variances of a net with small weights: the book's figure 6-19 is not reproduced).
-    A training batch of one sample per feature (N = 1 for (N, D) input) has variance 0:
-    the output is beta and dx is 0, and a RuntimeWarning says so (not an error: the
-    book's batch_norm_gradient_check.py runs on one sample).
-    backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of gamma, beta);
-    the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the derivative
-    through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
+    forward(x, train_flg=True): in training, the batch's mean and biased variance, and the
+    running averages running <- momentum * running + (1 - momentum) * batch (the book's,
+    from 0); in testing (train_flg=False) the running averages, as constants.  Before the
+    first training batch there are none: testing then uses mean 0 and variance 1 (y = gamma
+    x / sqrt(1 + eps) + beta, not the book's x / sqrt(eps), 1000 x); the running averages
+    still start from 0 as the book's (starting the variance at 1, PyTorch's choice, leaves a
+    bias of momentum^k after k batches, which swamps the tiny variances of a net with small
+    weights: the book's figure 6-19 is not reproduced).  A training batch of one sample per
+    feature (N = 1 for (N, D) input) has variance 0: the output is beta and dx is 0, and a
+    RuntimeWarning says so (not an error: the book's batch_norm_gradient_check.py runs on
+    one sample).  backward(dout) returns dx and stores ``dgamma``, ``dbeta`` (shapes of
+    gamma, beta); the rules are the op table's ``batchnorm`` (xhat = (x - mean) / std, the
+    derivative through the batch statistics) and ``scale_shift`` (gamma xhat + beta) rows.
     eps > 0, default 1e-6 (the book's 10e-7).  Outputs and gradients have gamma's dtype;
     float16 is computed, and its statistics kept, in float32 (float16 squares overflow).
     """
@@ -333,13 +318,13 @@ class BatchNormalization:
                           stacklevel=2)
         params = dict(axes=axes, eps=self.eps, running=running)
         # The rows' functions called directly (no dispatch on Values): the step's hot path.
-        normalised = batchnorm.forward(x, **params)  # (xhat, mean, var, std)
+        normalised = ops.batchnorm.forward(x, **params)  # (xhat, mean, var, std)
         if train_flg:
             m, (_, mean, var, _) = self.momentum, normalised
             self.running_mean = m * self.running_mean + (1 - m) * mean.reshape(-1)
             self.running_var = m * self.running_var + (1 - m) * var.reshape(-1)
         self._saved = (x, normalised, params)
-        out = scale_shift.forward(normalised[0], self.gamma, self.beta, axes=axes)
+        out = ops.scale_shift.forward(normalised[0], self.gamma, self.beta, axes=axes)
         return out.astype(self._dtypes()[0], copy=False).reshape(self.input_shape)
 
     def backward(self, dout=1):
@@ -349,29 +334,29 @@ class BatchNormalization:
         inputs, axes = (normalised[0], self.gamma, self.beta), params["axes"]
         dtype = self._dtypes()[0]
         dxhat, dgamma, dbeta = (rule(dout, None, *inputs, axes=axes)
-                                for rule in scale_shift.backward)
+                                for rule in ops.scale_shift.backward)
         self.dgamma, self.dbeta = dgamma.astype(dtype, copy=False), dbeta.astype(dtype, copy=False)
-        dx = batchnorm.backward[0](dxhat, normalised, x, **params)
+        dx = ops.batchnorm.backward[0](dxhat, normalised, x, **params)
         return dx.astype(dtype, copy=False).reshape(self.input_shape)
 
 
 class Dropout:
     """Dropout: in training, each value is kept with probability 1 - dropout_ratio, else zeroed.
 
-    ``dropout_ratio``: a number in [0, 1).  ``inverted=True`` (default): kept values are
-    scaled by 1 / (1 - dropout_ratio) during training and testing is the identity.
-    ``inverted=False`` is the book's form: training keeps values unscaled and testing
-    multiplies by (1 - dropout_ratio).  Either way the expected training output equals
-    the test output.  The mask (the book's ``mask``, True where kept) is drawn from
-    ``rng``: None uses numpy's global generator (as the book's np.random.rand), an int
-    seed or a Generator its own.  Rule: the op table's ``dropout`` row (the same mask
-    times the same scale, applied to dout).
+    ``dropout_ratio``: a number in [0, 1).  ``inverted=True`` (default): kept values are scaled
+    by 1 / (1 - dropout_ratio) during training and testing is the identity. ``inverted=False``
+    is the book's form: training keeps values unscaled and testing multiplies by (1 -
+    dropout_ratio).  Either way the expected training output equals the test output.  The mask
+    (the book's ``mask``, True where kept) is drawn from ``rng``: None uses numpy's global
+    generator (as the book's np.random.rand), an int seed or a Generator its own.  Rule: the op
+    table's ``dropout`` row (the same mask times the same scale, applied to dout).
     """
 
     def __init__(self, dropout_ratio=0.5, *, inverted=True, rng=None):
         self.dropout_ratio = hyperparameter(dropout_ratio, "dropout_ratio", "Dropout", "in [0, 1)")
         self.inverted = inverted
-        self.rng = _rng(rng)
+        # None: numpy's global generator (the book's np.random); an int seed or Generator its own.
+        self.rng = np.random if rng is None or rng is np.random else np.random.default_rng(rng)
         self.mask = None
         self._saved = None  # (multiplier or None, scale, shape, dtype)
 
@@ -388,10 +373,10 @@ class Dropout:
             scale = 1.0 if self.inverted else keep
             multiplier = None
         self._saved = (multiplier, scale, x.shape, dtype)
-        return dropout(x, multiplier, scale=scale)
+        return ops.dropout(x, multiplier, scale=scale)
 
     def backward(self, dout=1):
         forward_first(self._saved, "Dropout")
         multiplier, scale, shape, dtype = self._saved
         dout = upstream(dout, shape, dtype, "Dropout")
-        return dropout.backward[0](dout, None, None, multiplier, scale=scale)
+        return ops.dropout.backward[0](dout, None, None, multiplier, scale=scale)

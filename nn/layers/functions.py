@@ -5,10 +5,9 @@ gives a float32 result).  They are numerically stable: softmax and log_softmax
 subtract each row's maximum before ``exp`` (no overflow at logits of 1000), and
 sigmoid only ever takes ``exp`` of a non-positive number.
 
-Scores and probabilities are laid out as the book does: one sample per row,
-(N, C) for a batch of N samples and C classes, or (C,) for a single sample.
-Targets ``t`` are either one-hot rows of the same shape, or class indices of
-shape (N,) or (N, 1) (a scalar for a single sample).
+Scores and probabilities are laid out as the book does: one sample per row, (N, C) for a batch
+of N samples and C classes, or (C,) for a single sample. Targets ``t`` are either one-hot rows
+of the same shape, or class indices of shape (N,) or (N, 1) (a scalar for a single sample).
 """
 import numpy as np
 
@@ -16,7 +15,7 @@ from autograd import ops
 from autograd.ops import mean_nll
 
 
-def _floats(x):
+def as_floats(x):
     """``x`` as an array of floats: float arrays as they are, anything else as float64."""
     x = np.asarray(x)
     return x if x.dtype.kind == "f" else x.astype(np.float64)
@@ -28,7 +27,7 @@ def sigmoid(x):
     Written with exp(-|x|) so no exp overflows: for x >= 0 it is 1 / (1 + e),
     for x < 0 it is e / (1 + e), with e = exp(-|x|) in (0, 1].
     """
-    return ops.sigmoid.forward(_floats(x))
+    return ops.sigmoid.forward(as_floats(x))
 
 
 def relu(x):
@@ -42,7 +41,7 @@ def log_softmax(x, who="log_softmax"):
     ``x``: scores (C,) or (N, C), any number of leading axes, C >= 1.  Exact where the
     naive log(softmax(x)) would give log(0) = -inf.
     """
-    x = _floats(x)
+    x = as_floats(x)
     if x.ndim == 0 or x.shape[-1] == 0:
         raise ValueError(f"{who}: scores must have shape (C,) or (N, C) with C >= 1 classes "
                          f"on the last axis; got shape {x.shape}")
@@ -63,12 +62,11 @@ def softmax(x):
 def cross_entropy_error(y, t):
     """Mean over the batch of -sum_k t_k log y_k (交差エントロピー誤差), from probabilities y.
 
-    ``y``: probabilities, (N, C) or (C,).  ``t``: one-hot rows like ``y``, or
-    class indices (N,) (a scalar for one sample).  Probabilities below the
-    smallest normal float (0 included) are raised to it, so log never sees 0;
-    nothing else is changed (the book's ``+ 1e-7`` shifts every value).  For
-    training, prefer ``SoftmaxWithLoss``, which works from the scores via
-    ``log_softmax`` and needs no such guard.
+    ``y``: probabilities, (N, C) or (C,).  ``t``: one-hot rows like ``y``, or class indices
+    (N,) (a scalar for one sample).  Probabilities below the smallest normal float (0 included)
+    are raised to it, so log never sees 0; nothing else is changed (the book's ``+ 1e-7``
+    shifts every value).  For training, prefer ``SoftmaxWithLoss``, which works from the scores
+    via ``log_softmax`` and needs no such guard.
     """
     y, t = batch_targets(y, t, "cross_entropy_error")
     tiny = np.finfo(y.dtype).tiny
@@ -84,7 +82,7 @@ def batch_targets(x, t, who):
     Raises ValueError naming ``who`` and the shapes, or the bad label and the range,
     for an empty batch, and for one-hot rows that do not sum to 1 (nan and inf included).
     """
-    x = _floats(x)
+    x = as_floats(x)
     t = np.asarray(t)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(f"{who}: scores must have shape (N, C) for a batch or (C,) for one "

@@ -1,14 +1,11 @@
 """The network base (ネットワーク): a net is its ordered layers plus a last layer.
 
 A net's ``__init__`` calls ``super().__init__(dtype, rng)``, fills ``self.layers`` (an
-OrderedDict, as in the book) using ``self.weights(std, *shape)`` and ``self.zeros(n)``,
-and ends with ``self.link_params()`` (see ``TwoLayerNet``); everything else is here.
-``link_params`` names the parameters as the book does: W1, b1, W2, b2, ... for the
-layers with weights (Affine, Convolution) in order, then gamma1, beta1, ... for the
-Batch Norm layers.  Weight decay (荷重減衰, ``weight_decay_lambda``) adds (lambda / 2)
-||W||^2 per weight W to the loss and lambda W to its gradient (the ``l2_penalty`` row);
-biases, gamma and beta are not decayed, as in the book.  Weights are saved as .npz,
-never pickle: a pickle can run code when loaded.
+OrderedDict, as in the book) using ``self.weights(std, *shape)`` and ``self.zeros(n)``, and
+ends with ``self.link_params()`` (see ``TwoLayerNet``); everything else is here.  Weight decay
+(荷重減衰, ``weight_decay_lambda``) adds (lambda / 2) ||W||^2 per weight W to the loss and lambda W
+to its gradient (the ``l2_penalty`` row); biases, gamma and beta are not decayed, as in the
+book.  Weights are saved as .npz, never pickle: a pickle can run code when loaded.
 """
 import os
 import zipfile
@@ -30,10 +27,9 @@ class Params(dict):
     """A network's ``params``: a dict whose entries stay the arrays its layers use.
 
     ``links`` maps each name to ``(layer, attribute)``, e.g. ``"W1": (affine1, "W")``.
-    In-place updates (the book's ``params[key] -= lr * grad[key]``) change the layer's
-    array itself.  Assigning another array, ``params["W1"] = W`` (or ``update``), also
-    sets ``affine1.W = W``: the layer keeps computing with what ``params`` holds.  ``W``
-    must be a numpy array of the shape and dtype of the one it replaces.
+    In-place updates (the book's ``params[key] -= lr * grad[key]``) change the layer's array
+    itself.  Assigning another array, ``params["W1"] = W`` (or ``update``), also sets
+    ``affine1.W = W``, which must be a numpy array of the shape and dtype it replaces.
     """
 
     def __init__(self, links):
@@ -68,13 +64,12 @@ class Params(dict):
 class Net:
     """The base of every net: ``layers``, ``lastLayer`` (softmax with loss) and ``params``.
 
-    ``dtype``: float64 (the default, as the book; what gradient checks need) or float32
-    (the speed path); params, gradients and loss stay in it, and inputs are converted to
-    it.  ``rng``: None draws from numpy's global generator as the book does
-    (``np.random.seed`` repeats it); a ``np.random.RandomState`` draws what the global
-    generator would after the same seed, without touching it; an int seed or a
-    ``np.random.Generator`` uses numpy's newer generator.  Dropout masks come from it too.
-    ``weight_decay_lambda``: see the module.
+    ``dtype``: float64 (the default, as the book; what gradient checks need) or float32 (the
+    speed path); params, gradients and loss stay in it, and inputs are converted to it.
+    ``rng``: None draws from numpy's global generator as the book does (``np.random.seed``
+    repeats it); a ``np.random.RandomState`` draws what the global generator would after the
+    same seed, without touching it; an int seed or a ``np.random.Generator`` uses numpy's newer
+    generator.  Dropout masks come from it too.  ``weight_decay_lambda``: see the module.
     """
 
     eval_batch_size = 10000  # accuracy's rows at a time: bounded memory on the whole set
@@ -161,9 +156,8 @@ class Net:
         """Fraction of samples whose highest score is the label's class (a Python float).
 
         ``t`` one-hot (N, C) or class indices (N,), checked as ``loss`` checks it.  Runs
-        ``batch_size`` rows at a time (default ``eval_batch_size``), in test mode, so memory
-        stays bounded on the whole training set.  ValueError for no samples: the accuracy
-        of nothing is undefined.
+        ``batch_size`` rows at a time (default ``eval_batch_size``) in test mode: bounded
+        memory on the whole training set.  ValueError for no samples (undefined).
         """
         batch_size = self.eval_batch_size if batch_size is None else batch_size
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
@@ -263,11 +257,10 @@ def check_fits(who, key, shape, dtype, own):
 def save_params(path, params):
     """Write ``params`` (name -> array) to ``path`` in numpy's .npz format, atomically.
 
-    The format is npz whatever the name: the book's scripts name the file params.pkl and
-    get an npz that ``load_params`` reads back (chainrule writes no pickle).  The arrays go
-    to a temporary file beside ``path`` that then replaces it (``nn.data.files.atomic_write``),
-    so ``path`` is never left half-written.  Arrays holding nan or inf are refused
-    (ValueError): they are no trained weights.
+    The format is npz whatever the name: the book's scripts name the file params.pkl and get
+    an npz that ``load_params`` reads back (chainrule writes no pickle).  ``path`` is never
+    left half-written (``nn.data.files.atomic_write``).  Arrays holding nan or inf are
+    refused (ValueError): they are no trained weights.
     """
     path = os.fspath(path)
     for key, value in params.items():  # weights of a diverged run are not a result

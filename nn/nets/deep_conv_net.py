@@ -21,8 +21,7 @@ CONV_PARAMS = tuple({"filter_num": fn, "filter_size": 3, "pad": pad, "stride": 1
 
 
 class DeepConvNet(Net):
-    """Six 3x3 convolutions with a 2x2 max pooling after every second one, then two Affine
-    layers, for images ``input_dim`` = (C, H, W); the book's network for 99% on MNIST.
+    """The book's DeepConvNet (see the module) for images ``input_dim`` = (C, H, W).
 
     W1 .. W6 (filter_num, channels in, filter_size, filter_size), W7 (64 * PH * PW,
     hidden_size) where PH x PW is the size after the third pooling (4 x 4 for MNIST), W8

@@ -25,8 +25,7 @@ ACTIVATIONS = {"relu": Relu, "sigmoid": Sigmoid}
 
 
 def weight_scale(weight_init_std, fan_in):
-    """The standard deviation of a layer's initial weights: a number as it is, or
-    'he'/'relu' -> sqrt(2 / fan_in), 'xavier'/'sigmoid' -> sqrt(1 / fan_in)."""
+    """The standard deviation of a layer's initial weights (see the module)."""
     name = str(weight_init_std).lower()
     if name in ("relu", "he"):
         return float(np.sqrt(2.0 / fan_in))
@@ -44,11 +43,10 @@ def weight_scale(weight_init_std, fan_in):
 class MultiLayerNetExtend(Net):
     """The book's extended multi-layer net: weight decay, Dropout and Batch Normalization.
 
-    ``input_size``, ``hidden_size_list`` (e.g. [100, 100, 100]), ``output_size``;
-    ``activation`` 'relu' or 'sigmoid'; ``weight_init_std`` (see the module);
-    ``weight_decay_lambda``; ``use_dropout`` with ``dropout_ration`` (the book's
-    spelling); ``use_batchnorm``.  Beyond the book: ``dtype`` and ``rng`` (see ``Net``),
-    ``inverted_dropout`` (default True, see ``nn.layers.Dropout``).
+    ``input_size``, ``hidden_size_list`` (e.g. [100, 100, 100]), ``output_size``; ``activation``
+    'relu' or 'sigmoid'; ``weight_init_std`` (see the module); ``weight_decay_lambda``;
+    ``use_dropout`` with ``dropout_ration`` (the book's spelling); ``use_batchnorm``.  Beyond
+    the book: ``dtype``, ``rng`` (see ``Net``), ``inverted_dropout`` (see ``nn.layers.Dropout``).
     """
 
     def __init__(self, input_size, hidden_size_list, output_size, activation="relu",

@@ -9,9 +9,6 @@ Same names and arguments as the book, so its training code runs unchanged::
                             conv_param={'filter_num': 30, 'filter_size': 5, 'pad': 0, 'stride': 1},
                             hidden_size=100, output_size=10, weight_init_std=0.01)
     grads = network.gradient(x_batch, t_batch)   # x_batch (N, 1, 28, 28)
-
-``save_params``/``load_params`` use .npz files (the book's use pickle, which can run code
-when loading; npz cannot).
 """
 import numpy as np
 
@@ -23,15 +20,14 @@ CONV_PARAM = {"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1}
 
 
 class SimpleConvNet(Net):
-    """conv - relu - pool - affine - relu - affine - softmax, for images ``input_dim`` = (C, H, W).
+    """The book's SimpleConvNet for images ``input_dim`` = (C, H, W).
 
     Parameters: W1 (filter_num, C, filter_size, filter_size), b1 (filter_num,), W2
-    (filter_num * PH * PW, hidden_size), b2, W3 (hidden_size, output_size), b3, where
-    PH x PW is the pooled size: the convolution gives OH = (H + 2*pad - filter_size) //
-    stride + 1 (likewise OW) and the 2x2 pooling halves it.  Weights start as
-    ``weight_init_std`` times standard normal draws, biases at 0.  ``dtype`` and ``rng``:
-    see ``Net``.  ``accuracy`` runs 100 images at a time (the convolution's columns for
-    a batch of 100 28x28 images are 100 * 25 * 576 numbers, whatever the size of ``x``).
+    (filter_num * PH * PW, hidden_size), b2, W3 (hidden_size, output_size), b3, where PH x
+    PW is the pooled size: the convolution gives OH = (H + 2*pad - filter_size) // stride +
+    1 (likewise OW) and the 2x2 pooling halves it.  Weights start as ``weight_init_std``
+    times standard normal draws, biases at 0.  ``dtype`` and ``rng``: see ``Net``.
+    ``accuracy`` runs 100 images at a time: bounded memory for the convolution's columns.
     """
 
     eval_batch_size = 100

@@ -1,7 +1,6 @@
 """The book's two-layer network (ch05/two_layer_net.py): Affine -> ReLU -> Affine -> Softmax-with-Loss.
 
-Same names and behaviour as the book's, so its training loop and gradient check run
-unchanged::
+Same names and behaviour as the book's, so its training loop and gradient check run::
 
     network = TwoLayerNet(input_size=784, hidden_size=50, output_size=10)
     grad = network.gradient(x_batch, t_batch)

@@ -42,23 +42,21 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
     grads)`` (default ``SGD(lr)``: ``params[key] -= lr * grad[key]``).  ``augment``: a
     function applied to each mini-batch's inputs before its step (data augmentation).
 
-    Train and test accuracy are measured after the first iteration and then once per
-    epoch (train_size / batch_size iterations), as the book's loops and Trainer do, and
-    with ``last_eval`` after the last iteration too; ``train_acc_size``,
-    ``test_acc_size``: on only the first that many samples of each set.  ``x_test`` None
-    measures no accuracy.
+    Train and test accuracy are measured after the first iteration and then once per epoch
+    (train_size / batch_size iterations), as the book's loops and Trainer do, and with
+    ``last_eval`` after the last iteration too; ``train_acc_size``, ``test_acc_size``: on only
+    the first that many samples of each set.  ``x_test`` None measures no accuracy.
 
-    ``network``: anything with ``params``, ``gradient``, ``accuracy`` and
-    ``lastLayer.loss`` (every ``nn.nets`` net); data in its dtype, labels one-hot or
-    indices.  ``threads``: BLAS threads for the steps (threadpoolctl, if installed; 0
-    leaves BLAS's default): one, because a step's products are small and a second thread
-    makes every step wait for a core when another process holds one.  ``eval_threads``:
-    BLAS threads while measuring accuracy, whose products are much larger; 0 keeps the
-    steps' setting.  ``progress``: a tqdm bar on stderr (if tqdm is installed), or
-    ``bar``: one to share; ``verbose``: print the accuracies.  ``history``: a History to
-    append to (what was recorded stays there if training raises).  ``on_step``: called
-    as ``on_step(i, history)`` after iteration ``i`` (0-based) and its measurement, so a
-    caller can report each step in its own words (the book's Trainer does).
+    ``network``: anything with ``params``, ``gradient``, ``accuracy`` and ``lastLayer.loss``
+    (every ``nn.nets`` net); data in its dtype, labels one-hot or indices.  ``threads``: BLAS
+    threads for the steps (threadpoolctl, if installed; 0 leaves BLAS's default): one, because
+    a step's products are small and a second thread makes every step wait for a core when
+    another process holds one.  ``eval_threads``: BLAS threads while measuring accuracy, whose
+    products are much larger; 0 keeps the steps' setting.  ``progress``: a tqdm bar on stderr
+    (if tqdm is installed), or ``bar``: one to share; ``verbose``: print the accuracies.
+    ``history``: a History to append to (what was recorded stays there if training raises).
+    ``on_step``: called as ``on_step(i, history)`` after iteration ``i`` (0-based) and its
+    measurement, so a caller can report each step in its own words (the book's Trainer does).
 
     Raises FloatingPointError, before updating, if the loss becomes nan or inf, and
     before measuring accuracy (so also after the last update) if a parameter holds nan or
@@ -76,39 +74,33 @@ def train(network, x_train, t_train, x_test=None, t_test=None, *, optimizer=None
     bar = own_bar if bar is None else bar
     say = (bar.write if bar is not None else print) if verbose else (lambda line: None)
     params, start, shown = network.params, time.perf_counter(), 0
-    try:
-        with blas_threads(threads):
-            for i in range(iters_num):
-                x_batch, t_batch = draw_batch()
-                grads = network.gradient(x_batch if augment is None else augment(x_batch), t_batch)
-                loss = float(network.lastLayer.loss)
-                if not math.isfinite(loss):
-                    raise FloatingPointError(diverged(f"the loss became {loss} at", i, iters_num, lr))
-                optimizer.update(params, grads)
-                history.train_loss_list.append(loss)
-                if x_test is not None and (i % ipe == 0 or last_eval and i == iters_num - 1):
-                    check_finite(params, i, iters_num, lr)
-                    eval_start = time.perf_counter()
-                    with blas_threads(eval_threads):
-                        train_acc = network.accuracy(x_train[:train_acc_size],
-                                                     t_train[:train_acc_size])
-                        test_acc = network.accuracy(x_test[:test_acc_size],
-                                                    t_test[:test_acc_size])
-                    history.eval_seconds += time.perf_counter() - eval_start
-                    history.train_acc_list.append(train_acc)
-                    history.test_acc_list.append(test_acc)
-                    history.eval_iters.append(i + 1)
-                    say(f"epoch {(i + 1) / ipe:5.2f} (iter {i + 1:>6}): "
-                        f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
-                if on_step is not None:
-                    on_step(i, history)
-                if bar is not None and (i % 100 == 99 or i == iters_num - 1):
-                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-                    bar.update(i + 1 - shown)
-                    shown = i + 1
-    finally:
-        if own_bar is not None:
-            own_bar.close()
+    with blas_threads(threads), contextlib.nullcontext() if own_bar is None else own_bar:
+        for i in range(iters_num):
+            x_batch, t_batch = draw_batch()
+            grads = network.gradient(x_batch if augment is None else augment(x_batch), t_batch)
+            loss = float(network.lastLayer.loss)
+            if not math.isfinite(loss):
+                raise FloatingPointError(diverged(f"the loss became {loss} at", i, iters_num, lr))
+            optimizer.update(params, grads)
+            history.train_loss_list.append(loss)
+            if x_test is not None and (i % ipe == 0 or last_eval and i == iters_num - 1):
+                check_finite(params, i, iters_num, lr)
+                eval_start = time.perf_counter()
+                with blas_threads(eval_threads):
+                    train_acc = network.accuracy(x_train[:train_acc_size], t_train[:train_acc_size])
+                    test_acc = network.accuracy(x_test[:test_acc_size], t_test[:test_acc_size])
+                history.eval_seconds += time.perf_counter() - eval_start
+                history.train_acc_list.append(train_acc)
+                history.test_acc_list.append(test_acc)
+                history.eval_iters.append(i + 1)
+                say(f"epoch {(i + 1) / ipe:5.2f} (iter {i + 1:>6}): "
+                    f"train acc, test acc | {train_acc:.4f}, {test_acc:.4f}")
+            if on_step is not None:
+                on_step(i, history)
+            if bar is not None and (i % 100 == 99 or i == iters_num - 1):
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                bar.update(i + 1 - shown)
+                shown = i + 1
     history.elapsed += time.perf_counter() - start
     return history
 
@@ -176,6 +168,5 @@ def blas_threads(n):
 
 def usable_cpus():
     """The CPUs this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    has_mask = hasattr(os, "sched_getaffinity")
+    return len(os.sched_getaffinity(0)) if has_mask else os.cpu_count() or 1

@@ -6,10 +6,8 @@
     trainer.train_acc_list, trainer.test_acc_list   # one per epoch, as the book's
 
 A thin wrapper around the training loop ``nn.training.loop.train``: an epoch is
-max(train_size // mini_batch_size, 1) iterations, each on a mini-batch drawn at random
-with replacement; accuracy is measured after the first iteration of each epoch, as the
-book's Trainer measures it, so ``plt.plot(np.arange(max_epochs), trainer.train_acc_list)``
-works.
+max(train_size // mini_batch_size, 1) iterations on random mini-batches; accuracy is
+measured after the first iteration of each epoch, as the book's Trainer measures it.
 """
 import numpy as np
 
@@ -23,9 +21,9 @@ class Trainer:
     ``evaluate_sample_num_per_epoch``: measure accuracy on only the first that many
     samples of each set (None: all of them).  ``rng``: seed or Generator for the
     mini-batches (None: a fresh random one).  ``bar``: a tqdm bar to advance (shared by
-    several runs); ``verbose``: print the book's lines (see ``train``).  Weight decay is the network's
-    business (MultiLayerNet's ``weight_decay_lambda``).  If training raises (a diverged
-    run's FloatingPointError), the lists keep what was recorded before.
+    several runs); ``verbose``: print the book's lines (see ``train``).  Weight decay is
+    the network's (``weight_decay_lambda``).  If training raises (a diverged run's
+    FloatingPointError), the lists keep what was recorded before.
     """
 
     def __init__(self, network, x_train, t_train, x_test, t_test, epochs=20,
