@@ -8,7 +8,7 @@ References, each independent of the code under test:
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from autograd.testing import check_grads
@@ -93,6 +93,7 @@ def ref_deep_conv_net(p, x, t, masks):
 
 @settings(max_examples=5)
 @given(st.integers(0, 2**32 - 1))
+@example(999999999)  # one score near 0 (6e-14 off, the largest score 66)
 def test_predict_and_gradient_equal_the_books_network_written_from_the_definitions(seed):
     rng = np.random.default_rng(seed)
     net = DeepConvNet(rng=seed)
@@ -102,7 +103,10 @@ def test_predict_and_gradient_equal_the_books_network_written_from_the_definitio
     params = {k: v.copy() for k, v in net.params.items()}
 
     scores, _, _ = ref_deep_conv_net(params, x, t, masks=None)  # Dropout off: testing
-    np.testing.assert_allclose(net.predict(x), scores, rtol=1e-12, atol=1e-14)
+    # A score near 0 is the sum of terms as large as the largest score, so its rounding is
+    # measured against that score (as the gradients' below), not against itself.
+    np.testing.assert_allclose(net.predict(x), scores, rtol=1e-12,
+                               atol=1e-13 * np.abs(scores).max())
     grads = net.gradient(x, t)
     masks = [layer.mask for layer in net.layers.values() if isinstance(layer, Dropout)]
     _, loss, expected = ref_deep_conv_net(params, x, t, masks)
