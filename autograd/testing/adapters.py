@@ -1,14 +1,14 @@
 """Every function under test as one problem on a flat float64 vector ``x``, its
-differentiable inputs (the "slots") raveled, as HIPS autograd does.  ``run`` and
-``backprop`` execute the rule once in the caller's dtype and check its manners;
-``value(x)`` = v . f and ``gradient(x)`` = the rule's v . J serve the numerical side."""
+differentiable inputs (the "slots") raveled, as HIPS autograd does.  ``backprop`` runs the
+rule once in the caller's dtype and checks its manners; ``value(x)`` = v . f and
+``dotted(a)(x)`` = the rule's v . J(x) . a serve the numerical side."""
 import copy
 
 import numpy as np
 
 from ..engine import Value, grad
 from ..ops import Op
-from .core import EPS, norm
+from .core import EPS, LeftOut, norm, smooth_derivative
 from .kinks import kink_signature
 
 
@@ -21,34 +21,21 @@ def primary(out):
     return out[0] if isinstance(out, tuple) else out
 
 
-def same(a, b):
-    a = np.asarray(a)
-    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
-
-
 def float_array(a):
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
 
 
-def copy_state(layer, dtype=None):
-    """A copy of ``layer``: new arrays (floats cast to ``dtype``), other attributes deep
-    copies (a Generator keeps its state) or shared if they cannot be (``numpy.random``)."""
-    twin = copy.copy(layer)
-    for name, a in vars(layer).items():
-        if isinstance(a, np.ndarray):
-            a = a.astype(dtype) if dtype is not None and a.dtype.kind == "f" else a.copy()
-        else:
-            try:
-                a = copy.deepcopy(a)
-            except (TypeError, copy.Error):
-                pass
-        setattr(twin, name, a)
-    return twin
+def returns_value(out, who):
+    if not isinstance(out, Value):
+        raise TypeError(f"{who} must return a Value, got {type(out).__name__}; build its "
+                        f"result from the input Values")
+    return out
 
 
 class Problem:
-    """The flat view; an adapter defines ``at(slot arrays, wide)`` -> (output, vjp, kink
-    signature), ``run`` and ``backprop`` (which sets ``v`` and the sizes of the terms)."""
+    """The flat view; a kind defines ``at(slot arrays, wide)`` -> (output, vjp, kink
+    signature) and ``backprop(upstream, rng)``, which sets ``v`` and the sizes of the
+    terms the rule adds up (eps times these is what cancellation leaves)."""
 
     def start(self, native, names, dtype):
         self.native, self.names, self.dtype = native, names, np.dtype(dtype)
@@ -62,30 +49,51 @@ class Problem:
         ends = np.cumsum([int(np.prod(s)) for s in self.shapes])
         return [p.reshape(s) for p, s in zip(np.split(x, ends[:-1]), self.shapes)]
 
+    def upstream(self, out, upstream, rng):
+        """``upstream``, or a random normal dL/d(out) in the output's float dtype."""
+        if upstream is None:
+            dtype = np.asarray(out).dtype if np.asarray(out).dtype.kind == "f" else np.float64
+            upstream = np.asarray(rng.standard_normal(np.shape(out)), dtype)[()]
+        self.v = upstream
+        return upstream
+
+    def along(self, fn, u):
+        """t -> fn(x + t u), a domain error (ArithmeticError, ValueError) made LeftOut."""
+        def at(t):
+            try:
+                return fn(self.x + t * u)
+            except (ArithmeticError, ValueError) as error:
+                raise LeftOut(f"f is not defined within the step: {error}") from None
+        return at
+
     def value(self, x):
         out, _, sig = self.at(self.split(x), True)
         prod = np.asarray(self.v, np.float64) * np.asarray(out, np.float64)
         return float(np.sum(prod)), float(np.sum(np.abs(prod))), sig
 
-    def gradient(self, x):
-        v = np.asarray(self.v, np.float64)
-        _, vjp, sig = self.at(self.split(x), True)
-        return self.flat(vjp(v if v.ndim else float(v))), sig
+    def dotted(self, a):
+        def fn(x):
+            v = np.asarray(self.v, np.float64)
+            _, vjp, sig = self.at(self.split(x), True)
+            g = self.flat(vjp(v if v.ndim else float(v)))
+            return float(np.dot(g, a)), float(np.sum(np.abs(g * a))), sig
+        return fn
 
-    def jiggled(self, rng):
-        """The rule's gradients, in its dtype, at its slots each moved by one eps at random:
-        how far they move shows how far rounding inside the rule can move them."""
-        moved = [a + a * (np.finfo(a.dtype).eps * rng.choice([-1.0, 1.0], a.shape)
-                          ).astype(a.dtype) for a in map(np.asarray, self.native)]
-        return self.flat(self.at(moved, False)[1](self.v))
+    def second(self, u, w, h, atol, noise):
+        """u.D_w(grad).w: the other order, by differences of the vjp (a Hessian is
+        symmetric); and its error and rounding."""
+        analytic, err, rounding, _ = smooth_derivative(self.along(self.dotted(w), u), h, atol,
+                                                       noise)
+        return analytic, err + rounding
 
 
 class Values(Problem):
     """A function of Values returning one Value; one slot per input."""
 
     kind, who = "values", None
+    second_by = "w.H.u by autograd.grad(create_graph)"
 
-    def __init__(self, f, inputs, params):
+    def __init__(self, f, inputs, params=None):
         if params:
             raise TypeError("check_grads: a function of Values takes no params")
         self.f = f
@@ -95,30 +103,21 @@ class Values(Problem):
 
     def output(self, xs):
         vals = [Value(float(x), label=name) for x, name in zip(xs, self.names)]
-        out = self.f(*vals)
-        if not isinstance(out, Value):
-            raise TypeError(f"check_grads: the function must return a Value, got "
-                            f"{type(out).__name__}; build its result from the input Values")
-        return vals, out
+        return vals, returns_value(self.f(*vals), "check_grads: the function")
 
     def at(self, xs, wide):
         vals, out = self.output(xs)
         return out.data, lambda g: grad(out, vals, grad_output=float(g)), kink_signature(out)
 
-    def run(self):
-        return self.output(self.native)[1].data
-
-    def backprop(self, v):
-        # The sizes of the terms both passes add up: eps times these is what cancellation
-        # leaves, e.g. in x / relu(x) = 1.
-        self.v, (_, out) = v, self.output(self.native)
-        out.backward(float(v))
-        nodes = out.topological_order()
-        self.forward_size = abs(float(v)) * sum(abs(n.data) for n in nodes)
+    def backprop(self, upstream, rng):
+        vals, out = self.output(self.native)
+        out.backward(float(self.upstream(out.data, upstream, rng)))
+        nodes = out.topological_order()  # x / relu(x) = 1 cancels terms of these sizes
+        self.forward_size = abs(float(self.v)) * sum(abs(n.data) for n in nodes)
         self.backward_size = sum(abs(float(n.grad)) for n in nodes)
-        return self.gradient(self.x)[0]
+        return self.flat([x.grad for x in vals])
 
-    def second(self, u, w):
+    def second(self, u, w, *_):
         """w . H u (H: the Hessian of v * f) by back-propagating through the backward pass,
         and its rounding bound, 16 eps times the sizes of that graph's terms."""
         vals, out = self.output(self.native)
@@ -143,6 +142,7 @@ class Arrays(Problem):
     vjp(g, out, *inputs, **params) -> one gradient per input (None: not checked)."""
 
     kind, optional = "arrays", False  # optional: a gradient of None drops its input
+    second_by = "u.D_w(grad).w: the other order, by differences of the vjp"
 
     def __init__(self, who, forward, vjp, inputs, params, differentiable, names=None):
         self.who, self.forward, self.vjp, self.inputs, self.params = (
@@ -173,28 +173,27 @@ class Arrays(Problem):
                           f"{len(xs)} input(s)")
         return grads
 
-    def run(self):
-        self.before = [np.array(x, copy=True) for x in self.inputs]
-        self.out = self.forward(*self.inputs, **self.params)
-        out = np.asarray(primary(self.out))
-        if len({x.dtype for x in self.native}) == 1 and out.dtype != self.dtype:
-            raise Failure(f"{self.who}: float {self.dtype} inputs gave a {out.dtype} output; "
-                          f"keep the inputs' dtype")
-        return primary(self.out)
-
-    def backprop(self, v):
-        who, out = self.who, primary(self.out)
-        self.v, v_before, out_before = v, np.array(v, copy=True), np.array(out, copy=True)
-        grads = self.grads(v, self.out, self.inputs)
-        for name, a, b in zip(self.all_names, self.inputs, self.before):
-            if not same(a, b):
-                raise Failure(f"{who} changed its input {name} in place; a rule must leave "
-                              f"the inputs alone (compute into a new array)")
-        if not same(v, v_before):
-            raise Failure(f"{who} changed the upstream gradient (dout) in place, as the book's "
-                          f"Relu.backward does with dout[mask] = 0; use e.g. dout * mask")
-        if not same(out, out_before):
-            raise Failure(f"{who}'s backward changed the forward output in place")
+    def backprop(self, upstream, rng):
+        who, before = self.who, [np.array(x, copy=True) for x in self.inputs]
+        full = self.forward(*self.inputs, **self.params)
+        out = primary(full)
+        if len({x.dtype for x in self.native}) == 1 and np.asarray(out).dtype != self.dtype:
+            raise Failure(f"{who}: float {self.dtype} inputs gave a {np.asarray(out).dtype} "
+                          f"output; keep the inputs' dtype")
+        v = self.upstream(out, upstream, rng)
+        v_before, out_before = np.array(v, copy=True), np.array(out, copy=True)
+        grads = self.grads(v, full, self.inputs)
+        watched = [(a, b, f"{who} changed its input {name} in place; a rule must leave the "
+                          f"inputs alone (compute into a new array)")
+                   for name, a, b in zip(self.all_names, self.inputs, before)]
+        watched += [(v, v_before, f"{who} changed the upstream gradient (dout) in place, as the "
+                                  f"book's Relu.backward does with dout[mask] = 0; use e.g. "
+                                  f"dout * mask"),
+                    (out, out_before, f"{who}'s backward changed the forward output in place")]
+        for a, b, text in watched:
+            a = np.asarray(a)
+            if a.shape != b.shape or a.dtype != b.dtype or a.tobytes() != b.tobytes():
+                raise Failure(text)
         arrays = [a for a in self.inputs + [out] if isinstance(a, np.ndarray)]
         for name, x, dx in zip(self.all_names, self.inputs, grads):
             if dx is None:
@@ -220,6 +219,29 @@ class Arrays(Problem):
         big = max([1.0] + [float(np.max(np.abs(a))) for a in arrays if float_array(a) and a.size])
         self.forward_size = self.backward_size = norm(v) * big
         return self.flat([grads[i] for i in self.slots])
+
+    def jiggled(self, rng):
+        """The rule's gradients, in its dtype, at its slots each moved by one eps at random:
+        how far they move shows how far rounding inside the rule can move them."""
+        moved = [a + a * (np.finfo(a.dtype).eps * rng.choice([-1.0, 1.0], a.shape)
+                          ).astype(a.dtype) for a in map(np.asarray, self.native)]
+        return self.flat(self.at(moved, False)[1](self.v))
+
+
+def copy_state(layer, dtype=None):
+    """A copy of ``layer``: new arrays (floats cast to ``dtype``), other attributes deep
+    copies (a Generator keeps its state) or shared if they cannot be (``numpy.random``)."""
+    twin = copy.copy(layer)
+    for name, a in vars(layer).items():
+        if isinstance(a, np.ndarray):
+            a = a.astype(dtype) if dtype is not None and a.dtype.kind == "f" else a.copy()
+        else:
+            try:
+                a = copy.deepcopy(a)
+            except (TypeError, copy.Error):
+                pass
+        setattr(twin, name, a)
+    return twin
 
 
 class Layer(Arrays):

@@ -1,13 +1,10 @@
 """``rule_test(op)``: a ready pytest test for one row of the op table."""
-import math
-
 import numpy as np
 
-from ..engine import Value, grad
 from ..ops import Op
 from .adapters import float_array, primary
 from .check import check_grads
-from .core import MARGIN, GradcheckError
+from .core import MARGIN
 from .kinks import check_kink, input_kinks
 from .strategies import arrays_for, inputs_for, safe_floats
 
@@ -89,8 +86,6 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
             out = primary(op.forward(*typed, **kw_typed))
             v = data.draw(upstream(np.shape(out), dtype), label=f"upstream {dtype}")
             check_grads(op, *typed, params=kw_typed, upstream=v, rng=seed, order=order)
-        if op.scalar:
-            engine_agrees(op, xs64, data.draw(upstream(xs64[0].shape, np.float64)))
 
     test.__name__ = test.__qualname__ = f"test_rule_{op.name}"
     return test
@@ -104,21 +99,3 @@ def cast(p, dtype):
         return type(p)(cast(q, dtype) for q in p)
     return p
 
-
-def engine_agrees(op, xs, g):
-    """The scalar engine, element by element, gives the array path's gradients."""
-    __tracebackhide__ = True
-    grads = op.vjp(g, op.forward(*xs), *xs)
-    for idx in np.ndindex(xs[0].shape):
-        vals = [Value(float(x[idx])) for x in xs]
-        out = op(*vals)
-        scalar = grad(out, vals, grad_output=float(g[idx]))
-        for i, (d, s) in enumerate(zip(grads, scalar)):
-            if d is None:
-                continue
-            a = float(np.asarray(d)[idx])
-            if not math.isclose(a, s, rel_tol=1e-9, abs_tol=1e-12 * (1 + abs(s))):
-                raise GradcheckError(
-                    f"op {op.name!r}: the array path gives d/d(input {i}) = {a!r} at element "
-                    f"{idx} (inputs {[float(x[idx]) for x in xs]}, upstream {float(g[idx])!r}), "
-                    f"the scalar engine {s!r}")

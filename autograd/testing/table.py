@@ -5,15 +5,12 @@ derivative a ``central_difference``, printed beside back-propagation.  The book'
 import math
 
 from ..engine import Value, no_grad
+from .adapters import returns_value
 from .core import CheckResult, GradcheckError, central_difference
 
 
 def call(f, inputs):
-    out = f(*inputs)
-    if not isinstance(out, Value):
-        raise TypeError(f"the function under test must return a Value, got "
-                        f"{type(out).__name__}; build its result from the input Values")
-    return out
+    return returns_value(f(*inputs), "the function under test")
 
 
 def numerical_grad(f, inputs, h=1e-6):
