@@ -141,7 +141,7 @@ class Arrays(Problem):
     """forward(*inputs, **params) -> array (or a tuple, the output first);
     vjp(g, out, *inputs, **params) -> one gradient per input (None: not checked)."""
 
-    kind, optional = "arrays", False  # optional: a gradient of None drops its input
+    kind, optional, wide = "arrays", False, None  # optional: a gradient of None drops its input
     second_by = "u.D_w(grad).w: the other order, by differences of the vjp"
 
     def __init__(self, who, forward, vjp, inputs, params, differentiable, names=None):
@@ -159,7 +159,7 @@ class Arrays(Problem):
         super().start(native, [self.all_names[i] for i in self.slots], native[0].dtype)
 
     def at(self, values, wide):
-        xs = list(self.inputs)
+        xs, self.wide = list(self.inputs), wide
         for i, x in zip(self.slots, values):
             xs[i] = x
         out = self.forward(*xs, **self.params)
@@ -229,18 +229,12 @@ class Arrays(Problem):
 
 
 def copy_state(layer, dtype=None):
-    """A copy of ``layer``: new arrays (floats cast to ``dtype``), other attributes deep
-    copies (a Generator keeps its state) or shared if they cannot be (``numpy.random``)."""
-    twin = copy.copy(layer)
-    for name, a in vars(layer).items():
-        if isinstance(a, np.ndarray):
-            a = a.astype(dtype) if dtype is not None and a.dtype.kind == "f" else a.copy()
-        else:
-            try:
-                a = copy.deepcopy(a)
-            except (TypeError, copy.Error):
-                pass
-        setattr(twin, name, a)
+    """A deep copy of ``layer`` (a Generator keeps its state; ``numpy.random`` is shared),
+    its float arrays cast to ``dtype``."""
+    twin = copy.deepcopy(layer, {id(np.random): np.random})
+    for name, a in vars(twin).items():
+        if dtype is not None and float_array(a):
+            setattr(twin, name, a.astype(dtype))
     return twin
 
 
@@ -255,16 +249,12 @@ class Layer(Arrays):
     def __init__(self, layer, inputs, params, wrt):
         self.wrt = list(wrt) if wrt is not None else [
             n for n, a in vars(layer).items() if float_array(a) and hasattr(layer, "d" + n)]
-        self.layer, self.pristine, self.k, self.wide = layer, copy_state(layer), len(inputs), None
+        self.layer, self.pristine, self.k = layer, copy_state(layer), len(inputs)
         self.rng_state, self.rng_after = np.random.get_state(), None
         super().__init__(type(layer).__name__, self.layer_forward, self.layer_vjp,
                          list(inputs) + [getattr(layer, n) for n in self.wrt], params,
                          [True] * (len(inputs) + len(self.wrt)),
                          [f"input {i}" for i in range(len(inputs))] + self.wrt)
-
-    def at(self, values, wide):
-        self.wide = wide
-        return super().at(values, wide)
 
     def layer_forward(self, *arrays, **params):
         self.twin = self.layer if self.wide is None else copy_state(  # None: the rule's run
