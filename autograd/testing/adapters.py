@@ -1,7 +1,7 @@
 """Every function under test as one problem on a flat float64 vector ``x``, its
 differentiable inputs (the "slots") raveled, as HIPS autograd does.  ``backprop`` runs the
 rule once in the caller's dtype and checks its manners; ``value(x)`` = v . f and
-``dotted(a)(x)`` = the rule's v . J(x) . a serve the numerical side."""
+``dotted(a)(x)`` = v . J(x) . a by the rule serve the numerical side."""
 import copy
 
 import numpy as np
@@ -34,8 +34,8 @@ def returns_value(out, who):
 
 class Problem:
     """The flat view; a kind defines ``at(slot arrays, wide)`` -> (output, vjp, kink
-    signature) and ``backprop(upstream, rng)``, which sets ``v`` and the sizes of the
-    terms the rule adds up (eps times these is what cancellation leaves)."""
+    signature) and ``backprop(upstream, rng)``, which sets ``v`` (upstream, else random)
+    and the sizes of the terms the rule adds up (eps times these: what cancellation leaves)."""
 
     def start(self, native, names, dtype):
         self.native, self.names, self.dtype = native, names, np.dtype(dtype)
@@ -50,7 +50,6 @@ class Problem:
         return [p.reshape(s) for p, s in zip(np.split(x, ends[:-1]), self.shapes)]
 
     def upstream(self, out, upstream, rng):
-        """``upstream``, or a random normal dL/d(out) in the output's float dtype."""
         if upstream is None:
             dtype = np.asarray(out).dtype if np.asarray(out).dtype.kind == "f" else np.float64
             upstream = np.asarray(rng.standard_normal(np.shape(out)), dtype)[()]
@@ -58,8 +57,7 @@ class Problem:
         return upstream
 
     def along(self, fn, u):
-        """t -> fn(x + t u), a domain error (ArithmeticError, ValueError) made LeftOut."""
-        def at(t):
+        def at(t):  # fn(x + t u), a domain error made LeftOut
             try:
                 return fn(self.x + t * u)
             except (ArithmeticError, ValueError) as error:
@@ -80,8 +78,8 @@ class Problem:
         return fn
 
     def second(self, u, w, h, atol, noise):
-        """u.D_w(grad).w: the other order, by differences of the vjp (a Hessian is
-        symmetric); and its error and rounding."""
+        """u.D_w(grad).w, the other order, by differences of the vjp (a Hessian is
+        symmetric), and its error and rounding."""
         analytic, err, rounding, _ = smooth_derivative(self.along(self.dotted(w), u), h, atol,
                                                        noise)
         return analytic, err + rounding
@@ -185,11 +183,10 @@ class Arrays(Problem):
         grads = self.grads(v, full, self.inputs)
         watched = [(a, b, f"{who} changed its input {name} in place; a rule must leave the "
                           f"inputs alone (compute into a new array)")
-                   for name, a, b in zip(self.all_names, self.inputs, before)]
-        watched += [(v, v_before, f"{who} changed the upstream gradient (dout) in place, as the "
-                                  f"book's Relu.backward does with dout[mask] = 0; use e.g. "
-                                  f"dout * mask"),
-                    (out, out_before, f"{who}'s backward changed the forward output in place")]
+                   for name, a, b in zip(self.all_names, self.inputs, before)] + [
+            (v, v_before, f"{who} changed the upstream gradient (dout) in place, as the book's "
+                          f"Relu.backward does with dout[mask] = 0; use e.g. dout * mask"),
+            (out, out_before, f"{who}'s backward changed the forward output in place")]
         for a, b, text in watched:
             a = np.asarray(a)
             if a.shape != b.shape or a.dtype != b.dtype or a.tobytes() != b.tobytes():
@@ -198,14 +195,15 @@ class Arrays(Problem):
         for name, x, dx in zip(self.all_names, self.inputs, grads):
             if dx is None:
                 continue
-            if np.shape(dx) != np.shape(x):
-                raise Failure(f"{who}: the gradient for {name} has shape {np.shape(dx)}, but "
-                              f"{name} has shape {np.shape(x)}")
-            if float_array(np.asarray(x)) and np.asarray(dx).dtype != np.asarray(x).dtype:
-                raise Failure(f"{who}: the gradient for {name} is {np.asarray(dx).dtype}, but "
-                              f"{name} is {np.asarray(x).dtype}; keep the input's dtype (a "
-                              f"float64 constant such as np.ones(shape) promotes float32)")
-            if isinstance(dx, np.ndarray) and any(np.shares_memory(dx, a) for a in arrays):
+            x, dx, is_array = np.asarray(x), np.asarray(dx), isinstance(dx, np.ndarray)
+            if dx.shape != x.shape:
+                raise Failure(f"{who}: the gradient for {name} has shape {dx.shape}, but {name} "
+                              f"has shape {x.shape}")
+            if x.dtype.kind == "f" and dx.dtype != x.dtype:
+                raise Failure(f"{who}: the gradient for {name} is {dx.dtype}, but {name} is "
+                              f"{x.dtype}; keep the input's dtype (a float64 constant such as "
+                              f"np.ones(shape) promotes float32)")
+            if is_array and any(np.shares_memory(dx, a) for a in arrays):
                 raise Failure(f"{who}: the gradient for {name} shares memory with an input or "
                               f"the output (an alias); return a new array, or the caller's "
                               f"update dx -= ... would change the input too")
@@ -219,13 +217,6 @@ class Arrays(Problem):
         big = max([1.0] + [float(np.max(np.abs(a))) for a in arrays if float_array(a) and a.size])
         self.forward_size = self.backward_size = norm(v) * big
         return self.flat([grads[i] for i in self.slots])
-
-    def jiggled(self, rng):
-        """The rule's gradients, in its dtype, at its slots each moved by one eps at random:
-        how far they move shows how far rounding inside the rule can move them."""
-        moved = [a + a * (np.finfo(a.dtype).eps * rng.choice([-1.0, 1.0], a.shape)
-                          ).astype(a.dtype) for a in map(np.asarray, self.native)]
-        return self.flat(self.at(moved, False)[1](self.v))
 
 
 def copy_state(layer, dtype=None):

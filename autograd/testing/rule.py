@@ -28,13 +28,12 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
     With ``check_grads``, on hypothesis-drawn inputs in the safe domain (``domain``,
     ``kinks``: the row's by default; ``margin`` from kinks, poles and domain ends) and
     drawn upstream gradients: for a scalar row, first and (``order=2``) second derivatives
-    on Values, a subgradient at each declared kink (``check_kink``), and the scalar engine
-    against the array path element by element; for every row, the array path in each of
-    ``dtypes`` on arrays of ``shapes`` (a strategy of a shape, or for an array row of a
-    tuple of shapes) or from ``inputs`` (a strategy of a tuple of arrays), with its manners
-    (no mutation, no alias, shapes and dtypes kept).  ``params``: the row's settings, a
-    dict, a strategy, or a function of the drawn inputs returning one (labels ``t`` for a
-    loss); float arrays among them are cast to each dtype with the inputs.
+    on Values and a subgradient at each declared kink (``check_kink``); for every row, the
+    array path in each of ``dtypes`` on arrays of ``shapes`` (a strategy of a shape, or for
+    an array row of a tuple of shapes) or from ``inputs`` (a strategy of a tuple of
+    arrays), with its manners (no mutation, no alias, shapes and dtypes kept).  ``params``:
+    the row's settings, a dict, a strategy, or a function of the drawn inputs returning one
+    (labels ``t`` for a loss); float arrays among them are cast to each dtype with them.
     """
     __tracebackhide__ = True
     from hypothesis import Phase, given, settings
@@ -74,9 +73,7 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
             check_grads(op, *xs, order=order, upstream=g, rng=seed)
             if kink_points:
                 i, k = data.draw(st.sampled_from(kink_points), label="kink")
-                at = list(xs)
-                at[i] = k
-                check_kink(op, *at, upstream=g)
+                check_kink(op, *[k if j == i else x for j, x in enumerate(xs)], upstream=g)
         xs64 = [np.asarray(x, np.float64) for x in draw_arrays(data)]
         kw = params if params is None or isinstance(params, dict) else data.draw(
             params if isinstance(params, st.SearchStrategy) else params(xs64), label="params")
