@@ -33,7 +33,7 @@ def returns_value(out, who):
 
 
 class Problem:
-    """The flat view; a kind defines ``at(slot arrays, wide)`` -> (output, vjp, kink
+    """The flat view; a kind defines ``at(slot arrays)`` -> (output, vjp, kink
     signature) and ``backprop(upstream, rng)``, which sets ``v`` (upstream, else random)
     and the sizes of the terms the rule adds up (eps times these: what cancellation leaves)."""
 
@@ -65,14 +65,14 @@ class Problem:
         return at
 
     def value(self, x):
-        out, _, sig = self.at(self.split(x), True)
+        out, _, sig = self.at(self.split(x))
         prod = np.asarray(self.v, np.float64) * np.asarray(out, np.float64)
         return float(np.sum(prod)), float(np.sum(np.abs(prod))), sig
 
     def dotted(self, a):
         def fn(x):
             v = np.asarray(self.v, np.float64)
-            _, vjp, sig = self.at(self.split(x), True)
+            _, vjp, sig = self.at(self.split(x))
             g = self.flat(vjp(v if v.ndim else float(v)))
             return float(np.dot(g, a)), float(np.sum(np.abs(g * a))), sig
         return fn
@@ -88,7 +88,7 @@ class Problem:
 class Values(Problem):
     """A function of Values returning one Value; one slot per input."""
 
-    kind, who = "values", None
+    who = None
     second_by = "w.H.u by autograd.grad(create_graph)"
 
     def __init__(self, f, inputs, params=None):
@@ -103,7 +103,7 @@ class Values(Problem):
         vals = [Value(float(x), label=name) for x, name in zip(xs, self.names)]
         return vals, returns_value(self.f(*vals), "check_grads: the function")
 
-    def at(self, xs, wide):
+    def at(self, xs):
         vals, out = self.output(xs)
         return out.data, lambda g: grad(out, vals, grad_output=float(g)), kink_signature(out)
 
@@ -139,12 +139,12 @@ class Arrays(Problem):
     """forward(*inputs, **params) -> array (or a tuple, the output first);
     vjp(g, out, *inputs, **params) -> one gradient per input (None: not checked)."""
 
-    kind, optional, wide = "arrays", False, None  # optional: a gradient of None drops its input
     second_by = "u.D_w(grad).w: the other order, by differences of the vjp"
 
-    def __init__(self, who, forward, vjp, inputs, params, differentiable, names=None):
-        self.who, self.forward, self.vjp, self.inputs, self.params = (
-            who, forward, vjp, list(inputs), params)
+    def __init__(self, who, forward, vjp, inputs, params, differentiable, names=None,
+                 optional=False):  # optional: a gradient of None drops its input
+        self.who, self.forward, self.vjp, self.inputs, self.params, self.optional = (
+            who, forward, vjp, list(inputs), params, optional)
         self.all_names = names or [f"input {i}" for i in range(len(inputs))]
         self.slots = [i for i, (x, d) in enumerate(zip(inputs, differentiable))
                       if d and float_array(np.asarray(x))]
@@ -156,8 +156,8 @@ class Arrays(Problem):
         native = [self.inputs[i] for i in self.slots]
         super().start(native, [self.all_names[i] for i in self.slots], native[0].dtype)
 
-    def at(self, values, wide):
-        xs, self.wide = list(self.inputs), wide
+    def at(self, values):
+        xs = list(self.inputs)
         for i, x in zip(self.slots, values):
             xs[i] = x
         out = self.forward(*xs, **self.params)
@@ -168,7 +168,7 @@ class Arrays(Problem):
         grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
         if len(grads) != len(xs):
             raise Failure(f"{self.who}: the vjp returned {len(grads)} gradient(s) for "
-                          f"{len(xs)} input(s)")
+                          f"{len(xs)} input(s) ({', '.join(self.all_names)})")
         return grads
 
     def backprop(self, upstream, rng):
@@ -229,43 +229,34 @@ def copy_state(layer, dtype=None):
     return twin
 
 
-class Layer(Arrays):
+def layer_problem(layer, inputs, params, wrt):
     """forward(*inputs, **params) keeps state, backward(dout) returns dx (or one per input;
     None: not needed) and leaves each parameter's gradient in ``d<name>``.  The rule runs
-    on the layer, the numerical side on copies made before (in float64); numpy's global
-    random state is reset before every forward, so a Dropout mask is the same in all."""
+    on the layer, the numerical side on float64 copies made before; numpy's global random
+    state is reset before every forward, so a Dropout mask is the same in all."""
+    wrt = list(wrt) if wrt is not None else [
+        n for n, a in vars(layer).items() if float_array(a) and hasattr(layer, "d" + n)]
+    k, arrays = len(inputs), [*inputs, *(getattr(layer, n) for n in wrt)]
+    pristine, twin, state, after = copy_state(layer), layer, np.random.get_state(), None
 
-    optional = True
-
-    def __init__(self, layer, inputs, params, wrt):
-        self.wrt = list(wrt) if wrt is not None else [
-            n for n, a in vars(layer).items() if float_array(a) and hasattr(layer, "d" + n)]
-        self.layer, self.pristine, self.k = layer, copy_state(layer), len(inputs)
-        self.rng_state, self.rng_after = np.random.get_state(), None
-        super().__init__(type(layer).__name__, self.layer_forward, self.layer_vjp,
-                         list(inputs) + [getattr(layer, n) for n in self.wrt], params,
-                         [True] * (len(inputs) + len(self.wrt)),
-                         [f"input {i}" for i in range(len(inputs))] + self.wrt)
-
-    def layer_forward(self, *arrays, **params):
-        self.twin = self.layer if self.wide is None else copy_state(  # None: the rule's run
-            self.pristine, np.float64 if self.wide else None)
-        for name, a in zip(self.wrt, arrays[self.k:]):
-            setattr(self.twin, name, a)
-        np.random.set_state(self.rng_state)
+    def forward(*xs, **params):
+        nonlocal twin, after
+        mine = all(a is b for a, b in zip(xs, arrays))  # the rule's own run, on the layer
+        twin = layer if mine else copy_state(pristine, np.float64)
+        for name, a in zip(wrt, xs[k:]):
+            setattr(twin, name, a)
+        np.random.set_state(state)
         try:
-            return self.twin.forward(*arrays[:self.k], **params)
+            return twin.forward(*xs[:k], **params)
         finally:
-            self.rng_after = self.rng_after or np.random.get_state()
-            np.random.set_state(self.rng_after)
+            after = after or np.random.get_state()
+            np.random.set_state(after)
 
-    def layer_vjp(self, g, out, *arrays, **params):
-        dxs = self.twin.backward(g)
-        dxs = dxs if isinstance(dxs, tuple) else (dxs,)
-        if len(dxs) != self.k:
-            raise Failure(f"{self.who}.backward returned {len(dxs)} gradient(s) for "
-                          f"{self.k} input(s)")
-        return dxs + tuple(getattr(self.twin, "d" + n) for n in self.wrt)
+    def vjp(g, out, *xs, **params):  # dx (or one per input), then the parameters' d<name>
+        dxs = twin.backward(g)
+        return (*(dxs if isinstance(dxs, tuple) else (dxs,)), *(getattr(twin, "d" + n) for n in wrt))
+    return Arrays(type(layer).__name__, forward, vjp, arrays, params, [True] * len(arrays),
+                  [f"input {i}" for i in range(k)] + wrt, optional=True)
 
 
 def problem(f, inputs, params, wrt):
@@ -278,7 +269,7 @@ def problem(f, inputs, params, wrt):
         return Arrays(getattr(f[0], "__name__", "forward"), f[0], f[1], inputs, params or {},
                       [True] * len(inputs))
     if callable(getattr(f, "forward", None)) and callable(getattr(f, "backward", None)):
-        return Layer(f, inputs, params or {}, wrt)
+        return layer_problem(f, inputs, params or {}, wrt)
     if callable(f) and not arrays:
         return Values(f, inputs, params)
     raise TypeError(

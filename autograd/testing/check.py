@@ -119,7 +119,7 @@ def message(analytic, numerical, allowed, h, problem, grads, u, w, step, rtol, a
     if w is None and len(problem.names) > 1:
         bad = [problem.names[k] for k, *_ in wrong_parts(problem, grads, u, None, step, rtol, atol)]
         lines.append(f"  wrong for: {', '.join(bad)}" if bad else None)
-    if problem.kind == "values":
+    if isinstance(problem, Values):
         lines.append("  graph (grad: what the rules back-propagate from v):\n    "
                      + problem.text().replace("\n", "\n    "))
     return "\n".join(line for line in lines if line)
@@ -150,7 +150,7 @@ def culprit(problem, second):
     """For arrays: the op.  For Values: the first node whose own rule disagrees at the
     node's inputs, with v = 1 and u, w along each input (pair of inputs): the rule (order
     2: its derivative by create_graph) against central differences of its row."""
-    if problem.kind == "arrays":
+    if not isinstance(problem, Values):
         return problem.who
     try:
         nodes = problem.output(problem.native)[1].topological_order(leaves=False)

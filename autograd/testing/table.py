@@ -4,7 +4,7 @@ derivative a ``central_difference``, printed beside back-propagation.  The book'
 """
 import math
 
-from ..engine import Value, no_grad
+from ..engine import Value, grad, no_grad
 from .adapters import returns_value
 from .core import CheckResult, GradcheckError, central_difference
 
@@ -54,15 +54,7 @@ def gradcheck(f, inputs, h=1e-6, atol=1e-5, rtol=1e-3, raise_exception=False):
         if not isinstance(x, Value):
             raise TypeError(f"gradcheck: inputs[{i}] is a {type(x).__name__}, not a Value; "
                             f"wrap it as Value({x!r})")
-    saved = [x.grad for x in inputs]
-    try:
-        for x in inputs:
-            x.grad = 0.0
-        call(f, inputs).backward()
-        backprop = [x.grad for x in inputs]
-    finally:
-        for x, g in zip(inputs, saved):
-            x.grad = g
+    backprop = grad(call(f, inputs), inputs)  # every .grad left as it was
     result, worst = CheckResult(checked=len(inputs)), None
     for i, (x, a, n) in enumerate(zip(inputs, backprop, numerical_grad(f, inputs, h))):
         abs_err = rel_err = excess = math.inf  # nan is neither better nor worse: the worst
