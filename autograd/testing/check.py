@@ -12,26 +12,18 @@ from .core import EPS, RTOL, STEP, CheckResult, GradcheckError, LeftOut, norm, \
 
 def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, directions=1,
                 rng=0, step=STEP, rtol=None, atol=0.0):
-    """Check back-propagation of ``f`` at ``inputs`` along random directions: raise
-    ``GradcheckError`` naming what disagrees, else return a ``CheckResult`` (false when
-    nothing was compared: every point left out at a kink, or out of the domain).  ``f``:
-
-    * a function of Values returning one Value (``inputs``: Values or floats);
-    * a row of the op table: on floats it runs on Values, on numpy arrays through its
-      ``forward`` and ``vjp`` (``params``: its keyword settings, e.g. ``t=labels``);
-    * a pair ``(forward, vjp)``, ``vjp(g, out, *inputs, **params)`` -> one gradient per input;
-    * a layer: ``forward(*inputs, **params)``, ``backward(dout)`` -> dx (or one per input);
-      its parameters too: ``wrt`` names them, by default each float array ``W`` with ``dW``.
-
-    The rule runs once in its dtype, the numerical side in float64 (on copies).  A tuple
-    output is differentiated through its first element.  ``upstream``: dL/d(out) (random
-    normal by default); ``directions`` random unit directions from ``rng``.  ``order=2``
-    checks the derivative too: for Values, w.H.u by back-propagating through the backward
-    pass against differences of the gradient; for arrays, differences of the vjp along u
-    and w must agree (a Hessian is symmetric).  ``rtol``: by default ``RTOL`` of the rule's
-    dtype.  Arrays and layers: nothing mutated, gradients new arrays (no alias) of their
-    inputs' shape and dtype, the output in the inputs' dtype.  A non-finite input (or
-    parameter) is refused: ValueError.
+    """Check back-propagation of ``f`` at ``inputs`` against central differences in
+    float64 along ``directions`` random unit directions (``rng``): raise ``GradcheckError``
+    naming what disagrees, else return a ``CheckResult`` (false if nothing was compared).
+    ``f``: a function of Values returning one Value; a row of the op table (on floats as
+    Values, on arrays through its ``forward`` and ``vjp`` with ``params``, e.g. ``t=labels``);
+    a pair ``(forward, vjp)``, ``vjp(g, out, *inputs, **params)`` -> one gradient per input;
+    or a layer, ``forward(*inputs, **params)``, ``backward(dout)`` -> dx (or one per input),
+    its parameters ``wrt`` too (by default each float array ``W`` with a ``dW``).  A tuple
+    output counts by its first element.  ``upstream``: dL/d(out), random by default.
+    ``order=2`` checks the derivative too.  ``rtol``: by default ``RTOL`` of the rule's
+    dtype.  Arrays and layers must not mutate or alias, and keep shapes and dtypes.  A
+    non-finite input or parameter: ValueError.
     """
     __tracebackhide__ = True
     if order not in (1, 2):
@@ -72,10 +64,10 @@ def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, direc
 
 
 def compare(problem, grads, u, w, h, rtol, atol):
-    """(backprop, numerical, allowed, step) for v.J.u (``w`` None) or, all in float64, the
-    first-order comparison run on the derivative: d/dw of u . grad against w.H.u.  Allowed:
-    rtol * max(scale, |either|) + atol + the stencil's error and rounding + the rule's own
-    rounding (eps of its dtype times its terms' size, 16 times the jiggle); nan fails."""
+    """(backprop, numerical, allowed, step) for v.J.u (``w`` None), or the same comparison
+    run on the derivative, all in float64: d/dw of u . grad against w.H.u.  Allowed: rtol *
+    max(scale, |either|) + atol + the stencil's error and rounding + the rule's own
+    rounding, eps of its dtype times the size of its terms; nan fails."""
     if w is None:
         analytic = float(np.dot(grads, u))
         slack = 16 * float(np.finfo(problem.dtype).eps) * problem.backward_size

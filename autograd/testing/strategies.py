@@ -1,6 +1,6 @@
-"""Hypothesis strategies (hypothesis is imported when one is made, not with ``autograd``):
-inputs in an op's safe domain, |x| <= ``BOUND``, ``MARGIN`` (100 stencil steps) from every
-kink, pole and domain end; arrays and labels for layers; random graphs from the op table."""
+"""Hypothesis strategies (hypothesis is imported when one is made): inputs in an op's safe
+domain, |x| <= ``BOUND``, ``MARGIN`` (100 stencil steps) from every kink, pole and domain
+end; arrays and labels for layers; random graphs from the op table."""
 import math
 from dataclasses import dataclass
 

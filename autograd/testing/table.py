@@ -1,7 +1,5 @@
 """The element-by-element table (数値微分): each input Value nudged by +-h in turn, its
-derivative a ``central_difference``, printed beside back-propagation.  The book's
-``nn.gradient.numerical_gradient`` does the same on an array.
-"""
+derivative a ``central_difference`` beside back-propagation's (the book's way)."""
 import math
 
 from ..engine import Value, grad, no_grad
