@@ -1,7 +1,7 @@
 """Every function under test as one problem on a flat float64 vector ``x``, its
 differentiable inputs (the "slots") raveled, as HIPS autograd does.  ``backprop`` runs the
-rule once in the caller's dtype and checks its manners; ``value(x)`` = v . f and
-``dotted(a)(x)`` = v . J(x) . a by the rule serve the numerical side."""
+rule once in the caller's dtype and checks its manners; ``along`` gives the numerical
+side v . f or the rule's v . J . a along a line through ``x``."""
 import contextlib
 import copy
 
@@ -57,32 +57,25 @@ class Problem:
         self.v = upstream
         return upstream
 
-    def along(self, fn, u):
-        def at(t):  # fn(x + t u), a domain error made LeftOut
+    def along(self, u, a=None):
+        """t -> (phi, the size of its terms, kink signature) at x + t u, with phi = v . f,
+        or given ``a`` the rule's v . J . a; a domain error made LeftOut."""
+        v = np.asarray(self.v, np.float64)
+
+        def phi(t):
             try:
-                return fn(self.x + t * u)
+                out, vjp, sig = self.at(self.split(self.x + t * u))
+                terms = (v * np.asarray(out, np.float64) if a is None else
+                         a * self.flat(vjp(v if v.ndim else float(v))))
             except (ArithmeticError, ValueError) as error:
                 raise LeftOut(f"f is not defined within the step: {error}") from None
-        return at
-
-    def value(self, x):
-        out, _, sig = self.at(self.split(x))
-        prod = np.asarray(self.v, np.float64) * np.asarray(out, np.float64)
-        return float(np.sum(prod)), float(np.sum(np.abs(prod))), sig
-
-    def dotted(self, a):
-        def fn(x):
-            v = np.asarray(self.v, np.float64)
-            _, vjp, sig = self.at(self.split(x))
-            g = self.flat(vjp(v if v.ndim else float(v)))
-            return float(np.dot(g, a)), float(np.sum(np.abs(g * a))), sig
-        return fn
+            return float(np.sum(terms)), float(np.sum(np.abs(terms))), sig
+        return phi
 
     def second(self, u, w, h, atol, noise):
         """u.D_w(grad).w, the other order, by differences of the vjp (a Hessian is
         symmetric), and its error and rounding."""
-        analytic, err, rounding, _ = smooth_derivative(self.along(self.dotted(w), u), h, atol,
-                                                       noise)
+        analytic, err, rounding, _ = smooth_derivative(self.along(u, w), h, atol, noise)
         return analytic, err + rounding
 
 
@@ -254,7 +247,8 @@ def layer_problem(layer, inputs, params, wrt):
 
     def vjp(g, out, *xs, **params):  # dx (or one per input), then the parameters' d<name>
         dxs = twin.backward(g)
-        return (*(dxs if isinstance(dxs, tuple) else (dxs,)), *(getattr(twin, "d" + n) for n in wrt))
+        dxs = dxs if isinstance(dxs, tuple) else (dxs,)
+        return dxs + tuple(getattr(twin, "d" + n) for n in wrt)
     return Arrays(type(layer).__name__, forward, vjp, arrays, params, [True] * len(arrays),
                   [f"input {i}" for i in range(k)] + wrt, optional=True)
 

@@ -71,14 +71,15 @@ def compare(problem, grads, u, w, h, rtol, atol):
     if w is None:
         analytic = float(np.dot(grads, u))
         slack = 16 * float(np.finfo(problem.dtype).eps) * problem.backward_size
-        phi, scale, noise = problem.along(problem.value, u), norm(grads), EPS * problem.forward_size
+        phi, scale, noise = problem.along(u), norm(grads), EPS * problem.forward_size
     else:
         rtol, noise = 1e-6, EPS * problem.backward_size  # a float64 gradient's rounding
         analytic, slack = problem.second(u, w, h, atol, noise)
-        phi, scale = problem.along(problem.dotted(u), w), abs(analytic)
+        phi, scale = problem.along(w, u), abs(analytic)
     numerical, err, rounding, step = smooth_derivative(
         phi, h, rtol * max(scale, abs(analytic)) + atol + slack, noise)
-    return analytic, numerical, rtol * max(scale, abs(numerical)) + atol + slack + rounding + err, step
+    allowed = rtol * max(scale, abs(numerical)) + atol + slack + rounding + err
+    return analytic, numerical, allowed, step
 
 
 def fmt(x):
@@ -118,23 +119,23 @@ def message(analytic, numerical, allowed, h, problem, grads, u, w, step, rtol, a
 
 
 def wrong_parts(problem, grads, u, w, h, rtol, atol):
-    """(k, l, backprop, numerical) for each slot k (pair of slots k, l when ``w`` is
+    """(k, j, backprop, numerical) for each slot k (pair of slots k, j when ``w`` is
     given) whose part alone disagrees: the directions restricted to those slots."""
     def part(d, k):
         return problem.flat([p if j == k else 0 * p for j, p in enumerate(problem.split(d))])
     found, n = [], len(problem.names)
-    for k, l in ((k, l) for k in range(n) for l in range(n) if w is not None or k == l):
-        uk, wl = part(u, k), None if w is None else part(w, l)
-        if norm(uk) == 0 or (wl is not None and norm(wl) == 0):
+    for k, j in ((k, j) for k in range(n) for j in range(n) if w is not None or k == j):
+        uk, wj = part(u, k), None if w is None else part(w, j)
+        if norm(uk) == 0 or (wj is not None and norm(wj) == 0):
             continue
         try:
             analytic, numerical, allowed, _ = compare(problem, grads, uk / norm(uk),
-                                                      wl if wl is None else wl / norm(wl),
+                                                      wj if wj is None else wj / norm(wj),
                                                       h, rtol, atol)
         except (LeftOut, ArithmeticError, ValueError, TypeError):
             continue
         if not abs(analytic - numerical) <= allowed:
-            found.append((k, l, analytic, numerical))
+            found.append((k, j, analytic, numerical))
     return found
 
 
@@ -161,10 +162,10 @@ def culprit(problem, second):
         except (ArithmeticError, ValueError, TypeError):
             continue
         ones = np.ones(len(live))
-        for k, l, rule, numerical in wrong_parts(node_problem, grads, ones,
+        for k, j, rule, numerical in wrong_parts(node_problem, grads, ones,
                                                  ones if second else None, STEP, 1e-6, 0.0):
-            k, l = live[k], live[l]
-            which = f"d2/d(input {k})d(input {l})" if second else f"d/d(input {k})"
+            k, j = live[k], live[j]
+            which = f"d2/d(input {k})d(input {j})" if second else f"d/d(input {k})"
             return (f"op {row.name!r} at inputs ({', '.join(map(repr, xs))}): its rule "
                     f"gives {which} = {rule!r}, central differences of its forward give "
                     f"{numerical!r}")
