@@ -9,12 +9,15 @@ import numpy as np
 
 from ..engine import Value, grad
 from ..ops import Op
-from .core import EPS, LeftOut, norm, smooth_derivative
+from .core import EPS, GradcheckError, LeftOut, norm, smooth_derivative
 from .kinks import kink_signature
 
 
-class Failure(AssertionError):
+class Failure(GradcheckError):
     """A rule's manners (mutation, aliasing, dtype, shape), found before any number."""
+
+    def __str__(self):
+        return f"check_grads: {self.args[0]}"
 
 
 def primary(out):
