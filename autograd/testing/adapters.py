@@ -53,12 +53,10 @@ class Problem:
         ends = np.cumsum([int(np.prod(s)) for s in self.shapes])
         return [p.reshape(s) for p, s in zip(np.split(x, ends[:-1]), self.shapes)]
 
-    def upstream(self, out, upstream, rng):
-        if upstream is None:
-            dtype = np.asarray(out).dtype if np.asarray(out).dtype.kind == "f" else np.float64
-            upstream = np.asarray(rng.standard_normal(np.shape(out)), dtype)[()]
-        self.v = upstream
-        return upstream
+    def upstream(self, out, v, rng):
+        dtype = np.asarray(out).dtype if float_array(np.asarray(out)) else np.float64
+        self.v = v if v is not None else np.asarray(rng.standard_normal(np.shape(out)), dtype)[()]
+        return self.v
 
     def along(self, u, a=None):
         """t -> (phi, the size of its terms, kink signature) at x + t u, with phi = v . f,

@@ -81,10 +81,8 @@ def compare(problem, grads, u, w, h, rtol, atol):
 
 def fmt(x):
     a = np.asarray(x, np.float64)
-    if a.ndim == 0:
-        return repr(float(a))
-    return np.array2string(a, precision=6, threshold=12, max_line_width=10 ** 6,
-                           separator=", ").replace("\n", "")
+    return repr(float(a)) if a.ndim == 0 else np.array2string(
+        a, precision=6, threshold=12, max_line_width=10 ** 6, separator=", ").replace("\n", "")
 
 
 def message(analytic, numerical, allowed, h, problem, grads, u, w, step, rtol, atol):

@@ -48,14 +48,6 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
         raise ValueError(f"rule_test({op.name!r}): an array row needs inputs= (a strategy of "
                          f"a tuple of arrays) or shapes= (a strategy of a tuple of shapes)")
 
-    def draw_arrays(data):
-        if inputs is not None:
-            return data.draw(inputs, label="inputs")
-        drawn = data.draw(shapes, label="shapes")
-        return [data.draw(arrays_for(op, i, s, domain=domain, kinks=kinks, margin=margin),
-                          label=f"input {i}")
-                for i, s in enumerate((drawn,) * op.arity if op.scalar else drawn)]
-
     # One failure, shrunk: the message is the counterexample's (without hypothesis's
     # "explain" phase, which lists lines of this module rather than of the rule).
     @settings(max_examples=max_examples, deadline=None, report_multiple_bugs=False,
@@ -71,7 +63,14 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
             if kink_points:
                 i, k = data.draw(st.sampled_from(kink_points), label="kink")
                 check_kink(op, *[k if j == i else x for j, x in enumerate(xs)], upstream=g)
-        xs64 = [np.asarray(x, np.float64) for x in draw_arrays(data)]
+        if inputs is not None:
+            xs = data.draw(inputs, label="inputs")
+        else:
+            drawn = data.draw(shapes, label="shapes")
+            xs = [data.draw(arrays_for(op, i, s, domain=domain, kinks=kinks, margin=margin),
+                            label=f"input {i}")
+                  for i, s in enumerate((drawn,) * op.arity if op.scalar else drawn)]
+        xs64 = [np.asarray(x, np.float64) for x in xs]
         kw = params if params is None or isinstance(params, dict) else data.draw(
             params if isinstance(params, st.SearchStrategy) else params(xs64), label="params")
         for dtype in dtypes:
