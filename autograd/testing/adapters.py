@@ -83,7 +83,6 @@ class Problem:
 class Values(Problem):
     """A function of Values returning one Value; one slot per input."""
 
-    who = None
     second_by = "w.H.u by autograd.grad(create_graph)"
 
     def __init__(self, f, inputs, params=None):
@@ -151,9 +150,8 @@ class Arrays(Problem):
         super().start(native, [self.all_names[i] for i in self.slots], native[0].dtype)
 
     def at(self, values):
-        xs = list(self.inputs)
-        for i, x in zip(self.slots, values):
-            xs[i] = x
+        placed = dict(zip(self.slots, values))
+        xs = [placed.get(i, x) for i, x in enumerate(self.inputs)]
         out = self.forward(*xs, **self.params)
         return primary(out), lambda g: [self.grads(g, out, xs)[i] for i in self.slots], ()
 

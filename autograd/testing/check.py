@@ -6,8 +6,8 @@ import math
 import numpy as np
 
 from .adapters import Values, problem as make_problem
-from .core import EPS, RTOL, STEP, CheckResult, GradcheckError, LeftOut, norm, \
-    smooth_derivative, unit_direction
+from .core import (EPS, RTOL, STEP, CheckResult, GradcheckError, LeftOut, norm,
+                   smooth_derivative, unit_direction)
 
 
 def check_grads(f, *inputs, order=1, params=None, wrt=None, upstream=None, directions=1,
