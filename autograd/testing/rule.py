@@ -86,9 +86,7 @@ def rule_test(op, *, domain=None, kinks=None, shapes=None, inputs=None, params=N
 
 def cast(p, dtype):
     """A setting in ``dtype``: float arrays cast, tuples and lists of them too."""
-    if float_array(p):
-        return p.astype(dtype)
     if isinstance(p, (tuple, list)):
         return type(p)(cast(q, dtype) for q in p)
-    return p
+    return p.astype(dtype) if float_array(p) else p
 
