@@ -212,12 +212,13 @@ class Arrays(Problem):
 
 
 def copy_state(layer, dtype=None):
-    """A deep copy of ``layer`` (a Generator keeps its state; ``numpy.random`` is shared),
-    its float arrays cast to ``dtype``."""
-    twin = copy.deepcopy(layer, {id(np.random): np.random})
-    for name, a in vars(twin).items():
-        if dtype is not None and float_array(a):
-            setattr(twin, name, a.astype(dtype))
+    """A copy of ``layer``: its float arrays cast to ``dtype``, other attributes deep copies
+    (a Generator keeps its state) or shared if they cannot be (``numpy.random``)."""
+    twin = copy.copy(layer)
+    for name, a in vars(layer).items():
+        with contextlib.suppress(TypeError, copy.Error):
+            a = copy.deepcopy(a)
+        setattr(twin, name, a.astype(dtype) if dtype is not None and float_array(a) else a)
     return twin
 
 
