@@ -1,13 +1,6 @@
-"""Property tests for derivatives, yours included, without false alarms at kinks.
-
-``check_grads(f, *inputs, order=1)`` checks back-propagation of a function of Values, a
-row of the op table, a pair ``(forward, vjp)`` or a layer along random directions against
-central differences in float64 (``core``: the stencil; ``adapters``: each kind as one flat
-vector; ``check``: the comparison and the culprit).  ``check_kink`` wants a subgradient at
-a kink (``kinks``).  ``strategies`` draw safe inputs and random graphs (hypothesis is
-imported when one is made).  ``rule_test(op)`` is a ready pytest test for one row
-(``rule``).  ``gradcheck`` prints the element-by-element table (``table``).
-"""
+"""Property tests for derivatives, yours included, without false alarms at kinks: a
+function of Values, a row of the op table, a pair ``(forward, vjp)`` or a layer, checked
+along random directions against central differences in float64 (docs/testing.md)."""
 from .check import check_grads
 from .core import (BOUND, MARGIN, RTOL, STEP, CheckResult, GradcheckError, central_difference,
                    close, unit_direction)

@@ -16,12 +16,8 @@ class GradcheckError(AssertionError):
     """Back-propagation and numerical differentiation disagree beyond the tolerance."""
 
 
-class Kink(Exception):
-    """No step of the stencil sees a smooth function: the point is left out."""
-
-
-class OutOfDomain(Exception):
-    """f is not defined (or not finite) within the step: the point is left out."""
+class LeftOut(Exception):
+    """A kink within the step, or f not defined (not finite) there: the point is left out."""
 
 
 @dataclass
@@ -97,25 +93,27 @@ def norm(x):
 def stencil(phi, h, noise=0.0):
     """phi(t) -> (value, size, kink signature) at t = 0, +-h/4, +-h/2, +-h.  Returns
     Richardson's R1 = D(h/2) + (D(h/2) - D(h)) / 3 (D: central differences; error ~h**4),
-    |R1 - R2| (R2 from h/4 and h/2), the kink statistic (forward minus backward difference
-    at h/4, less the curvature's share), a rounding bound, whether a declared kink was
-    crossed or touched, and whether the values are resolved (four different each side)."""
+    its error |R1 - R2| (R2 from h/4 and h/2), the larger of that and the kink statistic
+    (forward minus backward difference at h/4, less the curvature's share), a rounding
+    bound, whether a declared kink was crossed or touched, and whether the values are
+    resolved (four different each side)."""
     p, mag, sigs = {}, 0.0, set()
     for t in (-h, -h / 2, -h / 4, 0.0, h / 4, h / 2, h):
         p[t], m, sig = phi(t)
         if not math.isfinite(p[t]):
-            raise OutOfDomain(f"f is {p[t]} at a step of {t:g} along the direction")
+            raise LeftOut(f"f is not defined within the step: f is {p[t]} at a step of "
+                          f"{t:g} along the direction")
         mag, sigs = max(mag, m, abs(p[t])), sigs | {sig}
     d = {s: central_difference(p.__getitem__, 0.0, s) for s in (h, h / 2, h / 4)}
     r1 = d[h / 2] + (d[h / 2] - d[h]) / 3
-    r2 = d[h / 4] + (d[h / 4] - d[h / 2]) / 3
+    err = abs(r1 - d[h / 4] - (d[h / 4] - d[h / 2]) / 3)
     q, p0 = h / 4, p[0.0]
     one_sided = ((p[q] - p0) - (p0 - p[-q])) / q
     curvature = ((p[h / 2] - p0) - (p0 - p[-h / 2])) / (h / 2) ** 2
     on_kink = len(sigs) > 1 or any(s == 0.0 for sig in sigs for _, s in sig)
     resolved = all(len({p[t] for t in side}) == 4
                    for side in ((0.0, q, h / 2, h), (0.0, -q, -h / 2, -h)))
-    return (r1, abs(r1 - r2), abs(one_sided - q * curvature), 64 * (EPS * mag + noise) / h,
+    return (r1, err, max(err, abs(one_sided - q * curvature)), 64 * (EPS * mag + noise) / h,
             on_kink, resolved)
 
 
@@ -125,23 +123,21 @@ def smooth_derivative(phi, h, floor, noise=0.0):
     grow): trusted past a declared kink, or if resolved and agreeing with the rougher step
     (a saturated tanh looks flat below its float64 quantum).  ``floor``: the tolerance's
     non-numerical part; ``noise``: rounding beyond eps |phi|.  Returns (estimate, error,
-    rounding, step); raises Kink or OutOfDomain."""
-    too_flat = ("the difference quotient changes with the step (rounding noise: too flat "
-                "to resolve in float64 here)")
+    rounding, step); raises LeftOut."""
+    too_flat = LeftOut("the difference quotient changes with the step (rounding noise: too "
+                       "flat to resolve in float64 here)")
     previous = None  # (estimate, how far off it may be) at the last step that looked rough
     for k in range(3):
         step = h / 10 ** k
-        r1, err, kink, rounding, on_kink, resolved = stencil(phi, step, noise)
-        stat = max(kink, err)
+        r1, err, stat, rounding, on_kink, resolved = stencil(phi, step, noise)
+        rough = None if previous is None else previous[1]  # None: smooth at once, or a kink
         if not on_kink and stat <= floor / 4 + rounding:
-            if previous is None or previous[1] is None:  # smooth at once, or past a declared kink
+            if rough is None or (resolved and abs(r1 - previous[0]) <= rough + floor
+                                 + rounding + err):
                 return r1, err, rounding, step
-            if resolved and abs(r1 - previous[0]) <= previous[1] + floor + rounding + err:
-                return r1, err, rounding, step
-            raise Kink(too_flat)
-        if previous is not None and previous[1] is not None and not on_kink \
-                and 2 * stat > 3 * previous[1]:
-            raise Kink(too_flat)
+            raise too_flat
+        if rough is not None and not on_kink and 2 * stat > 3 * rough:
+            raise too_flat
         previous = (r1, None if on_kink else 2 * stat)
-    raise Kink("a declared kink within the step" if on_kink else
-               "one-sided differences disagree (a kink within the step)")
+    raise LeftOut("a declared kink within the step" if on_kink else
+                  "one-sided differences disagree (a kink within the step)")

@@ -17,10 +17,7 @@ def is_interval(d):
 
 def as_intervals(entry):
     """One input's domain entry as a tuple of open intervals (None: all reals)."""
-    if entry is None:
-        return ((-math.inf, math.inf),)
-    if is_interval(entry):
-        return ((float(entry[0]), float(entry[1])),)
+    entry = ((-math.inf, math.inf),) if entry is None else (entry,) if is_interval(entry) else entry
     return tuple((float(lo), float(hi)) for lo, hi in entry)
 
 
@@ -29,8 +26,8 @@ def input_domains(op, domain=None):
     (``domain`` overrides the row's own)."""
     d = op.domain if domain is None else domain
     if d is None or is_interval(d):
-        return [as_intervals(d)] * op.arity
-    if len(d) != op.arity:
+        d = [d] * op.arity
+    elif len(d) != op.arity:
         raise ValueError(f"op {op.name!r}: domain {d!r} must be (low, high) or one entry per "
                          f"input ({op.arity})")
     return [as_intervals(e) for e in d]
@@ -40,8 +37,8 @@ def input_kinks(op, kinks=None):
     """Per input of ``op``: the points where it is not differentiable (a tuple)."""
     k = op.kinks if kinks is None else tuple(kinks)
     if all(isinstance(p, numbers.Real) for p in k):
-        return [tuple(float(p) for p in k)] * op.arity
-    if len(k) != op.arity:
+        k = [k] * op.arity
+    elif len(k) != op.arity:
         raise ValueError(f"op {op.name!r}: kinks {k!r} must be points, or one tuple per input")
     return [tuple(float(p) for p in e) for e in k]
 

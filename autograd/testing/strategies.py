@@ -1,6 +1,6 @@
-"""Hypothesis strategies (hypothesis is imported when one is made, not with ``autograd``):
-inputs in an op's safe domain, |x| <= ``BOUND``, ``MARGIN`` (100 stencil steps) from every
-kink, pole and domain end; arrays and labels for layers; random graphs from the op table."""
+"""Hypothesis strategies (hypothesis is imported when one is made): inputs in an op's safe
+domain, |x| <= ``BOUND``, ``MARGIN`` (100 stencil steps) from every kink, pole and domain
+end; arrays and labels for layers; random graphs from the op table."""
 import math
 from dataclasses import dataclass
 
@@ -10,6 +10,8 @@ from ..engine import Value
 from ..ops import OPS, Op
 from .core import BOUND, MARGIN
 from .kinks import input_domains, input_kinks, safe_intervals
+
+HUGE = 1e8
 
 
 def safe_floats(intervals=((-math.inf, math.inf),), kinks=(), margin=MARGIN, bound=BOUND):
@@ -64,63 +66,37 @@ def class_labels(n, classes, one_hot=False, dtype=np.float64):
     return labels.map(lambda t: np.eye(classes, dtype=dtype)[t]) if one_hot else labels
 
 
-_HUGE = 10.0  # an argument beyond this is squashed first, so no chain of exps overflows
-
-
 @dataclass(frozen=True)
 class Graph:
     """A random expression on Values: ``inputs`` (floats) and ``steps``, each (op, argument
     indices into the pool of inputs and earlier results); the output is the last result.
-    An argument outside its op's safe domain goes through a smooth map into it (log(a)
-    becomes log(a*a + 0.6) ..., one beyond +-10 log(a*a + 1) first), decided once at
-    ``inputs`` (the ``plan``), so it is one expression at every point near them."""
+    An argument of an op with a domain goes through a smooth map into it (log(a) is
+    log(a*a + 0.1)), so the graph is defined everywhere."""
 
     inputs: tuple
     steps: tuple
-    plan: tuple = ()
 
     def __call__(self, *xs):
-        return run(self.steps, xs, self.plan)[0]
+        pool = list(xs)
+        for op, args in self.steps:
+            pool.append(op(*[into(pool[a], d) for a, d in zip(args, input_domains(op))]))
+        return pool[-1]
 
     def __repr__(self):
         text = self(*[Value(x, label=f"x{i}") for i, x in enumerate(self.inputs)]).to_text()
         return f"Graph(inputs={list(self.inputs)}, ops={[op.name for op, _ in self.steps]})\n{text}"
 
 
-def run(steps, xs, plan=None):
-    """The graph's output on Values ``xs``, and its plan (decided at ``xs`` if not given)."""
-    pool, decided = list(xs), []
-    for k, (op, args) in enumerate(steps):
-        hows = plan[k] if plan is not None else tuple(
-            adaptor(pool[a].data, intervals) for a, intervals in zip(args, input_domains(op)))
-        decided.append(hows)
-        pool.append(op(*[adapt(pool[a], how) for a, how in zip(args, hows)]))
-    return pool[-1], tuple(decided)
-
-
-def adaptor(x, intervals):
-    """How to bring ``x`` into ``intervals``: None, or (squash first?, interval to map into)."""
-    squash = abs(x) > _HUGE
-    x = math.log(x * x + 1.0) if squash else x
-    interval = None if any(lo + MARGIN <= x <= hi - MARGIN for lo, hi in intervals) else next(
-        (iv for iv in intervals if not (math.isinf(iv[0]) and math.isinf(iv[1]))), None)
-    return (squash, interval) if squash or interval else None
-
-
-def adapt(a, how):
-    """The smooth map ``adaptor`` chose, applied to the Value ``a``."""
-    if how is None:
+def into(a, intervals):
+    """The Value ``a`` mapped smoothly into the last of ``intervals`` unless they are all
+    reals, ``MARGIN`` from its ends."""
+    lo, hi = intervals[-1]
+    if math.isinf(lo) and math.isinf(hi):
         return a
-    squash, interval = how
-    if squash:  # log(a*a + 1) grows slowly but never saturates (tanh(16) would be flat)
-        a = (a * a + 1.0).log()
-    if interval is None:
-        return a
-    lo, hi = interval
     if math.isinf(hi):
-        return a * a + (lo + 0.6)
+        return a * a + (lo + MARGIN)
     if math.isinf(lo):
-        return (hi - 0.6) - a * a
+        return (hi - MARGIN) - a * a
     return lo + MARGIN + (hi - lo - 2 * MARGIN) * a.sigmoid()
 
 
@@ -142,19 +118,18 @@ def graphs(ops=None, min_inputs=1, max_inputs=3, max_steps=6):
     def graph(draw):
         n = draw(st.integers(min_inputs, max_inputs))
         inputs = tuple(draw(st.floats(-BOUND, BOUND, allow_nan=False)) for _ in range(n))
-        raw = draw(st.lists(st.tuples(st.integers(0, len(ops) - 1),
-                                           st.integers(0, 10 ** 6), st.integers(0, 10 ** 6)),
-                                 min_size=1, max_size=max_steps))
         steps = []
-        for k, (o, a, b) in enumerate(raw):
-            pool = n + k
+        for k in range(draw(st.integers(1, max_steps))):
+            op = draw(st.sampled_from(ops))
             # Arguments count back from the newest result, so the graph stays connected.
-            args = ((pool - 1 - a % pool,) if ops[o].arity == 1 else
-                    (pool - 1 - a % pool, pool - 1 - b % pool))
-            steps.append((ops[o], args))
-        try:
-            return Graph(inputs, tuple(steps), run(steps, [Value(x) for x in inputs])[1])
+            steps.append((op, tuple(n + k - 1 - draw(st.integers(0, n + k - 1))
+                                    for _ in range(op.arity))))
+        graph = Graph(inputs, tuple(steps))
+        try:  # values beyond HUGE (a chain of exps) would overflow within the check
+            if max(abs(v.data) for v in graph(*map(Value, inputs)).topological_order()) > HUGE:
+                reject()
         except (ArithmeticError, ValueError):
             reject()
+        return graph
 
     return graph()

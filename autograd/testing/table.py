@@ -1,34 +1,24 @@
 """The element-by-element table (数値微分): each input Value nudged by +-h in turn, its
-derivative a ``central_difference``, printed beside back-propagation.  The book's
-``nn.gradient.numerical_gradient`` does the same on an array.
-"""
+derivative a ``central_difference`` beside back-propagation's (the book's way)."""
 import math
 
-from ..engine import Value, no_grad
+from ..engine import Value, grad, no_grad
+from .adapters import returns_value
 from .core import CheckResult, GradcheckError, central_difference
-
-
-def call(f, inputs):
-    out = f(*inputs)
-    if not isinstance(out, Value):
-        raise TypeError(f"the function under test must return a Value, got "
-                        f"{type(out).__name__}; build its result from the input Values")
-    return out
 
 
 def numerical_grad(f, inputs, h=1e-6):
     """Central-difference gradient of ``f(*inputs)`` with respect to each input Value: a
     list of floats.  Each input's ``data`` is nudged by +-h in turn and restored; nothing
     is recorded (``no_grad``)."""
-    inputs = list(inputs)
-    grads = []
+    inputs, grads = list(inputs), []
     with no_grad():
         for x in inputs:
             x0 = x.data
 
             def f_of(t, x=x):
                 x.data = t
-                return call(f, inputs).data
+                return returns_value(f(*inputs), "the function under test").data
             try:
                 grads.append(central_difference(f_of, x0, h))
             finally:
@@ -57,15 +47,7 @@ def gradcheck(f, inputs, h=1e-6, atol=1e-5, rtol=1e-3, raise_exception=False):
         if not isinstance(x, Value):
             raise TypeError(f"gradcheck: inputs[{i}] is a {type(x).__name__}, not a Value; "
                             f"wrap it as Value({x!r})")
-    saved = [x.grad for x in inputs]
-    try:
-        for x in inputs:
-            x.grad = 0.0
-        call(f, inputs).backward()
-        backprop = [x.grad for x in inputs]
-    finally:
-        for x, g in zip(inputs, saved):
-            x.grad = g
+    backprop = grad(returns_value(f(*inputs), "the function under test"), inputs)
     result, worst = CheckResult(checked=len(inputs)), None
     for i, (x, a, n) in enumerate(zip(inputs, backprop, numerical_grad(f, inputs, h))):
         abs_err = rel_err = excess = math.inf  # nan is neither better nor worse: the worst
