@@ -13,6 +13,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .data import files
 from .training import loop
 from .training.loop import blas_threads  # noqa: F401  (the commands take it from here)
@@ -67,8 +69,6 @@ def check_positive(parser, option, value, zero_ok=False):
 def seed_or_random(parser, seed):
     """``seed`` checked to be in 0..2**32-1, or, if None, a random one (which the command
     prints, so that its run can be repeated)."""
-    import numpy as np
-
     check_int(parser, "--seed", seed, 0, 2**32 - 1)
     return seed if seed is not None else int(np.random.SeedSequence().entropy % 2**32)
 
@@ -101,11 +101,26 @@ def progress_bar_closed(total, desc, progress=True):
             bar.close()
 
 
+def train_accuracies(net, data, epochs, seed, lr=0.01, bar=None):
+    """Train ``net`` on data = (x, t, x_test, t_test) as the book's chapter-6 scripts do
+    (Trainer: SGD, batches of 100, one BLAS thread): its (train, test) accuracy lists, one
+    per epoch until it diverged, if it did (as a large initial weight scale or learning rate
+    can make it)."""
+    from .training.trainer import Trainer
+
+    trainer = Trainer(net, *data, epochs=epochs, mini_batch_size=100, optimizer="SGD",
+                      optimizer_param={"lr": lr}, verbose=False, rng=seed, bar=bar)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            trainer.train()
+    except FloatingPointError:
+        pass
+    return trainer.train_acc_list, trainer.test_acc_list
+
+
 def mnist_subset(train_size=None, test_size=None, data_dir=None):
     """MNIST as (x_train, t_train, x_test, t_test): float32 images in [0, 1] of shape (N, 784)
     and index labels, cut to the first ``train_size`` / ``test_size`` (None: all)."""
-    import numpy as np
-
     from .data.mnist import load_mnist
 
     # Raw uint8, and only the images used are converted.

@@ -35,13 +35,8 @@ class ParamCheck(NamedTuple):
 def relu_masks(network):
     """Where each ReLU layer's input was > 0 in the last forward pass (a list of bool arrays),
     and which element of each window each Pooling layer picked (its ``arg_max``)."""
-    masks = []
-    for layer in network.layers.values():
-        if isinstance(layer, Relu):
-            masks.append(layer.out > 0)
-        elif isinstance(layer, Pooling):
-            masks.append(layer.arg_max)
-    return masks
+    return [layer.out > 0 if isinstance(layer, Relu) else layer.arg_max
+            for layer in network.layers.values() if isinstance(layer, (Relu, Pooling))]
 
 
 def gradient_check(network, x, t, h=1e-4):

@@ -22,11 +22,9 @@ from .training.loop import blas_threads, train
 
 
 def plot_history(history, path):
-    """Save the book's figure: accuracy per epoch (train, test), beside the loss per iteration.
-
-    Needs matplotlib (the ``train`` extra).
-    """
-    from matplotlib.figure import Figure  # no pyplot: works without a display
+    """Save the book's figure: accuracy per epoch (train, test), beside the loss per iteration
+    (matplotlib, the ``train`` extra; no pyplot, so no display needed)."""
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
@@ -126,17 +124,15 @@ NETS = {
 def _parser():
     parser = cli.ArgumentParser(
         prog="python -m nn.train",
-        description="Train the book's two-layer network (784-50-10, ReLU, softmax "
-                    "cross-entropy) by back-propagation and SGD, or with --net convnet "
-                    "chapter 7's SimpleConvNet, with --net deep chapter 8's DeepConvNet, with "
-                    "Adam, on MNIST, printing train and test accuracy once per epoch.")
+        description="Train one of the book's networks (--net) on MNIST by back-propagation, "
+                    "printing train and test accuracy once per epoch.")
     parser.add_argument("--net", choices=sorted(NETS), default="twolayer",
-                        help="twolayer: chapter 5's TwoLayerNet, SGD lr 0.1, 10,000 iterations; "
-                             "convnet: chapter 7's SimpleConvNet (conv 30x5x5 - relu - pool - "
-                             "affine 100 - relu - affine 10), Adam lr 0.001, 20 epochs, as the "
-                             "book's ch07/train_convnet.py; deep: chapter 8's DeepConvNet, "
-                             "Adam lr 0.001, 20 epochs, as ch08/train_deepnet.py "
-                             "(default: %(default)s)")
+                        help="twolayer: chapter 5's TwoLayerNet (784-50-10, ReLU, softmax "
+                             "cross-entropy), SGD lr 0.1, 10,000 iterations; convnet: chapter 7's "
+                             "SimpleConvNet (conv 30x5x5 - relu - pool - affine 100 - relu - "
+                             "affine 10), Adam lr 0.001, 20 epochs, as ch07/train_convnet.py; "
+                             "deep: chapter 8's DeepConvNet, Adam lr 0.001, 20 epochs, as "
+                             "ch08/train_deepnet.py (default: %(default)s)")
     parser.add_argument("--hidden-size", type=int, default=None,
                         help="hidden units (default: 50 for twolayer and deep, 100 for convnet)")
     parser.add_argument("--batch-size", type=int, default=100,
