@@ -90,15 +90,11 @@ def progress_bar(total, desc, progress=True):
     return loop.progress_bar(total, desc, leave=False) if progress else None
 
 
-@contextlib.contextmanager
 def progress_bar_closed(total, desc, progress=True):
-    """``with progress_bar_closed(...) as bar``: ``progress_bar``, closed when the block ends."""
+    """``with progress_bar_closed(...) as bar``: ``progress_bar`` (a tqdm bar, which closes when
+    the block ends, or None)."""
     bar = progress_bar(total, desc, progress)
-    try:
-        yield bar
-    finally:
-        if bar is not None:
-            bar.close()
+    return contextlib.nullcontext() if bar is None else bar
 
 
 def train_accuracies(net, data, epochs, seed, lr=0.01, bar=None):
@@ -110,11 +106,8 @@ def train_accuracies(net, data, epochs, seed, lr=0.01, bar=None):
 
     trainer = Trainer(net, *data, epochs=epochs, mini_batch_size=100, optimizer="SGD",
                       optimizer_param={"lr": lr}, verbose=False, rng=seed, bar=bar)
-    try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            trainer.train()
-    except FloatingPointError:
-        pass
+    with contextlib.suppress(FloatingPointError), np.errstate(over="ignore", invalid="ignore"):
+        trainer.train()  # a diverged run keeps the accuracies it reached
     return trainer.train_acc_list, trainer.test_acc_list
 
 
