@@ -77,47 +77,37 @@ def dtype_accuracies(build, params, x, t):
     return accuracies
 
 
-def _two_layer_net(args, input_shape, dtype, rng):
-    from .nets.two_layer_net import TwoLayerNet
-
-    network = TwoLayerNet(input_shape[0], args.hidden_size, 10, args.weight_init_std,
-                          dtype=dtype, rng=rng)
-    return network, None, f"TwoLayerNet({input_shape[0]}, {args.hidden_size}, 10), SGD"
-
-
-def _simple_conv_net(args, input_shape, dtype, rng):
-    from .nets.simple_conv_net import SimpleConvNet
-    from .training.optimizers import Adam
-
-    network = SimpleConvNet(input_dim=input_shape, hidden_size=args.hidden_size,
-                            weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
-    return network, Adam(lr=args.lr), (
-        f"SimpleConvNet(conv 30x5x5 - relu - pool 2x2 - affine {args.hidden_size} - relu - "
-        f"affine 10), Adam")
-
-
-def _deep_conv_net(args, input_shape, dtype, rng):
-    from .training.optimizers import Adam
+def _build(args, input_shape, dtype, rng):
+    """The ``--net`` network for inputs of ``input_shape``, its optimizer (None: SGD) and a
+    title naming both."""
     from .nets.deep_conv_net import DeepConvNet
+    from .nets.simple_conv_net import SimpleConvNet
+    from .nets.two_layer_net import TwoLayerNet
+    from .training.optimizers import Adam
 
-    network = DeepConvNet(input_dim=input_shape, hidden_size=args.hidden_size, dtype=dtype,
-                          rng=rng)
-    return network, Adam(lr=args.lr), (
-        f"DeepConvNet(6 conv 3x3 16-16-32-32-64-64 with relu, pool 2x2 after every second - "
-        f"affine {args.hidden_size} - relu - dropout - affine 10 - dropout), Adam")
+    hidden = args.hidden_size
+    if args.net == "twolayer":
+        network = TwoLayerNet(input_shape[0], hidden, 10, args.weight_init_std, dtype=dtype,
+                              rng=rng)
+        return network, None, f"TwoLayerNet({input_shape[0]}, {hidden}, 10), SGD"
+    if args.net == "convnet":
+        network = SimpleConvNet(input_dim=input_shape, hidden_size=hidden,
+                                weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
+        title = (f"SimpleConvNet(conv 30x5x5 - relu - pool 2x2 - affine {hidden} - relu - "
+                 f"affine 10)")
+    else:
+        network = DeepConvNet(input_dim=input_shape, hidden_size=hidden, dtype=dtype, rng=rng)
+        title = (f"DeepConvNet(6 conv 3x3 16-16-32-32-64-64 with relu, pool 2x2 after every "
+                 f"second - affine {hidden} - relu - dropout - affine 10 - dropout)")
+    return network, Adam(lr=args.lr), f"{title}, Adam"
 
 
-# Each network of the command line: how to build it, and its defaults (the book's settings).
+# The defaults of each network of the command line (the book's settings).
 NETS = {
-    "twolayer": {"build": _two_layer_net,
-                 "defaults": {"hidden_size": 50, "lr": 0.1, "iters": 10000,
-                              "eval_threads": 2}},
-    "convnet": {"build": _simple_conv_net,
-                "defaults": {"hidden_size": 100, "lr": 0.001, "epochs": 20,
-                             "eval_threads": 1}},
-    "deep": {"build": _deep_conv_net,
-             "defaults": {"hidden_size": 50, "lr": 0.001, "epochs": 20,
-                          "eval_threads": 1, "train_acc_size": 1000}},
+    "twolayer": {"hidden_size": 50, "lr": 0.1, "iters": 10000, "eval_threads": 2},
+    "convnet": {"hidden_size": 100, "lr": 0.001, "epochs": 20, "eval_threads": 1},
+    "deep": {"hidden_size": 50, "lr": 0.001, "epochs": 20, "eval_threads": 1,
+             "train_acc_size": 1000},
 }
 
 
@@ -204,7 +194,7 @@ def _check(parser, args):
     if args.iters is not None and args.epochs is not None:
         parser.error("give --iters or --epochs, not both")
     length_given = args.iters is not None or args.epochs is not None
-    for key, value in NETS[args.net]["defaults"].items():
+    for key, value in NETS[args.net].items():
         if getattr(args, key) is None and not (key in ("iters", "epochs") and length_given):
             setattr(args, key, value)
     for option in ("--hidden-size", "--batch-size", "--iters", "--epochs", "--train-acc-size"):
@@ -285,9 +275,8 @@ def _run(args, stdout):
     load_seconds = time.perf_counter() - start
     if args.epochs is not None:
         args.iters = args.epochs * max(len(x_train) // args.batch_size, 1)
-    build = NETS[args.net]["build"]
     try:
-        network, optimizer, title = build(args, x_train.shape[1:], dtype, rng)
+        network, optimizer, title = _build(args, x_train.shape[1:], dtype, rng)
     except MemoryError:
         return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     first_filters = network.params["W1"].copy() if args.filters else None
@@ -297,7 +286,7 @@ def _run(args, stdout):
         except (OSError, ValueError) as err:
             return cli.error(f"--load {args.load}: not weights of this network ({err})")
         print(f"{title}: weights loaded from {args.load}")
-        return _evaluate(args, build, network, x_test, t_test, rng)
+        return _evaluate(args, network, x_test, t_test, rng)
     augment = None
     if args.augment:
         from .data.augment import augment as move_and_turn
@@ -335,10 +324,10 @@ def _run(args, stdout):
           f"accuracy {history.eval_seconds:.2f} s")
     if args.json:
         _write_summary(args.json, stdout, args, history, load_seconds)
-    return _evaluate(args, build, network, x_test, t_test, rng, accuracy=False)
+    return _evaluate(args, network, x_test, t_test, rng, accuracy=False)
 
 
-def _evaluate(args, build, network, x_test, t_test, rng, accuracy=True):
+def _evaluate(args, network, x_test, t_test, rng, accuracy=True):
     """--load's test accuracy, --misclassified and --float16: chapter 8's looks at a trained net."""
     with blas_threads(args.eval_threads):
         predicted = predictions(network, x_test) if accuracy or args.misclassified else None
@@ -349,7 +338,7 @@ def _evaluate(args, build, network, x_test, t_test, rng, accuracy=True):
             print(f"misclassified test images saved to {args.misclassified}")
         if args.float16:
             accuracies = dtype_accuracies(
-                lambda dtype: build(args, x_test.shape[1:], dtype, rng)[0], network.params,
+                lambda dtype: _build(args, x_test.shape[1:], dtype, rng)[0], network.params,
                 x_test, t_test)
             for name, acc in accuracies.items():
                 print(f"{name:>8}: test acc {acc:.4f}")
