@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import files
+from .data import files, mnist
 from .training import loop
 from .training.loop import blas_threads  # noqa: F401  (the commands take it from here)
+from .training.trainer import Trainer
 
 USAGE_ERROR = 2
 INTERRUPTED = 130
@@ -102,8 +103,6 @@ def train_accuracies(net, data, epochs, seed, lr=0.01, bar=None):
     (Trainer: SGD, batches of 100, one BLAS thread): its (train, test) accuracy lists, one
     per epoch until it diverged, if it did (as a large initial weight scale or learning rate
     can make it)."""
-    from .training.trainer import Trainer
-
     trainer = Trainer(net, *data, epochs=epochs, mini_batch_size=100, optimizer="SGD",
                       optimizer_param={"lr": lr}, verbose=False, rng=seed, bar=bar)
     with contextlib.suppress(FloatingPointError), np.errstate(over="ignore", invalid="ignore"):
@@ -114,10 +113,8 @@ def train_accuracies(net, data, epochs, seed, lr=0.01, bar=None):
 def mnist_subset(train_size=None, test_size=None, data_dir=None):
     """MNIST as (x_train, t_train, x_test, t_test): float32 images in [0, 1] of shape (N, 784)
     and index labels, cut to the first ``train_size`` / ``test_size`` (None: all)."""
-    from .data.mnist import load_mnist
-
     # Raw uint8, and only the images used are converted.
-    (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False, data_dir=data_dir)
+    (x_train, t_train), (x_test, t_test) = mnist.load_mnist(normalize=False, data_dir=data_dir)
     return (x_train[:train_size].astype(np.float32) / 255, t_train[:train_size].astype(np.intp),
             x_test[:test_size].astype(np.float32) / 255, t_test[:test_size].astype(np.intp))
 

@@ -22,7 +22,9 @@ import numpy as np
 
 from . import cli
 from .cli import Outcome, mnist_subset, progress_bar_closed, save_figure, train_accuracies
-from .nets.multi_layer_net import MultiLayerNetExtend
+from .hyperparam import plot_search, search_outcome
+from .layers.functions import relu, sigmoid
+from .nets.multi_layer_net import MultiLayerNetExtend, weight_scale
 from .training.loop import train
 from .training.optimizers import get_optimizer
 
@@ -93,9 +95,6 @@ def activation_values(activation, weight_init_std, *, samples=1000, nodes=100, l
     """The book's weight_init_activation_histogram.py: standard normal input (samples, nodes)
     through ``layers`` fully connected layers (no bias) of ``nodes`` units; the activations
     of every layer, a list of arrays."""
-    from .layers.functions import relu, sigmoid
-    from .nets.multi_layer_net import weight_scale
-
     f = {"sigmoid": sigmoid, "relu": relu, "tanh": np.tanh}[activation]
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((samples, nodes))
@@ -241,8 +240,6 @@ def dropout(*, quick=False, seed=0, progress=True, data_dir=None):
 
 def hyperparam(*, quick=False, seed=0, progress=True, data_dir=None, **search_kwargs):
     """The book's hyperparameter_optimization.py through Optuna: see nn.hyperparam."""
-    from .hyperparam import search_outcome
-
     return search_outcome(quick=quick, seed=seed, progress=progress, data_dir=data_dir,
                           **search_kwargs)
 
@@ -318,8 +315,6 @@ def plot(outcome, path=None):
             ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0), title=label)
             ax.legend(loc="lower right")
     elif name == "hyperparam":
-        from .hyperparam import plot_search
-
         return plot_search(data, path)
     else:
         raise ValueError(f"no plot for {name!r}")

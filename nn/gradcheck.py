@@ -17,9 +17,11 @@ from typing import NamedTuple
 import numpy as np
 
 from . import cli
+from .data import mnist
 from .gradient import numerical_gradient
-from .layers.conv import Pooling
 from .layers import Relu
+from .layers.conv import Pooling
+from .nets.two_layer_net import TwoLayerNet
 
 TOLERANCE = 1e-8
 
@@ -87,8 +89,6 @@ def format_results(results, title, tol=TOLERANCE):
 def book_network(hidden_size, seed):
     """``np.random.seed(seed); TwoLayerNet(784, hidden_size, 10)``, as the book and notebook 04
     build it (numpy's legacy generator), without touching the global generator."""
-    from .nets.two_layer_net import TwoLayerNet
-
     return TwoLayerNet(784, hidden_size, 10, rng=np.random.RandomState(seed))
 
 
@@ -121,12 +121,9 @@ def main(argv=None):
     seed = cli.seed_or_random(parser, args.seed)
     cli.check_positive(parser, "--h", args.h)
     cli.check_positive(parser, "--tol", args.tol, zero_ok=True)
-
-    from .data.mnist import load_mnist
-
     try:
         # Raw uint8: only the samples used are normalised (book_batch).
-        (x_train, t_train), _ = load_mnist(normalize=False, data_dir=args.data_dir)
+        (x_train, t_train), _ = mnist.load_mnist(normalize=False, data_dir=args.data_dir)
     except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
         return cli.error(err)
     if args.samples > len(x_train):

@@ -31,6 +31,7 @@ import zlib
 import numpy as np
 
 from . import cli
+from .nets.multi_layer_net import MultiLayerNet
 
 HEARTBEAT_INTERVAL = 5  # seconds, database storages only
 GRACE_PERIOD = 30
@@ -158,8 +159,6 @@ def split_data(train_size, seed, data_dir=None):
 def train_trial(lr, weight_decay, data, epochs, seed):
     """Train the book's net with these settings; (val_acc_list, train_acc_list) per epoch, up
     to where it diverged if it did (scored by what it reached, as the book would)."""
-    from .nets.multi_layer_net import MultiLayerNet
-
     (x_train, t_train), (x_val, t_val) = data
     net = MultiLayerNet(784, [100] * 6, 10, weight_decay_lambda=weight_decay, dtype=np.float32,
                         rng=seed)

@@ -17,8 +17,15 @@ import time
 import numpy as np
 
 from . import cli
+from .data import mnist
+from .data.augment import augment as move_and_turn
 from .data.files import atomic_write
+from .filters import plot_filters
+from .nets.deep_conv_net import DeepConvNet
+from .nets.simple_conv_net import SimpleConvNet
+from .nets.two_layer_net import TwoLayerNet
 from .training.loop import blas_threads, train
+from .training.optimizers import Adam
 
 
 def plot_history(history, path):
@@ -80,11 +87,6 @@ def dtype_accuracies(build, params, x, t):
 def _build(args, input_shape, dtype, rng):
     """The ``--net`` network for inputs of ``input_shape``, its optimizer (None: SGD) and a
     title naming both."""
-    from .nets.deep_conv_net import DeepConvNet
-    from .nets.simple_conv_net import SimpleConvNet
-    from .nets.two_layer_net import TwoLayerNet
-    from .training.optimizers import Adam
-
     hidden = args.hidden_size
     if args.net == "twolayer":
         network = TwoLayerNet(input_shape[0], hidden, 10, args.weight_init_std, dtype=dtype,
@@ -261,15 +263,12 @@ def _write_summary(path, stdout, args, history, load_seconds):
 
 
 def _run(args, stdout):
-    from .data.mnist import load_mnist
-
     rng = np.random.default_rng(args.seed)
     dtype = np.dtype(args.dtype)
     start = time.perf_counter()
     try:
-        (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
-                                                          flatten=args.net == "twolayer",
-                                                          data_dir=args.data_dir)
+        (x_train, t_train), (x_test, t_test) = mnist.load_mnist(
+            normalize=True, dtype=dtype, flatten=args.net == "twolayer", data_dir=args.data_dir)
     except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
         return cli.error(err)
     load_seconds = time.perf_counter() - start
@@ -287,11 +286,7 @@ def _run(args, stdout):
             return cli.error(f"--load {args.load}: not weights of this network ({err})")
         print(f"{title}: weights loaded from {args.load}")
         return _evaluate(args, network, x_test, t_test, rng)
-    augment = None
-    if args.augment:
-        from .data.augment import augment as move_and_turn
-
-        augment = functools.partial(move_and_turn, rng=rng)
+    augment = functools.partial(move_and_turn, rng=rng) if args.augment else None
     print(f"{title}, {dtype}, seed {args.seed}, {args.iters} iterations of {args.batch_size}, "
           f"lr {args.lr:g}")
     try:
@@ -313,8 +308,6 @@ def _run(args, stdout):
         plot_history(history, args.plot)
         print(f"curves saved to {args.plot}")
     if args.filters:
-        from .filters import plot_filters
-
         plot_filters(args.filters, before=first_filters, after=network.params["W1"])
         print(f"first-layer filters saved to {args.filters}")
     training = history.elapsed - history.eval_seconds
