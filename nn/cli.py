@@ -121,10 +121,13 @@ def mnist_subset(train_size=None, test_size=None, data_dir=None):
 
 def save_figure(fig, path, **savefig_kwargs):
     """Write ``fig`` to ``path`` atomically (never a half-written file), in the format of its
-    suffix; ``savefig_kwargs`` (``dpi=`` ...) go to ``fig.savefig``."""
-    with files.atomic_write(path, ".tmp") as f:
-        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower(),
-                    **savefig_kwargs)
+    suffix (None: nothing); ``savefig_kwargs`` (``dpi=`` ...) go to ``fig.savefig``.  Returns
+    ``fig``."""
+    if path is not None:
+        with files.atomic_write(path, ".tmp") as f:
+            fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower(),
+                        **savefig_kwargs)
+    return fig
 
 
 def check_output(parser, option, path, suffix=None):

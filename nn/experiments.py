@@ -318,9 +318,7 @@ def plot(outcome, path=None):
         return plot_search(data, path)
     else:
         raise ValueError(f"no plot for {name!r}")
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- command line

@@ -37,6 +37,4 @@ def plot_filters(path=None, *, before=None, after=None, nx=10):
             ax.set_axis_off()
         for r, c, image in filter_grid(w, nx):
             axes[r, c].imshow(image, cmap="gray_r", interpolation="nearest")
-    if path is not None:
-        save_figure(fig, path, dpi=80)
-    return fig
+    return save_figure(fig, path, dpi=80)

@@ -351,6 +351,4 @@ def plot_search(data, path=None, best=20):
         ax.set_xticks([])
     for ax in axes[len(rows):]:
         ax.set_axis_off()
-    if path is not None:
-        cli.save_figure(fig, path)
-    return fig
+    return cli.save_figure(fig, path)

@@ -67,9 +67,7 @@ def plot_misclassified(x, t, predicted, path=None, count=20):
         ax.set_title(f"{t[i]} -> {predicted[i]}", fontsize=10)
     for ax in fig.axes:
         ax.set_axis_off()
-    if path is not None:
-        cli.save_figure(fig, path)
-    return fig
+    return cli.save_figure(fig, path)
 
 
 def dtype_accuracies(build, params, x, t):
