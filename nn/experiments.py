@@ -154,8 +154,8 @@ def batchnorm(*, quick=False, seed=0, progress=True, data_dir=None):
     scales = [float(s) for s in np.logspace(0, -4, n_scales)]
     x, t, _, _ = mnist_subset(train_size, 0, data_dir)
     curves = {}
-    iters = epochs * max(train_size // 100, 1)
-    with progress_bar_closed(iters * 2 * len(scales), "batch norm", progress) as bar:
+    iters = epochs * (train_size // 100) * 2 * len(scales)  # Trainer's batches of 100
+    with progress_bar_closed(iters, "batch norm", progress) as bar:
         for scale in scales:
             for use_bn in (True, False):
                 net = MultiLayerNetExtend(784, [100] * 5, 10, weight_init_std=scale,
@@ -232,10 +232,10 @@ def dropout(*, quick=False, seed=0, progress=True, data_dir=None):
                    "train and test accuracy of the overfitting net by 0.05 or more, while it "
                    "still learns (test accuracy >= 0.2, twice chance) (fig. 6-23)", holds,
                    f"mean of the last 5 epochs (of {epochs}), train / test / gap: no dropout "
-                   f"{shown[0]}; the book's form {shown[1]}; inverted {shown[2]} (not checked: inverted "
-                   f"Dropout keeps the activations' scale while training, where the book's form "
-                   f"shrinks them by 1 - ratio at every layer, so it learns, and overfits, about "
-                   f"as fast as no Dropout)", {"curves": curves})
+                   f"{shown[0]}; the book's form {shown[1]}; inverted {shown[2]} (not checked: "
+                   f"inverted Dropout keeps the activations' scale while training, where the "
+                   f"book's form shrinks them by 1 - ratio at every layer, so it learns, and "
+                   f"overfits, about as fast as no Dropout)", {"curves": curves})
 
 
 def hyperparam(*, quick=False, seed=0, progress=True, data_dir=None, **search_kwargs):
