@@ -67,7 +67,7 @@ def optimizers(*, quick=False, seed=0, progress=True, data_dir=None, names=None)
     2000 iterations; each optimizer of ``names`` (default SGD, Momentum, AdaGrad, Adam) at
     the book's learning rate (Adam 0.001, the others 0.01), all on the same batches."""
     names = names or ["SGD", "Momentum", "AdaGrad", "Adam"]
-    runs = {n: ("he", get_optimizer(n, lr=0.001 if n == "Adam" else 0.01)) for n in names}
+    runs = {n: ("he", get_optimizer(n, lr=0.001 if n.lower() == "adam" else 0.01)) for n in names}
     final, details, data = _loss_race(runs, 300 if quick else 2000, 10000 if quick else None,
                                       seed, "optimizers", progress, data_dir)
     holds = "SGD" in final and all(final["SGD"] > v for n, v in final.items() if n != "SGD")
