@@ -15,24 +15,20 @@ got, prints the verdict and exits 1 if the result was not reproduced.
 Importable: ``run(name, quick=True, seed=0)`` returns an Outcome (claim, holds, details,
 data), ``plot(outcome, path)`` draws it.
 """
-import os
+import math
 import sys
 
 import numpy as np
 
 from . import cli
-from .cli import Outcome, mnist_subset, progress_bar, save_figure
-from .nets.multi_layer_net import MultiLayerNetExtend
+from .cli import Outcome, mnist_subset, progress_bar_closed, save_figure, train_accuracies
+from .hyperparam import plot_search, search_outcome
+from .layers.functions import relu, sigmoid
+from .nets.multi_layer_net import MultiLayerNetExtend, weight_scale
 from .training.loop import train
 from .training.optimizers import get_optimizer
-from .training.trainer import Trainer
 
 # ---------------------------------------------------------------- shared pieces
-
-def _close(bar):
-    if bar is not None:
-        bar.close()
-
 
 def smooth(values, window=20):
     """Running mean over ``window`` points (the book smooths its loss curves the same way)."""
@@ -44,59 +40,53 @@ def smooth(values, window=20):
 def race(nets, optimizers, x, t, iters, seed, desc, progress):
     """Train each of ``nets`` with its optimizer on the same mini-batches of 128 (the same
     ``seed``), as the book's comparison scripts do; each net's loss per iteration."""
-    bar = progress_bar(iters * len(nets), desc, progress)
-    try:
+    with progress_bar_closed(iters * len(nets), desc, progress) as bar:
         return {k: train(net, x, t, optimizer=optimizers[k], iters_num=iters, batch_size=128,
                          rng=seed, progress=False, bar=bar, verbose=False).train_loss_list
                 for k, net in nets.items()}
-    finally:
-        _close(bar)
 
 
-# ---------------------------------------------------------------- fig. 6-9: optimizers
+def _loss_race(runs, iters, train_size, seed, desc, progress, data_dir):
+    """``race`` of 784-100x4-10 ReLU nets, one per ``runs`` entry {label: (weight_init_std,
+    optimizer)}: (each one's mean loss over the last 10% of ``iters``, details, data)."""
+    x, t, _, _ = mnist_subset(train_size, 0, data_dir)
+    nets = {k: MultiLayerNetExtend(784, [100] * 4, 10, weight_init_std=std, dtype=np.float32,
+                                   rng=seed) for k, (std, _) in runs.items()}
+    losses = race(nets, {k: opt for k, (_, opt) in runs.items()}, x, t, iters, seed, desc,
+                  progress)
+    final = {k: float(np.mean(v[-iters // 10:])) for k, v in losses.items()}
+    details = ", ".join(f"{k} {v:.3f}" for k, v in final.items())
+    return (final, f"mean loss over the last 10% of {iters} iterations: {details}",
+            {"losses": losses, "iters": iters})
+
+
+# ---------------------------------------------------------------- figs. 6-9, 6-15: losses
 
 def optimizers(*, quick=False, seed=0, progress=True, data_dir=None, names=None):
     """The book's optimizer_compare_mnist.py: 784-100x4-10 ReLU nets (He init), batch 128,
-    2000 iterations; each optimizer at the book's learning rate, all on the same batches."""
-    iters, hidden, train_size = (300, [100] * 4, 10000) if quick else (2000, [100] * 4, None)
-    settings = {"SGD": {"lr": 0.01}, "Momentum": {"lr": 0.01}, "AdaGrad": {"lr": 0.01},
-                "Adam": {"lr": 0.001}, "Nesterov": {"lr": 0.01}, "RMSprop": {"lr": 0.01}}
+    2000 iterations; each optimizer of ``names`` (default SGD, Momentum, AdaGrad, Adam) at
+    the book's learning rate (Adam 0.001, the others 0.01), all on the same batches."""
     names = names or ["SGD", "Momentum", "AdaGrad", "Adam"]
-    x, t, _, _ = mnist_subset(train_size, 0, data_dir)
-    nets = {n: MultiLayerNetExtend(784, hidden, 10, weight_init_std="he", dtype=np.float32,
-                                   rng=seed) for n in names}
-    opts = {n: get_optimizer(n, **settings[n]) for n in names}
-    losses = race(nets, opts, x, t, iters, seed, "optimizers", progress)
-    final = {n: float(np.mean(losses[n][-iters // 10:])) for n in names}
-    others = [n for n in names if n != "SGD"]
-    holds = "SGD" in final and all(final["SGD"] > final[n] for n in others)
-    details = ", ".join(f"{n} {final[n]:.3f}" for n in names)
+    runs = {n: ("he", get_optimizer(n, lr=0.001 if n.lower() == "adam" else 0.01)) for n in names}
+    final, details, data = _loss_race(runs, 300 if quick else 2000, 10000 if quick else None,
+                                      seed, "optimizers", progress, data_dir)
+    holds = "SGD" in final and all(final["SGD"] > v for n, v in final.items() if n != "SGD")
     return Outcome("optimizers", "SGD learns slowest: after the run its loss is the highest; "
-                   "Momentum, AdaGrad and Adam are all below it (fig. 6-9)", holds,
-                   f"mean loss over the last 10% of {iters} iterations: {details}",
-                   {"losses": losses, "iters": iters})
+                   "Momentum, AdaGrad and Adam are all below it (fig. 6-9)", holds, details, data)
 
-
-# ---------------------------------------------------------------- fig. 6-15: initial weights
 
 def weight_init(*, quick=False, seed=0, progress=True, data_dir=None):
     """The book's weight_init_compare.py: 784-100x4-10 ReLU nets, SGD lr 0.01, batch 128,
     2000 iterations, initial weights of std 0.01, Xavier and He."""
-    iters, train_size = (400, 10000) if quick else (2000, None)
-    inits = {"std=0.01": 0.01, "Xavier": "xavier", "He": "he"}
-    x, t, _, _ = mnist_subset(train_size, 0, data_dir)
-    nets = {k: MultiLayerNetExtend(784, [100] * 4, 10, weight_init_std=v, dtype=np.float32,
-                                   rng=seed) for k, v in inits.items()}
-    opts = {k: get_optimizer("SGD", lr=0.01) for k in inits}
-    losses = race(nets, opts, x, t, iters, seed, "weight init", progress)
-    final = {k: float(np.mean(losses[k][-iters // 10:])) for k in inits}
+    runs = {k: (std, get_optimizer("SGD", lr=0.01))
+            for k, std in (("std=0.01", 0.01), ("Xavier", "xavier"), ("He", "he"))}
+    final, details, data = _loss_race(runs, 400 if quick else 2000, 10000 if quick else None,
+                                      seed, "weight init", progress, data_dir)
     holds = (final["std=0.01"] > 2.2 and final["Xavier"] < 2.0 and final["He"] < 2.0
              and final["He"] < final["Xavier"])
-    details = ", ".join(f"{k} {v:.3f}" for k, v in final.items())
     return Outcome("weight_init", "with std 0.01 the net does not learn (loss stays near "
                    "ln 10 = 2.30); Xavier and He learn, He fastest (fig. 6-15)", holds,
-                   f"mean loss over the last 10% of {iters} iterations: {details}",
-                   {"losses": losses, "iters": iters})
+                   details, data)
 
 
 # ---------------------------------------------------------------- figs. 6-10 .. 6-14: histograms
@@ -105,9 +95,6 @@ def activation_values(activation, weight_init_std, *, samples=1000, nodes=100, l
     """The book's weight_init_activation_histogram.py: standard normal input (samples, nodes)
     through ``layers`` fully connected layers (no bias) of ``nodes`` units; the activations
     of every layer, a list of arrays."""
-    from .layers.functions import relu, sigmoid
-    from .nets.multi_layer_net import weight_scale
-
     f = {"sigmoid": sigmoid, "relu": relu, "tanh": np.tanh}[activation]
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((samples, nodes))
@@ -131,15 +118,13 @@ ACTIVATION_RUNS = [  # (label, activation, weight_init_std): figs. 6-10, 6-11, 6
 
 def activations(*, quick=False, seed=0, progress=True, data_dir=None):
     """Histograms of each layer's activations for each initialisation (no training)."""
-    samples = 200 if quick else 1000
-    runs = {label: activation_values(act, std, samples=samples, seed=seed)
+    runs = {label: activation_values(act, std, samples=200 if quick else 1000, seed=seed)
             for label, act, std in ACTIVATION_RUNS}
-    sat = {k: float(np.mean([np.mean((a < 0.1) | (a > 0.9)) for a in runs[k]]))
-           for k in ("sigmoid, std 1",)}
+    saturated = float(np.mean([np.mean((a < 0.1) | (a > 0.9)) for a in runs["sigmoid, std 1"]]))
     spread = {k: [float(a.std()) for a in v] for k, v in runs.items()}
     checks = [
         # std 1: the outputs pile up at 0 and 1, where the gradient vanishes (fig. 6-10)
-        sat["sigmoid, std 1"] > 0.5,
+        saturated > 0.5,
         # std 0.01: all near 0.5, every neuron says the same thing (fig. 6-11)
         max(spread["sigmoid, std 0.01"]) < 0.05,
         # Xavier: spread out in every layer (fig. 6-13)
@@ -151,7 +136,7 @@ def activations(*, quick=False, seed=0, progress=True, data_dir=None):
     ]
     details = "; ".join(f"{k}: std per layer " + " ".join(f"{s:.3g}" for s in v)
                         for k, v in spread.items())
-    details += f"; sigmoid std 1: {sat['sigmoid, std 1']:.0%} of values below 0.1 or above 0.9"
+    details += f"; sigmoid std 1: {saturated:.0%} of values below 0.1 or above 0.9"
     return Outcome("activations", "sigmoid with std 1 saturates at 0 and 1, with std 0.01 "
                    "collapses to 0.5, with Xavier stays spread; with ReLU, std 0.01 collapses "
                    "to 0, Xavier shrinks layer by layer and He keeps the spread "
@@ -165,37 +150,24 @@ def batchnorm(*, quick=False, seed=0, progress=True, data_dir=None):
     """The book's batch_norm_test.py: 1000 training images, 784-100x5-10 ReLU nets, SGD lr
     0.01, batch 100, 20 epochs, with and without Batch Norm, for 16 initial weight scales
     from 1 down to 1e-4; training accuracy per epoch."""
-    if quick:
-        train_size, epochs, scales = 500, 8, np.logspace(0, -4, 4)
-    else:
-        train_size, epochs, scales = 1000, 20, np.logspace(0, -4, 16)
+    train_size, epochs, n_scales = (500, 8, 4) if quick else (1000, 20, 16)
+    scales = [float(s) for s in np.logspace(0, -4, n_scales)]
     x, t, _, _ = mnist_subset(train_size, 0, data_dir)
     curves = {}
-    iters = epochs * max(train_size // 100, 1)
-    bar = progress_bar(iters * 2 * len(scales), "batch norm", progress)
-    try:
+    iters = epochs * (train_size // 100) * 2 * len(scales)  # Trainer's batches of 100
+    with progress_bar_closed(iters, "batch norm", progress) as bar:
         for scale in scales:
             for use_bn in (True, False):
-                net = MultiLayerNetExtend(784, [100] * 5, 10, weight_init_std=float(scale),
+                net = MultiLayerNetExtend(784, [100] * 5, 10, weight_init_std=scale,
                                           use_batchnorm=use_bn, dtype=np.float32, rng=seed)
-                trainer = Trainer(net, x, t, x, t, epochs=epochs, mini_batch_size=100,
-                                  optimizer="SGD", optimizer_param={"lr": 0.01},
-                                  verbose=False, rng=seed, bar=bar)
-                try:
-                    with np.errstate(over="ignore", invalid="ignore"):
-                        trainer.train()
-                except FloatingPointError:  # a scale of 1 without BN can blow up: nan from there
-                    pass
-                acc = trainer.train_acc_list
-                curves[(float(scale), use_bn)] = acc + [np.nan] * (epochs - len(acc))
-    finally:
-        _close(bar)
-    final = {s: (curves[(float(s), True)][-1], curves[(float(s), False)][-1]) for s in scales}
+                acc = train_accuracies(net, (x, t, x, t), epochs, seed, bar=bar)[0]
+                curves[(scale, use_bn)] = acc + [np.nan] * (epochs - len(acc))  # nan: diverged
+    final = {s: (curves[(s, True)][-1], curves[(s, False)][-1]) for s in scales}
     wins = sum(1 for bn, plain in final.values() if not bn < plain)  # nan (diverged) loses
 
     def shown(acc, net):
         return f"{acc:.2f}" if np.isfinite(acc) else f"nan ({net} diverged)"
-    holds = wins >= int(np.ceil(0.75 * len(scales)))
+    holds = wins >= math.ceil(0.75 * len(scales))
     details = ", ".join(f"{s:.2g}: {shown(bn, 'the Batch Norm net')} vs "
                         f"{shown(plain, 'the plain net')}" for s, (bn, plain) in final.items())
     return Outcome("batchnorm", "with Batch Norm the net learns faster and at almost every "
@@ -204,30 +176,22 @@ def batchnorm(*, quick=False, seed=0, progress=True, data_dir=None):
                    "least the plain net's at >= 3/4 of the scales", holds,
                    f"final training accuracy with vs without Batch Norm per weight scale "
                    f"({wins}/{len(scales)} at least as good): {details}",
-                   {"curves": curves, "scales": [float(s) for s in scales], "epochs": epochs})
+                   {"curves": curves, "scales": scales, "epochs": epochs})
 
 
 # ---------------------------------------------------------------- figs. 6-20/6-21, 6-23
 
-def _overfit(name, *, quick, seed, progress, data_dir, variants, quick_epochs=60):
-    """300 training images, 784-100x6-10 ReLU nets, SGD lr 0.01, batch 100: the book's
-    overfit_weight_decay.py / overfit_dropout.py; train and test accuracy per epoch."""
-    epochs = variants.pop("epochs")
-    epochs, test_size = (quick_epochs, 2000) if quick else (epochs, None)
-    x, t, xt, tt = mnist_subset(300, test_size, data_dir)
-    result = {}
-    bar = progress_bar(epochs * 3 * len(variants), name, progress)
-    try:
+def _overfit(name, variants, epochs, quick, seed, progress, data_dir):
+    """300 training images, 784-100x6-10 ReLU nets, one per ``variants`` entry {label:
+    MultiLayerNetExtend keywords}, SGD lr 0.01, batch 100: the book's overfit_weight_decay.py
+    / overfit_dropout.py; {label: (train accuracies, test accuracies)}, one per epoch."""
+    x, t, xt, tt = mnist_subset(300, 2000 if quick else None, data_dir)
+    curves = {}
+    with progress_bar_closed(epochs * 3 * len(variants), name, progress) as bar:
         for label, kwargs in variants.items():
             net = MultiLayerNetExtend(784, [100] * 6, 10, dtype=np.float32, rng=seed, **kwargs)
-            trainer = Trainer(net, x, t, xt, tt, epochs=epochs, mini_batch_size=100,
-                              optimizer="SGD", optimizer_param={"lr": 0.01}, verbose=False,
-                              rng=seed, bar=bar)
-            trainer.train()
-            result[label] = (trainer.train_acc_list, trainer.test_acc_list)
-    finally:
-        _close(bar)
-    return result, epochs
+            curves[label] = train_accuracies(net, (x, t, xt, tt), epochs, seed, bar=bar)
+    return curves
 
 
 def _gap(accs, last=5):
@@ -237,51 +201,45 @@ def _gap(accs, last=5):
 
 def weight_decay(*, quick=False, seed=0, progress=True, data_dir=None):
     """The book's overfit_weight_decay.py: 201 epochs without and with lambda = 0.1."""
-    variants = {"no weight decay": {}, "weight decay 0.1": {"weight_decay_lambda": 0.1},
-                "epochs": 201}
-    result, epochs = _overfit("weight decay", quick=quick, seed=seed, progress=progress,
-                              data_dir=data_dir, variants=variants)
-    plain, decayed = _gap(result["no weight decay"]), _gap(result["weight decay 0.1"])
+    epochs = 60 if quick else 201
+    curves = _overfit("weight decay", {"no weight decay": {},
+                                       "weight decay 0.1": {"weight_decay_lambda": 0.1}},
+                      epochs, quick, seed, progress, data_dir)
+    plain, decayed = (_gap(c) for c in curves.values())
     holds = decayed[2] < plain[2] and plain[0] - plain[1] > 0.15
     return Outcome("weight_decay", "on 300 training images the plain net overfits (train "
                    "accuracy far above test); weight decay lambda = 0.1 narrows that gap "
                    "(figs. 6-20, 6-21)", holds,
                    f"mean of the last 5 epochs (of {epochs}): no decay train {plain[0]:.3f} "
                    f"test {plain[1]:.3f} gap {plain[2]:.3f}; lambda 0.1 train {decayed[0]:.3f} "
-                   f"test {decayed[1]:.3f} gap {decayed[2]:.3f}", {"curves": result})
+                   f"test {decayed[1]:.3f} gap {decayed[2]:.3f}", {"curves": curves})
 
 
 def dropout(*, quick=False, seed=0, progress=True, data_dir=None):
     """The book's overfit_dropout.py: 301 epochs without Dropout and with ratio 0.2, in the
     book's form and inverted."""
-    variants = {"no dropout": {},
-                "dropout 0.2, the book's form": {"use_dropout": True, "dropout_ration": 0.2,
-                                                 "inverted_dropout": False},
-                "dropout 0.2, inverted": {"use_dropout": True, "dropout_ration": 0.2},
-                "epochs": 301}
-    # The book's form learns slowly (see below): the reduced run needs 100 epochs.
-    result, epochs = _overfit("dropout", quick=quick, seed=seed, progress=progress,
-                              data_dir=data_dir, variants=variants, quick_epochs=100)
-    plain = _gap(result["no dropout"])
-    book = _gap(result["dropout 0.2, the book's form"])
-    inverted = _gap(result["dropout 0.2, inverted"])
+    epochs = 100 if quick else 301  # the book's form learns slowly (see below)
+    ratio = {"use_dropout": True, "dropout_ration": 0.2}
+    curves = _overfit("dropout", {"no dropout": {},
+                                  "dropout 0.2, the book's form": {**ratio,
+                                                                   "inverted_dropout": False},
+                                  "dropout 0.2, inverted": ratio},
+                      epochs, quick, seed, progress, data_dir)
+    plain, book, inverted = (_gap(c) for c in curves.values())
     holds = book[2] < plain[2] - 0.05 and book[1] >= 0.2
+    shown = [" / ".join(f"{v:.3f}" for v in gap) for gap in (plain, book, inverted)]
     return Outcome("dropout", "Dropout (ratio 0.2, the book's form) narrows the gap between "
                    "train and test accuracy of the overfitting net by 0.05 or more, while it "
                    "still learns (test accuracy >= 0.2, twice chance) (fig. 6-23)", holds,
                    f"mean of the last 5 epochs (of {epochs}), train / test / gap: no dropout "
-                   f"{plain[0]:.3f} / {plain[1]:.3f} / {plain[2]:.3f}; the book's form "
-                   f"{book[0]:.3f} / {book[1]:.3f} / {book[2]:.3f}; inverted {inverted[0]:.3f} / "
-                   f"{inverted[1]:.3f} / {inverted[2]:.3f} (not checked: inverted Dropout keeps "
-                   f"the activations' scale while training, where the book's form shrinks them "
-                   f"by 1 - ratio at every layer, so it learns, and overfits, about as fast as "
-                   f"no Dropout)", {"curves": result})
+                   f"{shown[0]}; the book's form {shown[1]}; inverted {shown[2]} (not checked: "
+                   f"inverted Dropout keeps the activations' scale while training, where the "
+                   f"book's form shrinks them by 1 - ratio at every layer, so it learns, and "
+                   f"overfits, about as fast as no Dropout)", {"curves": curves})
 
 
 def hyperparam(*, quick=False, seed=0, progress=True, data_dir=None, **search_kwargs):
     """The book's hyperparameter_optimization.py through Optuna: see nn.hyperparam."""
-    from .hyperparam import search_outcome
-
     return search_outcome(quick=quick, seed=seed, progress=progress, data_dir=data_dir,
                           **search_kwargs)
 
@@ -309,10 +267,9 @@ def plot(outcome, path=None):
     if name in ("optimizers", "weight_init"):
         fig = Figure(figsize=(6, 4.5), layout="constrained")
         ax = fig.subplots()
-        markers = iter("osD^vx")
-        for label, losses in data["losses"].items():
+        for marker, (label, losses) in zip("osD^vx", data["losses"].items()):
             y = smooth(losses)
-            ax.plot(np.arange(len(y)), y, marker=next(markers), markevery=max(len(y) // 10, 1),
+            ax.plot(np.arange(len(y)), y, marker=marker, markevery=max(len(y) // 10, 1),
                     label=label)
         ax.set(xlabel="iterations", ylabel="loss", ylim=(0, 2.5))
         ax.legend()
@@ -335,14 +292,15 @@ def plot(outcome, path=None):
                     ax.set_yticks([])
     elif name == "batchnorm":
         scales = data["scales"]
-        cols = int(np.ceil(np.sqrt(len(scales))))
-        rows = int(np.ceil(len(scales) / cols))
+        cols = math.ceil(math.sqrt(len(scales)))
+        rows = math.ceil(len(scales) / cols)
         fig = Figure(figsize=(3 * cols, 2.4 * rows), layout="constrained")
         axes = np.ravel(fig.subplots(rows, cols, squeeze=False))
         for ax, scale in zip(axes, scales):
             epochs = np.arange(data["epochs"])
             ax.plot(epochs, data["curves"][(scale, True)], label="Batch Normalization")
-            ax.plot(epochs, data["curves"][(scale, False)], linestyle="--", label="Normal(without BatchNorm)")
+            ax.plot(epochs, data["curves"][(scale, False)], linestyle="--",
+                    label="Normal(without BatchNorm)")
             ax.set_title(f"W:{scale:.3g}", fontsize=9)
             ax.set_ylim(0, 1.0)
         axes[0].legend(fontsize=7)
@@ -357,17 +315,16 @@ def plot(outcome, path=None):
             ax.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0), title=label)
             ax.legend(loc="lower right")
     elif name == "hyperparam":
-        from .hyperparam import plot_search
-
         return plot_search(data, path)
     else:
         raise ValueError(f"no plot for {name!r}")
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- command line
+
+SEARCH_OPTIONS = ("trials", "epochs", "jobs", "storage", "study", "sampler")
+
 
 def _parser():
     parser = cli.ArgumentParser(
@@ -402,25 +359,15 @@ def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.plot:
-        cli.check_output(parser, "--plot", args.plot)
-        from matplotlib.figure import Figure
-
-        formats = Figure().canvas.get_supported_filetypes()
-        if os.path.splitext(args.plot)[1].lstrip(".").lower() not in formats:
-            parser.error(f"--plot {args.plot}: matplotlib cannot write this file type; use one "
-                         f"of {', '.join('.' + f for f in sorted(formats))}")
+        cli.check_figure(parser, "--plot", args.plot)
     kwargs = dict(quick=args.quick, seed=args.seed, progress=not args.no_progress,
                   data_dir=args.data_dir)
     if args.name == "hyperparam":
-        if args.trials is not None:
-            cli.check_int(parser, "--trials", args.trials, 1)
-        cli.check_int(parser, "--jobs", args.jobs, 1)
-        if args.epochs is not None:
-            cli.check_int(parser, "--epochs", args.epochs, 1)
+        for option in ("--trials", "--jobs", "--epochs"):
+            cli.check_int(parser, option, getattr(args, option[2:]), 1)
         kwargs.update(trials=args.trials, jobs=args.jobs, storage=args.storage,
                       study_name=args.study, sampler=args.sampler, epochs=args.epochs)
-    elif (args.trials is not None or args.jobs != 1 or args.storage or args.study
-          or args.epochs is not None or args.sampler != "random"):
+    elif any(getattr(args, k) != parser.get_default(k) for k in SEARCH_OPTIONS):
         parser.error("--trials, --epochs, --jobs, --storage, --study and --sampler belong to "
                      "the hyperparam experiment")
     try:

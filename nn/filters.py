@@ -6,6 +6,8 @@ range.  Before training they are noise; after training many are edge and blob de
 """
 import numpy as np
 
+from .cli import save_figure
+
 
 def filter_grid(filters, nx=10):
     """Axes-free layout of the filters: a list of (row, col, FH x FW array) for a grid nx wide."""
@@ -17,10 +19,8 @@ def filter_grid(filters, nx=10):
 
 def plot_filters(path=None, *, before=None, after=None, nx=10):
     """Draw ``before`` and/or ``after`` (each (FN, C, FH, FW)) one above the other, as the
-    book's two pictures; save to ``path`` if given.  Returns the matplotlib Figure.
-
-    Needs matplotlib (the ``train`` extra); uses no pyplot, so works without a display.
-    """
+    book's two pictures; save to ``path`` if given (atomically).  Returns the matplotlib
+    Figure (needs matplotlib, the ``train`` extra; no pyplot, so no display needed)."""
     from matplotlib.figure import Figure
 
     panels = [(title, w) for title, w in (("before training", before),
@@ -37,6 +37,4 @@ def plot_filters(path=None, *, before=None, after=None, nx=10):
             ax.set_axis_off()
         for r, c, image in filter_grid(w, nx):
             axes[r, c].imshow(image, cmap="gray_r", interpolation="nearest")
-    if path is not None:
-        fig.savefig(path, dpi=80)
-    return fig
+    return save_figure(fig, path, dpi=80)

@@ -5,27 +5,23 @@ TwoLayerNet(784, 50, 10), the first 3 MNIST training images, and for each
 parameter the mean absolute difference between ``network.gradient`` and
 central differences, once with one-hot labels and once with class indices.
 
-One refinement: ReLU has a kink at 0.  If perturbing a coordinate by +-h moves
-some hidden pre-activation across 0, the central difference straddles the kink
-and is wrong there (it averages two different slopes), while back-propagation
-is right.  With the book's check that happens for some random seeds (notebook 04 shows
-one).  ``gradient_check`` therefore compares the ReLU masks of the + and -
-forward passes with the unperturbed ones and leaves such coordinates out,
-reporting how many it left out.
-
-Max pooling (chapter 7) has kinks too: where the largest two values of a window are
-within h of each other, +-h can change which one is the maximum, and the central
-difference again mixes two slopes.  Its layers are watched the same way: a coordinate
-is left out if the + or - pass picks a different maximum in some window.
+One refinement: ReLU has a kink at 0, and max pooling (chapter 7) one wherever the two
+largest values of a window are within h.  If perturbing a coordinate by +-h crosses a
+kink, the central difference averages two slopes and is wrong there, while
+back-propagation is right; with the book's check that happens for some random seeds
+(notebook 04 shows one).  ``gradient_check`` therefore leaves out such coordinates, and
+reports how many it left out.
 """
 from typing import NamedTuple
 
 import numpy as np
 
 from . import cli
+from .data import mnist
 from .gradient import numerical_gradient
-from .layers.conv import Pooling
 from .layers import Relu
+from .layers.conv import Pooling
+from .nets.two_layer_net import TwoLayerNet
 
 TOLERANCE = 1e-8
 
@@ -41,13 +37,8 @@ class ParamCheck(NamedTuple):
 def relu_masks(network):
     """Where each ReLU layer's input was > 0 in the last forward pass (a list of bool arrays),
     and which element of each window each Pooling layer picked (its ``arg_max``)."""
-    masks = []
-    for layer in network.layers.values():
-        if isinstance(layer, Relu):
-            masks.append(layer.out > 0)
-        elif isinstance(layer, Pooling):
-            masks.append(layer.arg_max)
-    return masks
+    return [layer.out > 0 if isinstance(layer, Relu) else layer.arg_max
+            for layer in network.layers.values() if isinstance(layer, (Relu, Pooling))]
 
 
 def gradient_check(network, x, t, h=1e-4):
@@ -55,9 +46,8 @@ def gradient_check(network, x, t, h=1e-4):
 
     ``network`` needs ``params``, ``layers``, ``loss`` and ``gradient``, as
     TwoLayerNet has; use float64.  Returns {name: ParamCheck} in ``params``
-    order.  A coordinate is excluded when the forward pass at +h or at -h has a
-    different ReLU mask, or a different maximum in a pooling window, than the
-    unperturbed pass.
+    order.  A coordinate is excluded when the forward pass at +h or at -h has other
+    ``relu_masks`` (ReLU masks, pooling maxima) than the unperturbed pass.
     """
     backprop = {k: g.copy() for k, g in network.gradient(x, t).items()}
     network.loss(x, t)
@@ -99,8 +89,6 @@ def format_results(results, title, tol=TOLERANCE):
 def book_network(hidden_size, seed):
     """``np.random.seed(seed); TwoLayerNet(784, hidden_size, 10)``, as the book and notebook 04
     build it (numpy's legacy generator), without touching the global generator."""
-    from .nets.two_layer_net import TwoLayerNet
-
     return TwoLayerNet(784, hidden_size, 10, rng=np.random.RandomState(seed))
 
 
@@ -130,24 +118,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     cli.check_int(parser, "--samples", args.samples, 1)
     cli.check_int(parser, "--hidden-size", args.hidden_size, 1)
-    if args.seed is not None:
-        cli.check_int(parser, "--seed", args.seed, 0, 2**32 - 1)
+    seed = cli.seed_or_random(parser, args.seed)
     cli.check_positive(parser, "--h", args.h)
     cli.check_positive(parser, "--tol", args.tol, zero_ok=True)
-
-    from .data.mnist import load_mnist
-
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
     try:
-        # Raw uint8, normalised below: converting all 60,000 images would take 188 MB or more.
-        (x_train, t_train), _ = load_mnist(normalize=False, data_dir=args.data_dir)
+        # Raw uint8: only the samples used are normalised (book_batch).
+        (x_train, t_train), _ = mnist.load_mnist(normalize=False, data_dir=args.data_dir)
     except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
         return cli.error(err)
     if args.samples > len(x_train):
         return cli.error(f"--samples {args.samples}: the MNIST training set has {len(x_train)} "
                          f"samples; use at most that")
     x, labels = book_batch(x_train, t_train, args.samples)
-    one_hot = np.eye(10)[labels]
     try:
         network = book_network(args.hidden_size, seed)
     except MemoryError:
@@ -155,7 +137,7 @@ def main(argv=None):
     print(f"gradient check: TwoLayerNet(784, {args.hidden_size}, 10), seed {seed}, "
           f"{args.samples} MNIST samples, float64, h={args.h:g}, tolerance {args.tol:g}")
     ok, left_out = True, 0
-    for title, t in (("one-hot labels", one_hot), ("index labels", labels)):
+    for title, t in (("one-hot labels", np.eye(10)[labels]), ("index labels", labels)):
         results = gradient_check(network, x, t, args.h)
         print(format_results(results, title, args.tol))
         ok = ok and passed(results, args.tol)

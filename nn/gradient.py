@@ -1,8 +1,8 @@
 """Numerical gradient (数値微分) of a scalar function of an array, as in the book.
 
-Slow (two evaluations of ``f`` per element) but simple enough to trust: the
-gradient check compares back-propagation against it.  Use float64 arrays:
-in float32 the perturbed values are rounded and the quotient loses most digits.
+Slow (two evaluations of ``f`` per element) but simple enough to trust: the gradient check
+compares back-propagation against it.  Use float64 arrays: in float32 the perturbed values
+are rounded and the quotient loses most digits.
 """
 import math
 
@@ -14,15 +14,15 @@ from autograd.testing import central_difference
 def numerical_gradient(f, x, h=1e-4):
     """Central-difference gradient of ``f`` at the array ``x``: df/dx, shaped like ``x``.
 
-    ``f(x)`` must return a number.  Like the book, each element of ``x`` in turn
-    is set to x_i + h and x_i - h *in place* (so ``f`` may ignore its argument
-    and read ``x`` through a layer that holds it), and is then restored to its
-    exact original value, even if ``f`` raises.  Each element's derivative is
-    ``autograd.testing.central_difference``: (f(x+h) - f(x-h)) / 2h.
+    ``f(x)`` must return a number.  Like the book, each element of ``x`` in turn is set to
+    x_i + h and x_i - h *in place* (so ``f`` may ignore its argument and read ``x`` through a
+    layer that holds it), and is then restored to its exact original value, even if ``f``
+    raises.  Each element's derivative is ``autograd.testing.central_difference``:
+    (f(x+h) - f(x-h)) / 2h.
 
-    x's dtype must hold x_i +- h to within 1% of h, else the quotient would be
-    wrong (in float16, x_i + 1e-4 is x_i itself near 1, and every derivative
-    came out 0): ValueError naming the element, its value and the dtype.
+    x's dtype must hold x_i +- h to within 1% of h, else the quotient would be wrong (in
+    float16, x_i + 1e-4 is x_i itself near 1, and every derivative came out 0): ValueError
+    naming the element, its value and the dtype.
     """
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
         raise TypeError(f"numerical_gradient: x must be a numpy array of floats (it is changed "

@@ -31,6 +31,7 @@ import zlib
 import numpy as np
 
 from . import cli
+from .nets.multi_layer_net import MultiLayerNet
 
 HEARTBEAT_INTERVAL = 5  # seconds, database storages only
 GRACE_PERIOD = 30
@@ -96,9 +97,8 @@ def _open_database(optuna, storage):
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg2")
     shown = url.render_as_string(hide_password=True)
-    kwargs = {}
-    if url.get_driver_name() in ("psycopg2", "psycopg"):
-        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+    psycopg = url.get_driver_name() in ("psycopg2", "psycopg")
+    kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}} if psycopg else {}
     try:
         with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -157,21 +157,13 @@ def split_data(train_size, seed, data_dir=None):
 
 
 def train_trial(lr, weight_decay, data, epochs, seed):
-    """Train the book's net with these settings; (val_acc_list, train_acc_list) per epoch."""
-    from .nets.multi_layer_net import MultiLayerNet
-    from .training.trainer import Trainer
-
+    """Train the book's net with these settings; (val_acc_list, train_acc_list) per epoch, up
+    to where it diverged if it did (scored by what it reached, as the book would)."""
     (x_train, t_train), (x_val, t_val) = data
     net = MultiLayerNet(784, [100] * 6, 10, weight_decay_lambda=weight_decay, dtype=np.float32,
                         rng=seed)
-    trainer = Trainer(net, x_train, t_train, x_val, t_val, epochs=epochs, mini_batch_size=100,
-                      optimizer="SGD", optimizer_param={"lr": lr}, verbose=False, rng=seed)
-    try:
-        with np.errstate(over="ignore", invalid="ignore"), cli.blas_threads(1):
-            trainer.train()
-    except FloatingPointError:  # diverged: score what it reached, as the book would
-        pass
-    return trainer.test_acc_list, trainer.train_acc_list
+    train, val = cli.train_accuracies(net, (x_train, t_train, x_val, t_val), epochs, seed, lr)
+    return val, train
 
 
 def _objective(study, n_trials, data, epochs, seed):
@@ -264,28 +256,26 @@ def search(*, trials, storage, study_name, sampler="random", jobs=1, epochs, tra
     _fail_dead_trials(study)
     kwargs = dict(storage=storage, study_name=study_name, n_trials=trials, sampler=sampler,
                   data_dir=data_dir)
-    bar = cli.progress_bar(trials, "trials", progress)
-
-    def show(study, trial):
-        if bar is not None:
-            bar.update(min(len(_complete(study)), trials) - bar.n)
-
-    show(study, None)
     ctx = multiprocessing.get_context("spawn")  # no forked BLAS or SQLAlchemy state
     procs = [ctx.Process(target=_worker_main, args=(dict(kwargs, worker=i),))
              for i in range(1, jobs)]
-    for p in procs:
-        p.start()
-    try:
-        work(**kwargs, callbacks=[show])
+    with cli.progress_bar_closed(trials, "trials", progress) as bar:
+
+        def show(study, trial):
+            if bar is not None:
+                bar.update(min(len(_complete(study)), trials) - bar.n)
+
+        show(study, None)
         for p in procs:
-            p.join()
-    finally:  # after an error or Ctrl-C, SIGTERM: each worker queues its trial again
-        for p in procs:
-            p.terminate()
-            p.join()
-        if bar is not None:
-            bar.close()
+            p.start()
+        try:
+            work(**kwargs, callbacks=[show])
+            for p in procs:
+                p.join()
+        finally:  # after an error or Ctrl-C, SIGTERM: each worker queues its trial again
+            for p in procs:
+                p.terminate()
+                p.join()
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"{len(failed)} of {jobs} search workers failed (exit codes {failed})")
@@ -361,6 +351,4 @@ def plot_search(data, path=None, best=20):
         ax.set_xticks([])
     for ax in axes[len(rows):]:
         ax.set_axis_off()
-    if path is not None:
-        cli.save_figure(fig, path)
-    return fig
+    return cli.save_figure(fig, path)

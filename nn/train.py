@@ -8,6 +8,7 @@
 The loop is ``nn.training.loop.train`` (also importable from here, as ``nn.train.train``).
 """
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -16,16 +17,21 @@ import time
 import numpy as np
 
 from . import cli
+from .data import mnist
+from .data.augment import augment as move_and_turn
 from .data.files import atomic_write
+from .filters import plot_filters
+from .nets.deep_conv_net import DeepConvNet
+from .nets.simple_conv_net import SimpleConvNet
+from .nets.two_layer_net import TwoLayerNet
 from .training.loop import blas_threads, train
+from .training.optimizers import Adam
 
 
 def plot_history(history, path):
-    """Save the book's figure: accuracy per epoch (train, test), beside the loss per iteration.
-
-    Needs matplotlib (the ``train`` extra).
-    """
-    from matplotlib.figure import Figure  # no pyplot: works without a display
+    """Save the book's figure: accuracy per epoch (train, test), beside the loss per iteration
+    (matplotlib, the ``train`` extra; no pyplot, so no display needed)."""
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     ax_loss, ax_acc = fig.subplots(1, 2)
@@ -37,8 +43,7 @@ def plot_history(history, path):
                 label="test acc")
     ax_acc.set(xlabel="epochs", ylabel="accuracy", ylim=(0, 1.0), title="accuracy")
     ax_acc.legend(loc="lower right")
-    with atomic_write(path, ".tmp") as f:
-        fig.savefig(f, format=os.path.splitext(os.fspath(path))[1].lstrip(".").lower())
+    cli.save_figure(fig, path)
 
 
 def predictions(network, x, batch_size=100):
@@ -62,10 +67,7 @@ def plot_misclassified(x, t, predicted, path=None, count=20):
         ax.set_title(f"{t[i]} -> {predicted[i]}", fontsize=10)
     for ax in fig.axes:
         ax.set_axis_off()
-    if path is not None:
-        with atomic_write(path, ".tmp") as f:
-            fig.savefig(f, format="png")
-    return fig
+    return cli.save_figure(fig, path)
 
 
 def dtype_accuracies(build, params, x, t):
@@ -80,112 +82,51 @@ def dtype_accuracies(build, params, x, t):
     return accuracies
 
 
-def _need_matplotlib(parser, option):
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        parser.error(f"{option} needs matplotlib, which is not installed; install the train "
-                     f"extra from the project folder: pip install -e '.[train]'")
+def _build(args, input_shape, dtype, rng):
+    """The ``--net`` network for inputs of ``input_shape``, its optimizer (None: SGD) and a
+    title naming both."""
+    hidden = args.hidden_size
+    if args.net == "twolayer":
+        network = TwoLayerNet(input_shape[0], hidden, 10, args.weight_init_std, dtype=dtype,
+                              rng=rng)
+        return network, None, f"TwoLayerNet({input_shape[0]}, {hidden}, 10), SGD"
+    if args.net == "convnet":
+        network = SimpleConvNet(input_dim=input_shape, hidden_size=hidden,
+                                weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
+        title = (f"SimpleConvNet(conv 30x5x5 - relu - pool 2x2 - affine {hidden} - relu - "
+                 f"affine 10)")
+    else:
+        network = DeepConvNet(input_dim=input_shape, hidden_size=hidden, dtype=dtype, rng=rng)
+        title = (f"DeepConvNet(6 conv 3x3 16-16-32-32-64-64 with relu, pool 2x2 after every "
+                 f"second - affine {hidden} - relu - dropout - affine 10 - dropout)")
+    return network, Adam(lr=args.lr), f"{title}, Adam"
 
 
-def _two_layer_net(args, input_shape, dtype, rng):
-    from .nets.two_layer_net import TwoLayerNet
-
-    network = TwoLayerNet(input_shape[0], args.hidden_size, 10, args.weight_init_std,
-                          dtype=dtype, rng=rng)
-    return network, None, f"TwoLayerNet({input_shape[0]}, {args.hidden_size}, 10), SGD"
-
-
-def _simple_conv_net(args, input_shape, dtype, rng):
-    from .nets.simple_conv_net import SimpleConvNet
-    from .training.optimizers import Adam
-
-    network = SimpleConvNet(input_dim=input_shape, hidden_size=args.hidden_size,
-                            weight_init_std=args.weight_init_std, dtype=dtype, rng=rng)
-    return network, Adam(lr=args.lr), (
-        f"SimpleConvNet(conv 30x5x5 - relu - pool 2x2 - affine {args.hidden_size} - relu - "
-        f"affine 10), Adam")
-
-
-def _deep_conv_net(args, input_shape, dtype, rng):
-    from .training.optimizers import Adam
-    from .nets.deep_conv_net import DeepConvNet
-
-    network = DeepConvNet(input_dim=input_shape, hidden_size=args.hidden_size, dtype=dtype,
-                          rng=rng)
-    return network, Adam(lr=args.lr), (
-        f"DeepConvNet(6 conv 3x3 16-16-32-32-64-64 with relu, pool 2x2 after every second - "
-        f"affine {args.hidden_size} - relu - dropout - affine 10 - dropout), Adam")
-
-
-# Each network of the command line: how to build it, and its defaults (the book's settings).
+# The defaults of each network of the command line (the book's settings).
 NETS = {
-    "twolayer": {"build": _two_layer_net,
-                 "defaults": {"hidden_size": 50, "lr": 0.1, "iters": 10000,
-                              "eval_threads": 2}},
-    "convnet": {"build": _simple_conv_net,
-                "defaults": {"hidden_size": 100, "lr": 0.001, "epochs": 20,
-                             "eval_threads": 1}},
-    "deep": {"build": _deep_conv_net,
-             "defaults": {"hidden_size": 50, "lr": 0.001, "epochs": 20,
-                          "eval_threads": 1, "train_acc_size": 1000}},
+    "twolayer": {"hidden_size": 50, "lr": 0.1, "iters": 10000, "eval_threads": 2},
+    "convnet": {"hidden_size": 100, "lr": 0.001, "epochs": 20, "eval_threads": 1},
+    "deep": {"hidden_size": 50, "lr": 0.001, "epochs": 20, "eval_threads": 1,
+             "train_acc_size": 1000},
 }
 
 
-def main(argv=None):
-    """``python -m nn.train``; returns the exit status.
-
-    With ``--json -`` stdout carries the JSON summary alone; the usual lines go to stderr.
-    """
-    stdout = sys.stdout
-    if _json_option(argv) != "-":
-        return _main(argv, stdout)
-    with contextlib.redirect_stdout(sys.stderr):
-        return _main(argv, stdout)
-
-
-def _json_option(argv):
-    """The value of --json in ``argv``, read before the full parse to route stdout."""
-    peek = cli.ArgumentParser(prog="python -m nn.train", add_help=False)
-    peek.add_argument("--json", nargs="?")  # a missing value is left to the full parse
-    return peek.parse_known_args(argv)[0].json
-
-
-def _write_summary(path, stdout, args, seed, history, load_seconds):
-    """Write the run's settings, accuracies and timings as JSON to ``path`` ('-': ``stdout``)."""
-    summary = {
-        **{k: v for k, v in vars(args).items() if k not in ("seed", "json")}, "seed": seed,
-        "train_acc": history.train_acc_list[-1], "test_acc": history.test_acc_list[-1],
-        "load_seconds": load_seconds, "train_seconds": history.elapsed - history.eval_seconds,
-        "eval_seconds": history.eval_seconds, "elapsed": history.elapsed,
-        "eval_iters": history.eval_iters, "train_acc_list": history.train_acc_list,
-        "test_acc_list": history.test_acc_list}
-    text = json.dumps(summary, indent=1) + "\n"
-    if path == "-":
-        stdout.write(text)
-    else:
-        with atomic_write(path) as f:
-            f.write(text.encode())
-
-
-def _main(argv, stdout):
+def _parser():
     parser = cli.ArgumentParser(
         prog="python -m nn.train",
-        description="Train the book's two-layer network (784-50-10, ReLU, softmax "
-                    "cross-entropy) by back-propagation and SGD, or with --net convnet "
-                    "chapter 7's SimpleConvNet, with --net deep chapter 8's DeepConvNet, with "
-                    "Adam, on MNIST, printing train and "
-                    "test accuracy once per epoch.")
+        description="Train one of the book's networks (--net) on MNIST by back-propagation, "
+                    "printing train and test accuracy once per epoch.")
     parser.add_argument("--net", choices=sorted(NETS), default="twolayer",
-                        help="twolayer: chapter 5's TwoLayerNet, SGD lr 0.1, 10,000 iterations; "
-                             "convnet: chapter 7's SimpleConvNet (conv 30x5x5 - relu - pool - "
-                             "affine 100 - relu - affine 10), Adam lr 0.001, 20 epochs, as the "
-                             "book's ch07/train_convnet.py; deep: chapter 8's DeepConvNet, "
-                             "Adam lr 0.001, 20 epochs, as ch08/train_deepnet.py "
-                             "(default: %(default)s)")
+                        help="twolayer: chapter 5's TwoLayerNet (784-50-10, ReLU, softmax "
+                             "cross-entropy), SGD lr 0.1, 10,000 iterations; convnet: chapter 7's "
+                             "SimpleConvNet (conv 30x5x5 - relu - pool - affine 100 - relu - "
+                             "affine 10), Adam lr 0.001, 20 epochs, as ch07/train_convnet.py; "
+                             "deep: chapter 8's DeepConvNet, Adam lr 0.001, 20 epochs, as "
+                             "ch08/train_deepnet.py (default: %(default)s)")
     parser.add_argument("--hidden-size", type=int, default=None,
                         help="hidden units (default: 50 for twolayer and deep, 100 for convnet)")
-    parser.add_argument("--batch-size", type=int, default=100, help="mini-batch size (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=100,
+                        help="mini-batch size (default: %(default)s)")
     parser.add_argument("--lr", "--learning-rate", dest="lr", type=float, default=None,
                         help="learning rate (default: 0.1 for twolayer's SGD, 0.001 for "
                              "convnet's and deep's Adam)")
@@ -244,37 +185,27 @@ def _main(argv, stdout):
     parser.add_argument("--json", metavar="FILE.json", default=None,
                         help="also write the settings, accuracies and timings as JSON to this "
                              "file; '-' writes them to stdout (the usual lines then go to stderr)")
-    args = parser.parse_args(argv)
-    net = NETS[args.net]
+    return parser
+
+
+def _check(parser, args):
+    """Fill in the net's defaults, and refuse now whatever would fail later: every option, and
+    every output that could not be written after training."""
     if args.iters is not None and args.epochs is not None:
         parser.error("give --iters or --epochs, not both")
-    for key, value in net["defaults"].items():
-        if key in ("iters", "epochs") and (args.iters is not None or args.epochs is not None):
-            continue  # the run's length was given, in iterations or in epochs
-        if getattr(args, key) is None:
+    length_given = args.iters is not None or args.epochs is not None
+    for key, value in NETS[args.net].items():
+        if getattr(args, key) is None and not (key in ("iters", "epochs") and length_given):
             setattr(args, key, value)
-
-    for option, value in (("--hidden-size", args.hidden_size), ("--batch-size", args.batch_size),
-                          ("--iters", args.iters), ("--epochs", args.epochs),
-                          ("--train-acc-size", args.train_acc_size)):
-        if value is not None:
-            cli.check_int(parser, option, value, 1)
-    if args.seed is not None:
-        cli.check_int(parser, "--seed", args.seed, 0, 2**32 - 1)
+    for option in ("--hidden-size", "--batch-size", "--iters", "--epochs", "--train-acc-size"):
+        cli.check_int(parser, option, getattr(args, option[2:].replace("-", "_")), 1)
+    cli.check_int(parser, "--threads", args.threads, 0)
+    cli.check_int(parser, "--eval-threads", args.eval_threads, 0)
     cli.check_positive(parser, "--lr", args.lr)
     cli.check_positive(parser, "--weight-init-std", args.weight_init_std)
-    for option, value in (("--threads", args.threads), ("--eval-threads", args.eval_threads)):
-        cli.check_int(parser, option, value, 0)
-    # Everything that could fail after training is checked before it starts.
+    args.seed = cli.seed_or_random(parser, args.seed)
     if args.plot:
-        _need_matplotlib(parser, "--plot")
-        cli.check_output(parser, "--plot", args.plot)
-        from matplotlib.figure import Figure
-
-        formats = Figure().canvas.get_supported_filetypes()
-        if os.path.splitext(args.plot)[1].lstrip(".").lower() not in formats:
-            parser.error(f"--plot {args.plot}: matplotlib cannot write this file type; use one "
-                         f"of {', '.join('.' + f for f in sorted(formats))}")
+        cli.check_figure(parser, "--plot", args.plot)
     if args.save:
         cli.check_output(parser, "--save", args.save, suffix=".npz")
     if args.json and args.json != "-":
@@ -288,35 +219,61 @@ def _main(argv, stdout):
         if not os.path.isfile(args.load):
             parser.error(f"--load {args.load}: no such file")
     if args.misclassified:
-        _need_matplotlib(parser, "--misclassified")
-        cli.check_output(parser, "--misclassified", args.misclassified, suffix=".png")
+        cli.check_figure(parser, "--misclassified", args.misclassified, suffix=".png")
     if args.float16 and args.net != "deep":
         parser.error("--float16 checks the deep net in float16: use it with --net deep")
     if args.augment and args.net == "twolayer":
         parser.error("--augment moves and turns images: use it with --net convnet or deep")
+    if args.filters and args.net != "convnet":
+        parser.error("--filters shows convolution filters: use it with --net convnet")
     if args.filters:
-        if args.net != "convnet":
-            parser.error("--filters shows convolution filters: use it with --net convnet")
-        _need_matplotlib(parser, "--filters")
-        cli.check_output(parser, "--filters", args.filters, suffix=".png")
+        cli.check_figure(parser, "--filters", args.filters, suffix=".png")
 
-    from .data.mnist import load_mnist
 
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-    rng = np.random.default_rng(seed)
+def main(argv=None):
+    """``python -m nn.train``; returns the exit status.
+
+    With ``--json -`` stdout carries the JSON summary alone; the usual lines go to stderr.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _check(parser, args)
+    stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr if args.json == "-" else stdout):
+        return _run(args, stdout)
+
+
+def _write_summary(path, stdout, args, history, load_seconds):
+    """Write the run's settings, accuracies and timings as JSON to ``path`` ('-': ``stdout``)."""
+    summary = {
+        **{k: v for k, v in vars(args).items() if k not in ("seed", "json")}, "seed": args.seed,
+        "train_acc": history.train_acc_list[-1], "test_acc": history.test_acc_list[-1],
+        "load_seconds": load_seconds, "train_seconds": history.elapsed - history.eval_seconds,
+        "eval_seconds": history.eval_seconds, "elapsed": history.elapsed,
+        "eval_iters": history.eval_iters, "train_acc_list": history.train_acc_list,
+        "test_acc_list": history.test_acc_list}
+    text = json.dumps(summary, indent=1) + "\n"
+    if path == "-":
+        stdout.write(text)
+    else:
+        with atomic_write(path) as f:
+            f.write(text.encode())
+
+
+def _run(args, stdout):
+    rng = np.random.default_rng(args.seed)
     dtype = np.dtype(args.dtype)
     start = time.perf_counter()
     try:
-        (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True, dtype=dtype,
-                                                          flatten=args.net == "twolayer",
-                                                          data_dir=args.data_dir)
+        (x_train, t_train), (x_test, t_test) = mnist.load_mnist(
+            normalize=True, dtype=dtype, flatten=args.net == "twolayer", data_dir=args.data_dir)
     except (OSError, ValueError) as err:  # missing, unreadable or corrupt files: the message says which
         return cli.error(err)
     load_seconds = time.perf_counter() - start
     if args.epochs is not None:
         args.iters = args.epochs * max(len(x_train) // args.batch_size, 1)
     try:
-        network, optimizer, title = net["build"](args, x_train.shape[1:], dtype, rng)
+        network, optimizer, title = _build(args, x_train.shape[1:], dtype, rng)
     except MemoryError:
         return cli.error(f"not enough memory for a network with --hidden-size {args.hidden_size}")
     first_filters = network.params["W1"].copy() if args.filters else None
@@ -326,13 +283,9 @@ def _main(argv, stdout):
         except (OSError, ValueError) as err:
             return cli.error(f"--load {args.load}: not weights of this network ({err})")
         print(f"{title}: weights loaded from {args.load}")
-        return _evaluate(args, net, network, x_test, t_test, rng)
-    augment = None
-    if args.augment:
-        from .data.augment import augment as move_and_turn
-
-        augment = lambda x: move_and_turn(x, rng)  # noqa: E731 -- one line, one use
-    print(f"{title}, {dtype}, seed {seed}, {args.iters} iterations of {args.batch_size}, "
+        return _evaluate(args, network, x_test, t_test, rng)
+    augment = functools.partial(move_and_turn, rng=rng) if args.augment else None
+    print(f"{title}, {dtype}, seed {args.seed}, {args.iters} iterations of {args.batch_size}, "
           f"lr {args.lr:g}")
     try:
         history = train(network, x_train, t_train, x_test, t_test, iters_num=args.iters,
@@ -353,8 +306,6 @@ def _main(argv, stdout):
         plot_history(history, args.plot)
         print(f"curves saved to {args.plot}")
     if args.filters:
-        from .filters import plot_filters
-
         plot_filters(args.filters, before=first_filters, after=network.params["W1"])
         print(f"first-layer filters saved to {args.filters}")
     training = history.elapsed - history.eval_seconds
@@ -363,11 +314,11 @@ def _main(argv, stdout):
           f"training {training:.2f} s ({args.iters / training:,.0f} it/s), "
           f"accuracy {history.eval_seconds:.2f} s")
     if args.json:
-        _write_summary(args.json, stdout, args, seed, history, load_seconds)
-    return _evaluate(args, net, network, x_test, t_test, rng, accuracy=False)
+        _write_summary(args.json, stdout, args, history, load_seconds)
+    return _evaluate(args, network, x_test, t_test, rng, accuracy=False)
 
 
-def _evaluate(args, net, network, x_test, t_test, rng, accuracy=True):
+def _evaluate(args, network, x_test, t_test, rng, accuracy=True):
     """--load's test accuracy, --misclassified and --float16: chapter 8's looks at a trained net."""
     with blas_threads(args.eval_threads):
         predicted = predictions(network, x_test) if accuracy or args.misclassified else None
@@ -377,8 +328,10 @@ def _evaluate(args, net, network, x_test, t_test, rng, accuracy=True):
             plot_misclassified(x_test, t_test, predicted, args.misclassified)
             print(f"misclassified test images saved to {args.misclassified}")
         if args.float16:
-            build = lambda dtype: net["build"](args, x_test.shape[1:], dtype, rng)[0]  # noqa: E731
-            for name, acc in dtype_accuracies(build, network.params, x_test, t_test).items():
+            accuracies = dtype_accuracies(
+                lambda dtype: _build(args, x_test.shape[1:], dtype, rng)[0], network.params,
+                x_test, t_test)
+            for name, acc in accuracies.items():
                 print(f"{name:>8}: test acc {acc:.4f}")
     return 0
 
