@@ -31,6 +31,7 @@ import zlib
 import numpy as np
 
 from . import cli
+from .data.files import process_exists
 from .nets.multi_layer_net import MultiLayerNet
 
 HEARTBEAT_INTERVAL = 5  # seconds, database storages only
@@ -128,23 +129,13 @@ def _fail_dead_trials(study):
     optuna = _optuna()
     for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):
         host, _, pid = t.user_attrs.get("worker", "").rpartition(":")
-        if host != socket.gethostname() or _alive(int(pid)):
+        if host != socket.gethostname() or process_exists(int(pid)):
             continue
         try:
             study.tell(t.number, state=optuna.trial.TrialState.FAIL)
         except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
             continue  # another search failed it first, and retries it
         _retry(study, t)
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        pass
-    return True
 
 
 def split_data(train_size, seed, data_dir=None):

@@ -64,11 +64,12 @@ def _is_stale(middle):
     if re.fullmatch(r"[a-z0-9_]{8}", middle) and not middle.isdigit():
         return True  # mkstemp's name from an older version: no process to ask, and no longer made
     match = re.fullmatch(r"(\d+)(\.[0-9a-f]{8})?", middle)
-    return match is not None and not _process_exists(int(match.group(1)))
+    return match is not None and not process_exists(int(match.group(1)))
 
 
-def _process_exists(pid):
-    # Not asked on Windows, where os.kill(pid, 0) would end the process.
+def process_exists(pid):
+    """Whether process ``pid`` runs on this machine (always True where it can't be asked:
+    on Windows, os.kill(pid, 0) would end the process)."""
     if os.name != "posix" or pid == os.getpid():
         return True
     try:
