@@ -42,7 +42,10 @@ def combine(parts, coefs, out):
     """out = sum of coef * part, coefs in {-1, 0, 1}: one pass over ``out`` per nonzero coef."""
     terms = [(part, coef) for part, coef in zip(parts, coefs) if coef]
     first, sign = terms[0]
-    np.copyto(out, first) if sign == 1 else np.negative(first, out=out)
+    if sign == 1:
+        np.copyto(out, first)
+    else:
+        np.negative(first, out=out)
     for part, coef in terms[1:]:
         (np.add if coef == 1 else np.subtract)(out, part, out=out)
 
