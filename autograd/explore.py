@@ -560,26 +560,28 @@ BIG_DEPTH = 10  # ... and also has a view of the ops this near the output
 
 
 def value_views(root, collapse=None, **options):
-    """The views of one graph in the page's view menu: with ``collapse`` that one, then the
-    whole graph; a graph of more than ``BIG`` nodes opens collapsed into ``auto_groups``
-    (a box expands on click), then the whole graph and the ops nearest the output."""
+    """The views of one graph in the page's view menu.  With ``collapse`` (see ``group_of``),
+    or for a graph of more than ``BIG`` nodes (grouped by ``auto_groups``), it opens
+    collapsed, then the whole graph, then each box expanded (a click on the box opens its
+    view; up to ``MAX_GROUPS`` boxes); a big graph ends with the ops nearest the output."""
     order = root.topological_order()
     whole = value_view(root, name=f"whole graph ({len(order)} nodes)", **options)
-    if collapse is not None:
-        return [value_view(root, collapse=collapse, name="collapsed", **options), whole]
-    if len(order) <= BIG:
+    if collapse is None and len(order) <= BIG:
         return [whole]
-    groups = auto_groups(whole, order)
+    groups = auto_groups(whole, order) if collapse is None else group_of(order, collapse)
     top = grouped(whole, groups, f"collapsed into {len(set(groups.values()))} groups (click one)")
-    views = [top] + [grouped(whole, {k: g for k, g in groups.items() if g != box},
-                             f"{box} expanded") for box in top["box_of"]]
-    expand = {box: k for k, box in enumerate(top["box_of"], 1)}
-    for v in views:
-        v["groups"] = {i: expand[g] for g, i in v["box_of"].items()}
+    boxes = list(top["box_of"]) if len(top["box_of"]) <= MAX_GROUPS else []
+    expanded = [grouped(whole, {k: g for k, g in groups.items() if g != box}, f"{box} expanded")
+                for box in boxes]
+    expand = {box: k for k, box in enumerate(boxes, 2)}  # its view's place: after top, whole
+    for v in [top, *expanded]:
+        v["groups"] = {i: expand[g] for g, i in v["box_of"].items() if g in expand}
+    if collapse is not None:
+        return [top, whole, *expanded]
     near = grouped(whole, group_of(order, BIG_DEPTH), "")
     near["name"] = (f"the {sum(n['kind'] == 'op' for n in near['nodes'])} ops fewer than "
                     f"{BIG_DEPTH} ops from the output, the rest in a box")
-    return views + [whole, near]
+    return [top, whole, *expanded, near]
 
 
 def to_html(root, path, *, title=None, **options):

@@ -129,6 +129,22 @@ def test_collapse_by_depth_and_by_prefix():
     assert sum(n["kind"] == "group" for n in by_function["nodes"]) == 4
 
 
+def test_a_chosen_collapse_opens_collapsed_and_each_box_expands_on_click():
+    y = chain(40)
+    views = explore.value_views(y, collapse=["block0", "block1"])
+    assert [v["name"] for v in views] == ["collapsed into 2 groups (click one)",
+                                          "whole graph (121 nodes)",
+                                          "block0 expanded", "block1 expanded"]
+    for v in views:  # a click on a box opens the view that has it expanded
+        for node, target in v.get("groups", {}).items():
+            box = v["nodes"][node]["text"].split(" (")[0]
+            assert views[target]["name"] == f"{box} expanded"
+            assert not any(n["text"].startswith(box + " (") for n in views[target]["nodes"])
+    assert len(views[0]["groups"]) == 2 and len(views[2]["groups"]) == 1
+    # Every view steps through the same back-propagation.
+    assert len({len(v["steps"]) for v in views}) == 1
+
+
 def test_collapse_rejects_what_it_cannot_use(tmp_path):
     a = Value(1.0, label="A.x")
     b = a * 2

@@ -258,6 +258,13 @@ def test_a_collapsed_big_graph_shows_boxes(browser, tmp_path):
     body = browser.find_element(By.TAG_NAME, "body")
     body.send_keys(Keys.END)
     assert "dL/dL0.n0.w0 = " in _detail(browser)
+    # A box of a chosen collapse expands on click too, at the same step.
+    status = _status(browser)
+    browser.execute_script("Array.from(document.querySelectorAll('g.cr-group'))"
+                           ".find(g => g.textContent.startsWith('L1. ')).dispatchEvent(new Event('click'))")
+    assert _texts(browser, "select.cr-view option:checked") == ["L1. expanded"]
+    assert _status(browser) == status
+    assert sorted(b.split(" (")[0] for b in _texts(browser, "g.cr-group text")) == ["L0.", "L2."]
     browser.save_screenshot(str(tmp_path / "mlp_collapsed.png"))
     assert _console_errors(browser) == []
 
