@@ -9,7 +9,8 @@ Rooms, from the bottom up (each imports only the ones below it, and ``autograd``
 - ``nn.layers``: the layers (Affine, Relu, Sigmoid, SoftmaxWithLoss, BatchNormalization,
   Dropout, Convolution, Pooling), their functions and im2col/col2im; every forward and
   backward is a row of the op table ``autograd.ops``, shared with ``autograd.Value``.
-- ``nn.data``: MNIST (``load_mnist``), augmentation, and the atomic file writes.
+- ``nn.data``: MNIST (``load_mnist``), augmentation, and the atomic file writes;
+  ``nn.util``: the book's ``smooth_curve`` and ``shuffle_dataset``.
 - ``nn.nets``: the network base ``Net`` and the book's nets, each a definition of its layers.
 - ``nn.training``: the optimizers, the one training loop, the book's ``Trainer``.
 - the commands at the top: ``python -m nn.train``, ``nn.gradcheck``, ``nn.experiments``
@@ -37,6 +38,7 @@ from .nets.simple_conv_net import SimpleConvNet
 from .nets.two_layer_net import TwoLayerNet
 from .training.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSprop
 from .training.trainer import Trainer
+from .util import shuffle_dataset, smooth_curve
 
 # Chapter 5 (layers, TwoLayerNet), chapter 6 (学習に関するテクニック: optimizers, Batch Norm,
 # Dropout, multi-layer nets, Trainer), chapter 7 (convolution), chapter 8 (DeepConvNet).
@@ -44,4 +46,5 @@ __all__ = ["Affine", "Relu", "ReLU", "Sigmoid", "SoftmaxWithLoss", "TwoLayerNet"
            "numerical_gradient", "softmax", "log_softmax", "cross_entropy_error", "sigmoid",
            "relu", "BatchNormalization", "Dropout", "MultiLayerNet", "MultiLayerNetExtend",
            "SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam", "Trainer",
-           "Convolution", "Pooling", "im2col", "col2im", "SimpleConvNet", "DeepConvNet"]
+           "Convolution", "Pooling", "im2col", "col2im", "SimpleConvNet", "DeepConvNet",
+           "smooth_curve", "shuffle_dataset"]

@@ -27,15 +27,9 @@ from .layers.functions import relu, sigmoid
 from .nets.multi_layer_net import MultiLayerNetExtend, weight_scale
 from .training.loop import train
 from .training.optimizers import get_optimizer
+from .util import smooth_curve
 
 # ---------------------------------------------------------------- shared pieces
-
-def smooth(values, window=20):
-    """Running mean over ``window`` points (the book smooths its loss curves the same way)."""
-    values = np.asarray(values, dtype=np.float64)
-    window = max(1, min(window, len(values)))
-    return np.convolve(values, np.ones(window) / window, mode="valid")
-
 
 def race(nets, optimizers, x, t, iters, seed, desc, progress):
     """Train each of ``nets`` with its optimizer on the same mini-batches of 128 (the same
@@ -268,7 +262,7 @@ def plot(outcome, path=None):
         fig = Figure(figsize=(6, 4.5), layout="constrained")
         ax = fig.subplots()
         for marker, (label, losses) in zip("osD^vx", data["losses"].items()):
-            y = smooth(losses)
+            y = smooth_curve(losses)
             ax.plot(np.arange(len(y)), y, marker=marker, markevery=max(len(y) // 10, 1),
                     label=label)
         ax.set(xlabel="iterations", ylabel="loss", ylim=(0, 2.5))

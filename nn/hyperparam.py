@@ -33,6 +33,7 @@ import numpy as np
 from . import cli
 from .data.files import process_exists
 from .nets.multi_layer_net import MultiLayerNet
+from .util import shuffle_dataset
 
 HEARTBEAT_INTERVAL = 5  # seconds, database storages only
 GRACE_PERIOD = 30
@@ -141,8 +142,7 @@ def _fail_dead_trials(study):
 def split_data(train_size, seed, data_dir=None):
     """The book's split: the first ``train_size`` training images shuffled, 20% for validation."""
     x, t, _, _ = cli.mnist_subset(train_size, 0, data_dir)
-    order = np.random.default_rng(seed).permutation(len(x))
-    x, t = x[order], t[order]
+    x, t = shuffle_dataset(x, t, np.random.default_rng(seed))
     n_val = int(len(x) * 0.2)
     return (x[n_val:], t[n_val:]), (x[:n_val], t[:n_val])
 
